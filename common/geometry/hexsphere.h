@@ -1,0 +1,129 @@
+#pragma once
+
+#include "vec3.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace hex::geometry {
+
+/// Cell ids are dense: 0 .. cellCount()-1. Ids 0..11 are the twelve pentagons.
+using CellId = std::uint32_t;
+/// Chunk ids are dense: 0 .. chunkCount()-1.
+using ChunkId = std::uint32_t;
+
+/// Marks an unused neighbour slot (the sixth slot of a pentagon).
+inline constexpr CellId kNoCell = 0xFFFFFFFFu;
+
+/// The corner polygon of one cell: `count` (5 or 6) unit vectors, counter-clockwise
+/// seen from outside the sphere. Corner k lies between neighbour k and neighbour k+1.
+struct CellCorners
+{
+    std::array<Vec3, 6> points;
+    int count = 0;
+};
+
+/// The Goldberg polyhedron GP(n,0) on the unit sphere: the dual of an icosahedron
+/// whose faces are subdivided n times. It has 10n²+2 cells; ids 0..11 are the
+/// pentagons. The sphere is cut into the 10 rhombi formed by pairs of icosahedron
+/// faces, each split k×k into chunks; cell ids are grouped by chunk, so the
+/// non-pentagon cells of a chunk have consecutive ids.
+///
+/// Immutable once built, so any thread may read it.
+class HexSphere
+{
+public:
+    /// Builds GP(subdivisions, 0), 1 <= subdivisions <= 1024. `chunkSplit` is k, the
+    /// number of chunk rows and columns per rhombus, 1 <= k <= subdivisions; 0 picks
+    /// defaultChunkSplit(subdivisions).
+    explicit HexSphere(int subdivisions, int chunkSplit = 0);
+
+    /// Chunks of about 16×16 cells: ceil(n / 16).
+    static int defaultChunkSplit(int subdivisions);
+    /// 10n²+2.
+    static std::uint64_t cellCountFor(int subdivisions);
+
+    /// n, the number of cell steps along each edge of an icosahedron face.
+    int subdivisions() const { return m_n; }
+    /// 10n²+2.
+    std::uint32_t cellCount() const { return m_cellCount; }
+    /// True for ids 0..11, whatever n is.
+    static constexpr bool isPentagon(CellId cell) { return cell < 12; }
+
+    /// Unit vector to the cell's centre.
+    Vec3 centre(CellId cell) const { return m_centres[cell]; }
+    /// Five or six neighbours, counter-clockwise seen from outside.
+    std::span<const CellId> neighbours(CellId cell) const
+    {
+        return {m_neighbours.data() + std::size_t(cell) * 6, isPentagon(cell) ? 5u : 6u};
+    }
+    /// The corner polygon; corner k is the normalised sum of the centres of the cell
+    /// and of its neighbours k and k+1, computed so that cells sharing a corner get
+    /// bit-identical points.
+    CellCorners corners(CellId cell) const;
+
+    /// The chunk that holds `cell`.
+    ChunkId chunkOf(CellId cell) const { return m_chunkOf[cell]; }
+    /// 10k²: k×k chunks in each of the ten rhombi.
+    std::uint32_t chunkCount() const { return std::uint32_t(m_chunkOffsets.size() - 1); }
+    /// k: chunk rows (and columns) per rhombus.
+    int chunkSplit() const { return m_k; }
+    /// The cells of `chunk`, ascending.
+    std::span<const CellId> chunkCells(ChunkId chunk) const;
+    /// Chunks holding at least one cell adjacent to a cell of `chunk`, ascending.
+    std::span<const ChunkId> chunkNeighbours(ChunkId chunk) const;
+
+    /// The cell whose centre is nearest to `direction` (need not be normalised, must
+    /// not be zero). O(1) expected: no scan over cells.
+    CellId cellAt(const Vec3 &direction) const;
+
+    /// Heap bytes held by this object (tables, not counting sizeof(*this)).
+    std::size_t memoryBytes() const;
+
+private:
+    /// One icosahedron face, prepared for cellAt: the face hit by a ray from the centre is
+    /// the one whose normal has the largest dot product with it, since all faces lie at
+    /// the same distance from the centre.
+    struct Face
+    {
+        Vec3 normal;        // unit, outward
+        float distance = 0; // of the face's plane from the centre
+        // Lattice coordinates of a point p on the plane: i = dot(p, axisI) + offsetI, etc.
+        Vec3 axisI;
+        Vec3 axisJ;
+        float offsetI = 0;
+        float offsetJ = 0;
+        std::uint32_t diamond = 0;
+    };
+
+    void buildCells();
+    void buildNeighbours();
+    void buildChunks();
+    void buildFaces();
+    void buildSearchBound();
+    std::uint32_t latticeIndex(int diamond, int i, int j) const
+    {
+        return std::uint32_t((diamond * (m_n + 1) + i) * (m_n + 1) + j);
+    }
+
+    int m_n = 0;
+    int m_k = 0;
+    std::uint32_t m_cellCount = 0;
+    std::vector<Vec3> m_centres;
+    std::vector<CellId> m_neighbours; // 6 slots per cell, kNoCell pads pentagons
+    std::vector<ChunkId> m_chunkOf;
+    std::vector<std::uint32_t> m_chunkOffsets; // CSR into m_chunkCellList
+    std::vector<CellId> m_chunkCellList;
+    std::vector<std::uint32_t> m_chunkNeighbourOffsets;
+    std::vector<ChunkId> m_chunkNeighbourList;
+    std::vector<CellId> m_lattice; // (n+1)² canonical ids per rhombus, for cellAt
+    std::vector<Face> m_faces;     // the 20 icosahedron faces, for cellAt
+    // cellAt may skip the 2-ring check when cos(angle(direction, best)) >= this: then no
+    // cell outside best's 1-ring can win, even allowing for float rounding. 2 disables it.
+    double m_skipRingCos = 2.0;
+};
+
+} // namespace hex::geometry

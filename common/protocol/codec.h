@@ -1,0 +1,28 @@
+#pragma once
+
+#include "hexsphere.pb.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+
+#include <tl/expected.hpp>
+
+namespace hex::protocol {
+
+/// Largest frame either side accepts, in bytes: room for a full snapshot of an
+/// n=512 world (two bytes per cell) with headroom.
+inline constexpr qsizetype kMaxFrameBytes = 16 * 1024 * 1024;
+
+enum class DecodeError { Empty, TooLarge, Malformed };
+
+/// A sentence for logs and Error frames.
+QString describe(DecodeError error);
+
+/// Decodes one binary frame into an Envelope. Never throws; on failure says why.
+[[nodiscard]] tl::expected<Envelope, DecodeError> decodeEnvelope(QByteArrayView frame);
+
+/// Encodes an Envelope as one binary frame.
+QByteArray encodeEnvelope(const Envelope &envelope);
+
+} // namespace hex::protocol

@@ -1,0 +1,135 @@
+#include "worldgen.h"
+
+#include "terrain.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace hex::sim {
+
+namespace {
+
+// Fixed point: coordinates carry 16 fractional bits.
+constexpr int kFracBits = 16;
+constexpr std::int64_t kOne = std::int64_t(1) << kFracBits;
+
+std::uint64_t mix(std::uint64_t x)
+{
+    // splitmix64's finaliser: a cheap, well-spread integer hash.
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+// A pseudo-random value in [0, kOne) for one lattice point.
+std::int64_t latticeValue(std::uint64_t seed, std::int64_t x, std::int64_t y, std::int64_t z)
+{
+    std::uint64_t h = mix(seed ^ std::uint64_t(x) * 0x8CB92BA72F3D8DD7ull);
+    h = mix(h ^ std::uint64_t(y) * 0xD6E8FEB86659FD93ull);
+    h = mix(h ^ std::uint64_t(z) * 0xA0761D6478BD642Full);
+    return std::int64_t(h >> (64 - kFracBits));
+}
+
+// Smoothstep 3t²-2t³ in fixed point, t in [0, kOne].
+std::int64_t fade(std::int64_t t)
+{
+    return (t * t / kOne) * (3 * kOne - 2 * t) / kOne;
+}
+
+std::int64_t lerp(std::int64_t a, std::int64_t b, std::int64_t t)
+{
+    return a + (b - a) * t / kOne;
+}
+
+std::int64_t floorDiv(std::int64_t a, std::int64_t b)
+{
+    std::int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// Trilinear value noise at a fixed-point position, in [0, kOne).
+std::int64_t valueNoise(std::uint64_t seed, std::int64_t px, std::int64_t py, std::int64_t pz)
+{
+    const std::int64_t x0 = floorDiv(px, kOne), y0 = floorDiv(py, kOne), z0 = floorDiv(pz, kOne);
+    const std::int64_t fx = fade(px - x0 * kOne), fy = fade(py - y0 * kOne),
+                       fz = fade(pz - z0 * kOne);
+    std::int64_t c[2][2];
+    for (int dy = 0; dy < 2; ++dy) {
+        for (int dz = 0; dz < 2; ++dz) {
+            c[dy][dz] = lerp(latticeValue(seed, x0, y0 + dy, z0 + dz),
+                             latticeValue(seed, x0 + 1, y0 + dy, z0 + dz), fx);
+        }
+    }
+    return lerp(lerp(c[0][0], c[1][0], fy), lerp(c[0][1], c[1][1], fy), fz);
+}
+
+// Fractal sum of `octaves` noise layers starting at `frequency`, in [0, kOne).
+std::int64_t fractalNoise(std::uint64_t seed, const std::int64_t p[3], int frequency,
+                          int octaves)
+{
+    std::int64_t sum = 0;
+    std::int64_t weightSum = 0;
+    std::int64_t weight = kOne;
+    for (int o = 0; o < octaves; ++o) {
+        const std::int64_t f = std::int64_t(frequency) << o;
+        sum += valueNoise(mix(seed + std::uint64_t(o)), p[0] * f, p[1] * f, p[2] * f) * weight
+               / kOne;
+        weightSum += weight;
+        weight /= 2;
+    }
+    return sum * kOne / weightSum;
+}
+
+} // namespace
+
+GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_t seed)
+{
+    const std::uint32_t count = sphere.cellCount();
+    GeneratedTerrain out;
+    out.terrain.resize(count);
+    out.elevation.resize(count);
+
+    const std::uint64_t elevationSeed = mix(seed ^ 0x656C657661746Eull);
+    const std::uint64_t moistureSeed = mix(seed ^ 0x6D6F6973747572ull);
+    for (geometry::CellId cell = 0; cell < count; ++cell) {
+        const geometry::Vec3 c = sphere.centre(cell);
+        // Quantise once; everything after this line is integer arithmetic.
+        const std::int64_t p[3] = {std::llround(double(c.x) * kOne),
+                                   std::llround(double(c.y) * kOne),
+                                   std::llround(double(c.z) * kOne)};
+        const std::int64_t height = fractalNoise(elevationSeed, p, 2, 6);
+        const std::int64_t moisture = fractalNoise(moistureSeed, p, 3, 4);
+
+        // Stretch the noise (which clusters around the middle) over 0..255.
+        const std::int64_t stretched = std::clamp<std::int64_t>(
+            (height - kOne / 2) * 255 * 5 / (2 * kOne) + 128, 0, 255);
+        const auto elevation = std::uint8_t(stretched);
+        const std::int64_t latitude = std::abs(p[2]); // 0 at the equator, kOne at a pole
+
+        Terrain terrain;
+        if (elevation < kSeaLevel - 30)
+            terrain = Terrain::DeepWater;
+        else if (elevation < kSeaLevel)
+            terrain = Terrain::ShallowWater;
+        else if (latitude > kOne * 88 / 100 - (elevation - kSeaLevel) * kOne / 600)
+            terrain = Terrain::Snow;
+        else if (elevation > 210)
+            terrain = Terrain::Snow;
+        else if (elevation > 180)
+            terrain = Terrain::Rock;
+        else if (elevation < kSeaLevel + 5)
+            terrain = Terrain::Sand;
+        else if (moisture < kOne * 40 / 100 && latitude < kOne * 6 / 10)
+            terrain = Terrain::Desert;
+        else if (moisture > kOne * 55 / 100)
+            terrain = Terrain::Forest;
+        else
+            terrain = Terrain::Grassland;
+        out.terrain[cell] = std::uint8_t(terrain);
+        out.elevation[cell] = elevation;
+    }
+    return out;
+}
+
+} // namespace hex::sim

@@ -1,0 +1,25 @@
+#pragma once
+
+#include "geometry/hexsphere.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace hex::sim {
+
+/// The generated ground of a world: one byte of each per cell, indexed by cell id.
+struct GeneratedTerrain
+{
+    std::vector<std::uint8_t> terrain;   ///< hex::sim::Terrain values
+    std::vector<std::uint8_t> elevation; ///< 0 deepest ocean .. 255 highest peak
+};
+
+/// Elevation and biomes from seeded fractal value noise over each cell's centre.
+/// Integer arithmetic throughout (centres are quantised first), so the same seed and
+/// sphere give the same bytes on every machine and compiler.
+GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_t seed);
+
+/// The sea level on the 0..255 elevation scale: cells below it are water.
+inline constexpr std::uint8_t kSeaLevel = 118;
+
+} // namespace hex::sim

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "serverconfig.h"
+
+#include <QObject>
+#include <QString>
+
+#include <memory>
+
+namespace hex::server {
+
+class TickLoop;
+class WebSocketTransport;
+struct WorldState;
+
+/// The whole server as one object: world, tick loop and transports. The dedicated
+/// server's main() and the client's Host mode both create one. It lives in, and must
+/// be used from, the thread that calls start(); moving it to a QThread before start()
+/// is how the client hosts a game.
+class GameServer : public QObject
+{
+    Q_OBJECT
+public:
+    explicit GameServer(ServerConfig config, QObject *parent = nullptr);
+    ~GameServer() override;
+
+    /// Generates the world, binds the listening socket and starts ticking. On failure
+    /// returns false and errorString() says why (for instance: port in use).
+    [[nodiscard]] bool start();
+    /// Stops ticking and closes every connection. Safe to call twice.
+    void stop();
+
+    QString errorString() const { return m_errorString; }
+    /// The port actually bound (differs from the configured one when that was 0).
+    quint16 port() const;
+    const ServerConfig &config() const { return m_config; }
+    /// Ticks completed since start().
+    quint64 tick() const;
+
+signals:
+    /// Emitted once start() succeeded, with the bound port.
+    void started(quint16 port);
+    /// Emitted when start() failed, with errorString().
+    void failed(const QString &reason);
+
+public slots:
+    /// start() for queued calls across threads: reports through started()/failed().
+    void startAndReport();
+
+private:
+    ServerConfig m_config;
+    QString m_errorString;
+    std::unique_ptr<WorldState> m_world;
+    TickLoop *m_tickLoop = nullptr;
+    WebSocketTransport *m_webSocket = nullptr;
+};
+
+} // namespace hex::server

@@ -1,0 +1,68 @@
+// hexsphere-server: the dedicated, headless server.
+#include "gameserver.h"
+#include "serverconfig.h"
+#include "unixsignalwatcher.h"
+
+#include "geometry/hexsphere.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <csignal>
+#include <cstdio>
+
+using namespace hex::server;
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("hexsphere-server"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QCoreApplication::translate(
+        "main", "Hexsphere dedicated server: ticks a world and serves it over WebSocket."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    addServerOptions(parser);
+    parser.process(app);
+
+    QTextStream err(stderr);
+    QStringList problems;
+    const auto config = serverConfigFromParser(parser, &problems);
+    if (!config) {
+        for (const QString &p : problems)
+            err << "hexsphere-server: " << p << '\n';
+        err << QCoreApplication::translate("main", "Try --help.") << '\n';
+        return 2;
+    }
+
+    GameServer server(*config);
+    if (!server.start()) {
+        err << "hexsphere-server: " << server.errorString() << '\n';
+        return 1;
+    }
+
+    UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&signalWatcher, &UnixSignalWatcher::signalled, &app, [&](int number) {
+        err << "hexsphere-server: "
+            << QCoreApplication::translate("main", "signal %1 received, stopping").arg(number)
+            << '\n';
+        err.flush();
+        server.stop();
+        app.quit();
+    });
+
+    // One line tests and scripts can parse: the address clients connect to.
+    QTextStream out(stdout);
+    const QString host = config->bindAddress == QHostAddress::Any
+                             ? QStringLiteral("0.0.0.0")
+                             : config->bindAddress.toString();
+    out << "hexsphere-server: listening on ws://" << host << ':' << server.port() << " (world '"
+        << config->worldName << "', n=" << config->subdivisions << ", "
+        << hex::geometry::HexSphere::cellCountFor(config->subdivisions) << " cells, "
+        << config->ups << " UPS)" << Qt::endl;
+
+    return app.exec();
+}

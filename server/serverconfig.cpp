@@ -1,0 +1,105 @@
+#include "serverconfig.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+namespace hex::server {
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("hex::server::ServerConfig", text);
+}
+
+} // namespace
+
+void addServerOptions(QCommandLineParser &parser)
+{
+    const ServerConfig defaults;
+    parser.addOptions({
+        {QStringLiteral("port"),
+         tr("TCP port to listen on; 0 picks a free one (default %1).").arg(defaults.port),
+         tr("port")},
+        {QStringLiteral("bind"),
+         tr("Address to listen on (default: all interfaces)."), tr("address")},
+        {QStringLiteral("size"),
+         tr("World size n: the planet has 10n²+2 cells, 1..%1 (default %2).")
+             .arg(kMaxSubdivisions)
+             .arg(defaults.subdivisions),
+         tr("n")},
+        {QStringLiteral("ups"),
+         tr("Simulation updates per second, %1..%2 (default %3).")
+             .arg(kMinUps)
+             .arg(kMaxUps)
+             .arg(defaults.ups),
+         tr("rate")},
+        {QStringLiteral("seed"), tr("World generation seed (default %1).").arg(defaults.seed),
+         tr("number")},
+        {QStringLiteral("world"), tr("World name (default \"%1\").").arg(defaults.worldName),
+         tr("name")},
+    });
+}
+
+std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &parser,
+                                                   QStringList *errors)
+{
+    ServerConfig config;
+    QStringList problems;
+
+    auto readInt = [&](const QString &name, int min, int max, int *out) {
+        if (!parser.isSet(name))
+            return;
+        bool ok = false;
+        const int value = parser.value(name).toInt(&ok);
+        if (!ok || value < min || value > max) {
+            problems << tr("--%1 must be a whole number from %2 to %3, not \"%4\".")
+                            .arg(name)
+                            .arg(min)
+                            .arg(max)
+                            .arg(parser.value(name));
+            return;
+        }
+        *out = value;
+    };
+
+    int port = config.port;
+    readInt(QStringLiteral("port"), 0, 65535, &port);
+    config.port = quint16(port);
+    readInt(QStringLiteral("size"), 1, kMaxSubdivisions, &config.subdivisions);
+    readInt(QStringLiteral("ups"), kMinUps, kMaxUps, &config.ups);
+
+    if (parser.isSet(QStringLiteral("seed"))) {
+        bool ok = false;
+        const qulonglong seed = parser.value(QStringLiteral("seed")).toULongLong(&ok);
+        if (ok)
+            config.seed = seed;
+        else
+            problems << tr("--seed must be a non-negative whole number, not \"%1\".")
+                            .arg(parser.value(QStringLiteral("seed")));
+    }
+    if (parser.isSet(QStringLiteral("bind"))) {
+        QHostAddress address;
+        if (address.setAddress(parser.value(QStringLiteral("bind"))))
+            config.bindAddress = address;
+        else
+            problems << tr("--bind must be an IP address, not \"%1\".")
+                            .arg(parser.value(QStringLiteral("bind")));
+    }
+    if (parser.isSet(QStringLiteral("world"))) {
+        const QString name = parser.value(QStringLiteral("world")).trimmed();
+        if (name.isEmpty() || name.size() > 64)
+            problems << tr("--world must be a name of 1 to 64 characters.");
+        else
+            config.worldName = name;
+    }
+
+    if (!problems.isEmpty()) {
+        if (errors)
+            *errors = problems;
+        return std::nullopt;
+    }
+    return config;
+}
+
+} // namespace hex::server

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <optional>
+
+class QCommandLineParser;
+
+namespace hex::server {
+
+/// Everything a GameServer is started with.
+struct ServerConfig
+{
+    QString worldName = QStringLiteral("Hexsphere");
+    /// n of GP(n,0); the world has 10n²+2 cells. 1..512.
+    int subdivisions = 128;
+    /// Simulation updates per second, 10..60.
+    int ups = 20;
+    std::uint64_t seed = 1;
+    /// TCP port; 0 lets the system choose a free one (see GameServer::port()).
+    quint16 port = 7357;
+    /// Address to listen on: Any for a dedicated or LAN server, LocalHost for a
+    /// private hosted game.
+    QHostAddress bindAddress = QHostAddress::Any;
+};
+
+inline constexpr int kMinUps = 10;
+inline constexpr int kMaxUps = 60;
+inline constexpr int kMaxSubdivisions = 512;
+
+/// Adds the world and network options (--port, --bind, --size, --ups, --seed,
+/// --world) to `parser`.
+void addServerOptions(QCommandLineParser &parser);
+
+/// Reads the options added by addServerOptions() after parser.process(). Returns the
+/// config, or nullopt with every problem in `errors` (one sentence each).
+std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &parser,
+                                                   QStringList *errors);
+
+} // namespace hex::server
