@@ -103,7 +103,7 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
 
         // Stretch the noise (which clusters around the middle) over 0..255.
         const std::int64_t stretched = std::clamp<std::int64_t>(
-            (height - kOne / 2) * 255 * 5 / (2 * kOne) + 128, 0, 255);
+            (height - kOne / 2) * 255 * 9 / (5 * kOne) + 128, 0, 255);
         const auto elevation = std::uint8_t(stretched);
         const std::int64_t latitude = std::abs(p[2]); // 0 at the equator, kOne at a pole
 
@@ -112,11 +112,11 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
             terrain = Terrain::DeepWater;
         else if (elevation < kSeaLevel)
             terrain = Terrain::ShallowWater;
-        else if (latitude > kOne * 88 / 100 - (elevation - kSeaLevel) * kOne / 600)
-            terrain = Terrain::Snow;
-        else if (elevation > 210)
-            terrain = Terrain::Snow;
-        else if (elevation > 180)
+        else if (latitude > kOne * 94 / 100 - (elevation - kSeaLevel) * kOne / 800)
+            terrain = Terrain::Snow; // polar caps, reaching further on high ground
+        else if (elevation > 215)
+            terrain = Terrain::Snow; // peaks
+        else if (elevation > 190)
             terrain = Terrain::Rock;
         else if (elevation < kSeaLevel + 5)
             terrain = Terrain::Sand;
