@@ -5,39 +5,30 @@
 
 namespace hex::server {
 
-namespace {
-
-QString tr(const char *text)
-{
-    return QCoreApplication::translate("hex::server::ServerConfig", text);
-}
-
-} // namespace
-
 void addServerOptions(QCommandLineParser &parser)
 {
     const ServerConfig defaults;
     parser.addOptions({
         {QStringLiteral("port"),
-         tr("TCP port to listen on; 0 picks a free one (default %1).").arg(defaults.port),
-         tr("port")},
+         ServerConfig::tr("TCP port to listen on; 0 picks a free one (default %1).").arg(defaults.port),
+         ServerConfig::tr("port")},
         {QStringLiteral("bind"),
-         tr("Address to listen on (default: all interfaces)."), tr("address")},
+         ServerConfig::tr("Address to listen on (default: all interfaces)."), ServerConfig::tr("address")},
         {QStringLiteral("size"),
-         tr("World size n: the planet has 10n²+2 cells, 1..%1 (default %2).")
+         ServerConfig::tr("World size n: the planet has 10n²+2 cells, 1..%1 (default %2).")
              .arg(kMaxSubdivisions)
              .arg(defaults.subdivisions),
-         tr("n")},
+         ServerConfig::tr("n")},
         {QStringLiteral("ups"),
-         tr("Simulation updates per second, %1..%2 (default %3).")
+         ServerConfig::tr("Simulation updates per second, %1..%2 (default %3).")
              .arg(kMinUps)
              .arg(kMaxUps)
              .arg(defaults.ups),
-         tr("rate")},
-        {QStringLiteral("seed"), tr("World generation seed (default %1).").arg(defaults.seed),
-         tr("number")},
-        {QStringLiteral("world"), tr("World name (default \"%1\").").arg(defaults.worldName),
-         tr("name")},
+         ServerConfig::tr("rate")},
+        {QStringLiteral("seed"), ServerConfig::tr("World generation seed (default %1).").arg(defaults.seed),
+         ServerConfig::tr("number")},
+        {QStringLiteral("world"), ServerConfig::tr("World name (default \"%1\").").arg(defaults.worldName),
+         ServerConfig::tr("name")},
     });
 }
 
@@ -53,7 +44,7 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
         bool ok = false;
         const int value = parser.value(name).toInt(&ok);
         if (!ok || value < min || value > max) {
-            problems << tr("--%1 must be a whole number from %2 to %3, not \"%4\".")
+            problems << ServerConfig::tr("--%1 must be a whole number from %2 to %3, not \"%4\".")
                             .arg(name)
                             .arg(min)
                             .arg(max)
@@ -75,7 +66,7 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
         if (ok)
             config.seed = seed;
         else
-            problems << tr("--seed must be a non-negative whole number, not \"%1\".")
+            problems << ServerConfig::tr("--seed must be a non-negative whole number, not \"%1\".")
                             .arg(parser.value(QStringLiteral("seed")));
     }
     if (parser.isSet(QStringLiteral("bind"))) {
@@ -83,13 +74,13 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
         if (address.setAddress(parser.value(QStringLiteral("bind"))))
             config.bindAddress = address;
         else
-            problems << tr("--bind must be an IP address, not \"%1\".")
+            problems << ServerConfig::tr("--bind must be an IP address, not \"%1\".")
                             .arg(parser.value(QStringLiteral("bind")));
     }
     if (parser.isSet(QStringLiteral("world"))) {
         const QString name = parser.value(QStringLiteral("world")).trimmed();
         if (name.isEmpty() || name.size() > 64)
-            problems << tr("--world must be a name of 1 to 64 characters.");
+            problems << ServerConfig::tr("--world must be a name of 1 to 64 characters.");
         else
             config.worldName = name;
     }

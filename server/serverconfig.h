@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QCoreApplication>
 #include <QHostAddress>
 #include <QString>
 #include <QStringList>
@@ -14,6 +15,9 @@ namespace hex::server {
 /// Everything a GameServer is started with.
 struct ServerConfig
 {
+    Q_DECLARE_TR_FUNCTIONS(hex::server::ServerConfig)
+
+public:
     QString worldName = QStringLiteral("Hexsphere");
     /// n of GP(n,0); the world has 10n²+2 cells. 1..512.
     int subdivisions = 128;

@@ -14,7 +14,8 @@ struct GeneratedTerrain
     std::vector<std::uint8_t> elevation; ///< 0 deepest ocean .. 255 highest peak
 };
 
-/// Elevation and biomes from seeded fractal value noise over each cell's centre.
+/// Elevation and biomes from seeded fractal value noise over each cell's centre;
+/// +Z is north (latitude decides the polar caps).
 /// Integer arithmetic throughout (centres are quantised first), so the same seed and
 /// sphere give the same bytes on every machine and compiler.
 GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_t seed);

@@ -1,0 +1,329 @@
+#include "planetview.h"
+
+#include "orbitcamera.h"
+#include "planetmesh.h"
+
+#include <Qt3DCore/QAttribute>
+#include <Qt3DCore/QBoundingVolume>
+#include <Qt3DCore/QBuffer>
+#include <Qt3DCore/QEntity>
+#include <Qt3DCore/QGeometry>
+#include <Qt3DCore/QTransform>
+#include <Qt3DExtras/QForwardRenderer>
+#include <Qt3DExtras/QPerVertexColorMaterial>
+#include <Qt3DExtras/Qt3DWindow>
+#include <Qt3DLogic/QFrameAction>
+#include <Qt3DRender/QCamera>
+#include <Qt3DRender/QDirectionalLight>
+#include <Qt3DRender/QGeometryRenderer>
+#include <Qt3DRender/QRenderCapture>
+
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+#include <QResizeEvent>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace hex::client {
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcRender, "hex.client.render")
+
+constexpr float kPlanetRadius = 1.0f;
+constexpr float kFieldOfView = 45.0f;
+/// The whole globe fills at most this share of the narrower side of the view.
+constexpr float kGlobeMargin = 1.12f;
+/// Closest zoom: about this many cells across the height of the view.
+constexpr float kCellsAtClosestZoom = 6.0f;
+const QColor kSpace(8, 11, 22);
+
+Qt3DRender::API renderApi()
+{
+    return qEnvironmentVariable("QT3D_RENDERER") == QLatin1String("rhi") ? Qt3DRender::API::RHI
+                                                                         : Qt3DRender::API::OpenGL;
+}
+
+} // namespace
+
+QQuaternion PlanetView::planetOrientation()
+{
+    return QQuaternion::fromAxisAndAngle(1.0f, 0.0f, 0.0f, -90.0f);
+}
+
+PlanetView::PlanetView(QWidget *parent)
+    : QWidget(parent)
+{
+    m_window = new Qt3DExtras::Qt3DWindow(nullptr, renderApi());
+    m_window->defaultFrameGraph()->setClearColor(kSpace);
+
+    // A capture node at the root of the frame graph: idle until requestCapture().
+    m_capture = new Qt3DRender::QRenderCapture;
+    m_window->defaultFrameGraph()->setParent(m_capture);
+    m_window->setActiveFrameGraph(m_capture);
+
+    m_root = new Qt3DCore::QEntity;
+
+    auto *lightEntity = new Qt3DCore::QEntity(m_root);
+    m_light = new Qt3DRender::QDirectionalLight(lightEntity);
+    m_light->setColor(Qt::white);
+    m_light->setIntensity(0.85f);
+    lightEntity->addComponent(m_light);
+
+    auto *frameAction = new Qt3DLogic::QFrameAction(m_root);
+    m_root->addComponent(frameAction);
+    connect(frameAction, &Qt3DLogic::QFrameAction::triggered, this, &PlanetView::onFrame);
+
+    m_orbit = new OrbitCamera(this);
+    m_orbit->setPlanetRadius(kPlanetRadius);
+    m_orbit->setFieldOfView(kFieldOfView);
+    m_orbit->setPitch(0.35f);
+    connect(m_orbit, &OrbitCamera::changed, this, &PlanetView::applyCamera);
+    m_window->installEventFilter(m_orbit);
+
+    m_window->setRootEntity(m_root);
+
+    m_container = QWidget::createWindowContainer(m_window, this);
+    m_container->setFocusPolicy(Qt::StrongFocus);
+    m_container->setMinimumSize(160, 120);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_container);
+    setFocusProxy(m_container);
+
+    fitDistanceLimits();
+    m_orbit->setDistance(m_orbit->maximumDistance());
+    applyCamera();
+}
+
+PlanetView::~PlanetView()
+{
+    // Qt3DWindow adopts the scene only when first shown; a view that never was still
+    // owns it.
+    if (m_root && !m_root->parent())
+        delete m_root;
+}
+
+void PlanetView::createPlanetEntity()
+{
+    m_planet = new Qt3DCore::QEntity(m_root);
+    m_geometry = new Qt3DCore::QGeometry(m_planet);
+
+    m_vertexBuffer = new Qt3DCore::QBuffer(m_geometry);
+    m_vertexBuffer->setUsage(Qt3DCore::QBuffer::StaticDraw);
+    m_colourBuffer = new Qt3DCore::QBuffer(m_geometry);
+    m_colourBuffer->setUsage(Qt3DCore::QBuffer::DynamicDraw);
+    m_indexBuffer = new Qt3DCore::QBuffer(m_geometry);
+    m_indexBuffer->setUsage(Qt3DCore::QBuffer::StaticDraw);
+
+    auto makeAttribute
+        = [this](const QString &name, Qt3DCore::QBuffer *buffer, uint stride, uint offset) {
+              auto *attribute = new Qt3DCore::QAttribute(m_geometry);
+              attribute->setName(name);
+              attribute->setAttributeType(Qt3DCore::QAttribute::VertexAttribute);
+              attribute->setVertexBaseType(Qt3DCore::QAttribute::Float);
+              attribute->setVertexSize(3);
+              attribute->setBuffer(buffer);
+              attribute->setByteStride(stride);
+              attribute->setByteOffset(offset);
+              m_geometry->addAttribute(attribute);
+              return attribute;
+          };
+    m_positionAttribute = makeAttribute(Qt3DCore::QAttribute::defaultPositionAttributeName(),
+                                        m_vertexBuffer, PlanetMesh::kVertexStride, 0);
+    m_normalAttribute = makeAttribute(Qt3DCore::QAttribute::defaultNormalAttributeName(),
+                                      m_vertexBuffer, PlanetMesh::kVertexStride, 3 * sizeof(float));
+    m_colourAttribute = makeAttribute(Qt3DCore::QAttribute::defaultColorAttributeName(),
+                                      m_colourBuffer, PlanetMesh::kColourStride, 0);
+    m_geometry->setBoundingVolumePositionAttribute(m_positionAttribute);
+
+    m_indexAttribute = new Qt3DCore::QAttribute(m_geometry);
+    m_indexAttribute->setAttributeType(Qt3DCore::QAttribute::IndexAttribute);
+    m_indexAttribute->setVertexBaseType(Qt3DCore::QAttribute::UnsignedInt);
+    m_indexAttribute->setBuffer(m_indexBuffer);
+    m_geometry->addAttribute(m_indexAttribute);
+
+    m_renderer = new Qt3DRender::QGeometryRenderer(m_planet);
+    m_renderer->setPrimitiveType(Qt3DRender::QGeometryRenderer::Triangles);
+    m_renderer->setGeometry(m_geometry);
+
+    // The planet's extent is known: spare Qt3D a pass over a million vertices.
+    auto *bounds = new Qt3DCore::QBoundingVolume(m_planet);
+    bounds->setMinPoint(QVector3D(-kPlanetRadius, -kPlanetRadius, -kPlanetRadius));
+    bounds->setMaxPoint(QVector3D(kPlanetRadius, kPlanetRadius, kPlanetRadius));
+
+    // The world's north pole is +Z (sim::generateTerrain measures latitude along Z);
+    // the scene's up is +Y. Turn the planet so that north is up on screen. Picking must
+    // apply the inverse.
+    auto *orientation = new Qt3DCore::QTransform(m_planet);
+    orientation->setRotation(planetOrientation());
+
+    m_planet->addComponent(m_renderer);
+    m_planet->addComponent(bounds);
+    m_planet->addComponent(orientation);
+    m_planet->addComponent(new Qt3DExtras::QPerVertexColorMaterial(m_planet));
+}
+
+void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere, QByteArray terrain,
+                            QByteArray elevation)
+{
+    Q_ASSERT(sphere);
+    Q_ASSERT(terrain.size() == qsizetype(sphere->cellCount()));
+    Q_ASSERT(elevation.size() == qsizetype(sphere->cellCount()));
+
+    QElapsedTimer timer;
+    timer.start();
+    const PlanetMesh mesh(*sphere, kPlanetRadius);
+    const QByteArray colours = PlanetMesh::colours(
+        {reinterpret_cast<const std::uint8_t *>(terrain.constData()), std::size_t(terrain.size())},
+        {reinterpret_cast<const std::uint8_t *>(elevation.constData()),
+         std::size_t(elevation.size())});
+    const qint64 buildMs = timer.elapsed();
+
+    if (!m_planet)
+        createPlanetEntity();
+    m_vertexBuffer->setData(mesh.vertexData());
+    m_colourBuffer->setData(colours);
+    m_indexBuffer->setData(mesh.indexData());
+    m_positionAttribute->setCount(mesh.vertexCount());
+    m_normalAttribute->setCount(mesh.vertexCount());
+    m_colourAttribute->setCount(mesh.vertexCount());
+    m_indexAttribute->setCount(mesh.indexCount());
+    m_renderer->setVertexCount(int(mesh.indexCount()));
+
+    const bool sameSize = m_sphere && m_sphere->subdivisions() == sphere->subdivisions();
+    m_sphere = std::move(sphere);
+    m_terrain = std::move(terrain);
+    m_elevation = std::move(elevation);
+    m_framesSincePlanet = 0;
+    qCInfo(lcRender).nospace() << "planet mesh: " << m_sphere->cellCount() << " cells, "
+                               << mesh.vertexCount() << " vertices, " << mesh.indexCount() / 3
+                               << " triangles, built in " << buildMs << " ms";
+
+    fitDistanceLimits();
+    if (!sameSize)
+        m_orbit->setDistance(m_orbit->maximumDistance());
+}
+
+void PlanetView::setCellState(geometry::CellId cell, std::uint8_t terrain, std::uint8_t elevation)
+{
+    Q_ASSERT(m_sphere && cell < m_sphere->cellCount());
+    m_terrain[qsizetype(cell)] = char(terrain);
+    m_elevation[qsizetype(cell)] = char(elevation);
+}
+
+int PlanetView::updateCells(std::span<const geometry::CellId> cells)
+{
+    if (!m_sphere || cells.empty())
+        return 0;
+    const std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
+    const auto *terrain = reinterpret_cast<const std::uint8_t *>(m_terrain.constData());
+    const auto *elevation = reinterpret_cast<const std::uint8_t *>(m_elevation.constData());
+    int uploaded = 0;
+    QByteArray bytes;
+    for (const CellRange &range : ranges) {
+        if (range.first >= m_sphere->cellCount())
+            break; // Sorted: every later range is out of bounds too.
+        const std::uint32_t count = std::min(range.count, m_sphere->cellCount() - range.first);
+        bytes.resize(qsizetype(count) * PlanetMesh::kColourBytesPerCell);
+        auto *out = reinterpret_cast<float *>(bytes.data());
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const geometry::CellId cell = range.first + i;
+            PlanetMesh::writeCellColours(out, terrain[cell], elevation[cell]);
+            out += PlanetMesh::kColourFloatsPerCell;
+        }
+        m_colourBuffer->updateData(int(PlanetMesh::colourOffset(range.first)), bytes);
+        ++uploaded;
+    }
+    return uploaded;
+}
+
+int PlanetView::applyState(const QByteArray &terrain, const QByteArray &elevation)
+{
+    if (!m_sphere || terrain.size() != m_terrain.size() || elevation.size() != m_elevation.size())
+        return 0;
+    std::vector<geometry::CellId> changed;
+    for (qsizetype cell = 0; cell < terrain.size(); ++cell) {
+        if (terrain[cell] != m_terrain[cell] || elevation[cell] != m_elevation[cell])
+            changed.push_back(geometry::CellId(cell));
+    }
+    if (changed.empty())
+        return 0;
+    m_terrain = terrain;
+    m_elevation = elevation;
+    updateCells(changed);
+    return int(changed.size());
+}
+
+QByteArray PlanetView::colourData() const
+{
+    return m_colourBuffer ? m_colourBuffer->data() : QByteArray();
+}
+
+Qt3DRender::QRenderCaptureReply *PlanetView::requestCapture()
+{
+    return m_capture->requestCapture();
+}
+
+void PlanetView::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    const bool atWholeGlobe = m_orbit->targetDistance() >= m_orbit->maximumDistance();
+    fitDistanceLimits();
+    if (atWholeGlobe)
+        m_orbit->setDistance(m_orbit->maximumDistance());
+}
+
+void PlanetView::fitDistanceLimits()
+{
+    constexpr float kDegrees = std::numbers::pi_v<float> / 180.0f;
+    const QSize size = m_container ? m_container->size() : this->size();
+    const float aspect = float(std::max(size.width(), 1)) / float(std::max(size.height(), 1));
+    const float halfVertical = kFieldOfView * 0.5f * kDegrees;
+    const float halfHorizontal = std::atan(std::tan(halfVertical) * aspect);
+    const float halfNarrow = std::min(halfVertical, halfHorizontal);
+    const float maximum = kPlanetRadius * kGlobeMargin / std::sin(halfNarrow);
+
+    // One cell is about 1.107/n radians across (an icosahedron edge cut n times).
+    const int n = m_sphere ? m_sphere->subdivisions() : 16;
+    const float cellArc = 1.107f / float(n);
+    const float closestAltitude
+        = kCellsAtClosestZoom * cellArc * kPlanetRadius / (2.0f * std::tan(halfVertical));
+    const float minimum = std::min(kPlanetRadius + closestAltitude, maximum * 0.9f);
+
+    m_orbit->setViewportHeight(std::max(size.height(), 1));
+    m_orbit->setDistanceLimits(minimum, maximum);
+}
+
+void PlanetView::onFrame(float seconds)
+{
+    if (m_sphere)
+        ++m_framesSincePlanet;
+    m_orbit->advance(seconds);
+    emit frameRendered(seconds);
+}
+
+void PlanetView::applyCamera()
+{
+    Qt3DRender::QCamera *camera = m_window->camera();
+    const QVector3D position = m_orbit->position();
+    const QVector3D up = m_orbit->upVector();
+    camera->setFieldOfView(m_orbit->fieldOfView());
+    camera->setNearPlane(m_orbit->nearPlane());
+    camera->setFarPlane(m_orbit->farPlane());
+    camera->setPosition(position);
+    camera->setViewCenter(QVector3D(0, 0, 0));
+    camera->setUpVector(up);
+
+    // Light from over the viewer's left shoulder, so the visible side is lit and the
+    // globe still shades towards its rim.
+    const QVector3D towardsViewer = position.normalized();
+    const QVector3D right = QVector3D::crossProduct(-towardsViewer, up).normalized();
+    const QVector3D lightFrom = (towardsViewer + 0.55f * up - 0.45f * right).normalized();
+    m_light->setWorldDirection(-lightFrom);
+}
+
+} // namespace hex::client

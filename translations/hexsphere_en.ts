@@ -1,0 +1,378 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en_US">
+<context>
+    <name>hex::client::ClientOptions</name>
+    <message>
+        <source>Player</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Host a game: start a server in this process and join it (the default).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Join the server at this address, for instance ws://example.org:7357.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>When hosting, accept players from the local network (listen on all interfaces instead of this computer only).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Your player name (default: your user name).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Language of the interface: en or fr (default: the system&apos;s, else en).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Save a PNG picture of the window to this file, then quit. Needs --quit-after.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>file</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Quit this many seconds after start (fractions allowed), after taking the screenshot if one was asked for.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Unexpected argument &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--host and --connect exclude each other: choose one.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--connect needs a ws:// or wss:// address such as ws://example.org:7357, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--name must be 1 to 32 characters.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--lang must be en or fr, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--quit-after must be a number of seconds above 0, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--screenshot needs a file name.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--screenshot needs --quit-after to say when to take it.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::DisplayCheck</name>
+    <message>
+        <source>hexsphere: no display found; to run a dedicated server use ./run.sh --server (or hexsphere-server --help)</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::MainWindow</name>
+    <message>
+        <source>Hexsphere</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&amp;Game</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Disconnected</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Disconnected: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Joining the game at %1…</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Connected to %1, world “%2”</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Hexsphere — %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>FPS: %1  UPS: %2  Tick: %3  Cells: %4</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::ServerConnection</name>
+    <message>
+        <source>The server sent a text frame; Hexsphere servers send binary frames only.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Could not connect to %1.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server closed the connection.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server closed the connection: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Connection to %1 failed: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a frame that could not be read: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a tick before describing the world.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server refused this client&apos;s version: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server reported an error: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a Hello, which only clients send.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a message of a kind this client does not know.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server speaks protocol version %1, but this client speaks version %2.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server described a world of size %1, outside 1..%2.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server described %1 cells, but a world of size %2 has %3.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server described %1 chunk rows per rhombus, more than the world size %2.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a snapshot before describing the world.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The snapshot has %1 terrain bytes for %2 cells.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The snapshot has %1 elevation bytes for %2 cells.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::TimedScreenshot</name>
+    <message>
+        <source>No screenshot: the planet never arrived (%1).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>No screenshot: the planet arrived but was never drawn.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>No screenshot: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Could not save the screenshot to %1: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Screenshot saved to %1.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::WindowCapture</name>
+    <message>
+        <source>There is no window to capture.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The 3D view could not be captured.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The 3D view did not deliver a frame within %1 seconds.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The window closed during the capture.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The 3D view returned an empty frame.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::protocol</name>
+    <message>
+        <source>The frame is empty.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The frame is larger than %1 bytes.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The frame is not a valid Hexsphere envelope.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::ServerConfig</name>
+    <message>
+        <source>TCP port to listen on; 0 picks a free one (default %1).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Address to listen on (default: all interfaces).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>address</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>World size n: the planet has 10n²+2 cells, 1..%1 (default %2).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>n</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Simulation updates per second, %1..%2 (default %3).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>rate</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>World generation seed (default %1).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>number</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>World name (default &quot;%1&quot;).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--%1 must be a whole number from %2 to %3, not &quot;%4&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--seed must be a non-negative whole number, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--bind must be an IP address, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--world must be a name of 1 to 64 characters.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message numerus="yes">
+        <source>Starting a server for a world of %n cells…</source>
+        <translation>
+            <numerusform>Starting a server for a world of %n cell…</numerusform>
+            <numerusform>Starting a server for a world of %n cells…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Hexsphere: build factories on a living hexagonal planet. Without options, hosts a private game and joins it.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Hexsphere</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Try --help.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Could not start the server: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Show this help and exit.</source>
+        <translation></translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,378 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr_FR">
+<context>
+    <name>hex::client::ClientOptions</name>
+    <message>
+        <source>Player</source>
+        <translation>Joueur</translation>
+    </message>
+    <message>
+        <source>Host a game: start a server in this process and join it (the default).</source>
+        <translation>Héberger une partie&#xa0;: démarrer un serveur dans ce processus et le rejoindre (par défaut).</translation>
+    </message>
+    <message>
+        <source>Join the server at this address, for instance ws://example.org:7357.</source>
+        <translation>Rejoindre le serveur à cette adresse, par exemple ws://example.org:7357.</translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation>adresse</translation>
+    </message>
+    <message>
+        <source>When hosting, accept players from the local network (listen on all interfaces instead of this computer only).</source>
+        <translation>En hébergeant, accepter les joueurs du réseau local (écouter sur toutes les interfaces au lieu de cet ordinateur seul).</translation>
+    </message>
+    <message>
+        <source>Your player name (default: your user name).</source>
+        <translation>Votre nom de joueur (par défaut&#xa0;: votre nom d’utilisateur).</translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation>nom</translation>
+    </message>
+    <message>
+        <source>Language of the interface: en or fr (default: the system&apos;s, else en).</source>
+        <translation>Langue de l’interface&#xa0;: en ou fr (par défaut&#xa0;: celle du système, sinon en).</translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation>langue</translation>
+    </message>
+    <message>
+        <source>Save a PNG picture of the window to this file, then quit. Needs --quit-after.</source>
+        <translation>Enregistrer une image PNG de la fenêtre dans ce fichier, puis quitter. Nécessite --quit-after.</translation>
+    </message>
+    <message>
+        <source>file</source>
+        <translation>fichier</translation>
+    </message>
+    <message>
+        <source>Quit this many seconds after start (fractions allowed), after taking the screenshot if one was asked for.</source>
+        <translation>Quitter ce nombre de secondes après le démarrage (décimales permises), après la capture d’écran si elle a été demandée.</translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation>secondes</translation>
+    </message>
+    <message>
+        <source>Unexpected argument &quot;%1&quot;.</source>
+        <translation>Argument inattendu «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--host and --connect exclude each other: choose one.</source>
+        <translation>--host et --connect s’excluent&#xa0;: choisissez l’un des deux.</translation>
+    </message>
+    <message>
+        <source>--connect needs a ws:// or wss:// address such as ws://example.org:7357, not &quot;%1&quot;.</source>
+        <translation>--connect attend une adresse ws:// ou wss:// comme ws://example.org:7357, et non «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--name must be 1 to 32 characters.</source>
+        <translation>--name doit compter de 1 à 32 caractères.</translation>
+    </message>
+    <message>
+        <source>--lang must be en or fr, not &quot;%1&quot;.</source>
+        <translation>--lang doit valoir en ou fr, et non «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--quit-after must be a number of seconds above 0, not &quot;%1&quot;.</source>
+        <translation>--quit-after attend un nombre de secondes supérieur à 0, et non «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--screenshot needs a file name.</source>
+        <translation>--screenshot attend un nom de fichier.</translation>
+    </message>
+    <message>
+        <source>--screenshot needs --quit-after to say when to take it.</source>
+        <translation>--screenshot nécessite --quit-after pour savoir quand prendre la capture.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::DisplayCheck</name>
+    <message>
+        <source>hexsphere: no display found; to run a dedicated server use ./run.sh --server (or hexsphere-server --help)</source>
+        <translation>hexsphere&#xa0;: aucun affichage trouvé&#xa0;; pour lancer un serveur dédié, utilisez ./run.sh --server (ou hexsphere-server --help)</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::MainWindow</name>
+    <message>
+        <source>Hexsphere</source>
+        <translation>Hexsphere</translation>
+    </message>
+    <message>
+        <source>&amp;Game</source>
+        <translation>&amp;Partie</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+    <message>
+        <source>Disconnected</source>
+        <translation>Déconnecté</translation>
+    </message>
+    <message>
+        <source>Disconnected: %1</source>
+        <translation>Déconnecté&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Connexion à %1…</translation>
+    </message>
+    <message>
+        <source>Joining the game at %1…</source>
+        <translation>Entrée dans la partie sur %1…</translation>
+    </message>
+    <message>
+        <source>Connected to %1, world “%2”</source>
+        <translation>Connecté à %1, monde «&#xa0;%2&#xa0;»</translation>
+    </message>
+    <message>
+        <source>Hexsphere — %1</source>
+        <translation>Hexsphere — %1</translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation>Erreur&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>FPS: %1  UPS: %2  Tick: %3  Cells: %4</source>
+        <translation>IPS&#xa0;: %1  MàJ/s&#xa0;: %2  Tic&#xa0;: %3  Cellules&#xa0;: %4</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::ServerConnection</name>
+    <message>
+        <source>The server sent a text frame; Hexsphere servers send binary frames only.</source>
+        <translation>Le serveur a envoyé une trame texte&#xa0;; les serveurs Hexsphere n’envoient que des trames binaires.</translation>
+    </message>
+    <message>
+        <source>The server closed the connection.</source>
+        <translation>Le serveur a fermé la connexion.</translation>
+    </message>
+    <message>
+        <source>The server closed the connection: %1</source>
+        <translation>Le serveur a fermé la connexion&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Connection to %1 failed: %2</source>
+        <translation>La connexion à %1 a échoué&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>The server sent a frame that could not be read: %1</source>
+        <translation>Le serveur a envoyé une trame illisible&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>The server sent a tick before describing the world.</source>
+        <translation>Le serveur a envoyé un tic avant de décrire le monde.</translation>
+    </message>
+    <message>
+        <source>The server refused this client&apos;s version: %1</source>
+        <translation>Le serveur a refusé la version de ce client&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>The server reported an error: %1</source>
+        <translation>Le serveur a signalé une erreur&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>The server sent a Hello, which only clients send.</source>
+        <translation>Le serveur a envoyé un message Hello, que seuls les clients envoient.</translation>
+    </message>
+    <message>
+        <source>The server sent a message of a kind this client does not know.</source>
+        <translation>Le serveur a envoyé un type de message que ce client ne connaît pas.</translation>
+    </message>
+    <message>
+        <source>The server speaks protocol version %1, but this client speaks version %2.</source>
+        <translation>Le serveur parle la version %1 du protocole, mais ce client parle la version %2.</translation>
+    </message>
+    <message>
+        <source>The server described a world of size %1, outside 1..%2.</source>
+        <translation>Le serveur a décrit un monde de taille %1, hors de 1..%2.</translation>
+    </message>
+    <message>
+        <source>The server described %1 cells, but a world of size %2 has %3.</source>
+        <translation>Le serveur a annoncé %1 cellules, mais un monde de taille %2 en compte %3.</translation>
+    </message>
+    <message>
+        <source>The server described %1 chunk rows per rhombus, more than the world size %2.</source>
+        <translation>Le serveur a annoncé %1 rangées de blocs par losange, plus que la taille du monde, %2.</translation>
+    </message>
+    <message>
+        <source>The server sent a snapshot before describing the world.</source>
+        <translation>Le serveur a envoyé un instantané avant de décrire le monde.</translation>
+    </message>
+    <message>
+        <source>The snapshot has %1 terrain bytes for %2 cells.</source>
+        <translation>L’instantané contient %1 octets de terrain pour %2 cellules.</translation>
+    </message>
+    <message>
+        <source>The snapshot has %1 elevation bytes for %2 cells.</source>
+        <translation>L’instantané contient %1 octets d’altitude pour %2 cellules.</translation>
+    </message>
+    <message>
+        <source>Could not connect to %1.</source>
+        <translation>Impossible de se connecter à %1.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::TimedScreenshot</name>
+    <message>
+        <source>No screenshot: the planet never arrived (%1).</source>
+        <translation>Pas de capture d’écran&#xa0;: la planète n’est jamais arrivée (%1).</translation>
+    </message>
+    <message>
+        <source>No screenshot: the planet arrived but was never drawn.</source>
+        <translation>Pas de capture d’écran&#xa0;: la planète est arrivée mais n’a jamais été dessinée.</translation>
+    </message>
+    <message>
+        <source>No screenshot: %1</source>
+        <translation>Pas de capture d’écran&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Could not save the screenshot to %1: %2</source>
+        <translation>Impossible d’enregistrer la capture d’écran dans %1&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>Screenshot saved to %1.</source>
+        <translation>Capture d’écran enregistrée dans %1.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::WindowCapture</name>
+    <message>
+        <source>There is no window to capture.</source>
+        <translation>Il n’y a aucune fenêtre à capturer.</translation>
+    </message>
+    <message>
+        <source>The 3D view could not be captured.</source>
+        <translation>La vue 3D n’a pas pu être capturée.</translation>
+    </message>
+    <message>
+        <source>The 3D view did not deliver a frame within %1 seconds.</source>
+        <translation>La vue 3D n’a fourni aucune image en %1 secondes.</translation>
+    </message>
+    <message>
+        <source>The window closed during the capture.</source>
+        <translation>La fenêtre s’est fermée pendant la capture.</translation>
+    </message>
+    <message>
+        <source>The 3D view returned an empty frame.</source>
+        <translation>La vue 3D a renvoyé une image vide.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::protocol</name>
+    <message>
+        <source>The frame is empty.</source>
+        <translation>La trame est vide.</translation>
+    </message>
+    <message>
+        <source>The frame is larger than %1 bytes.</source>
+        <translation>La trame dépasse %1 octets.</translation>
+    </message>
+    <message>
+        <source>The frame is not a valid Hexsphere envelope.</source>
+        <translation>La trame n’est pas une enveloppe Hexsphere valide.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::ServerConfig</name>
+    <message>
+        <source>TCP port to listen on; 0 picks a free one (default %1).</source>
+        <translation>Port TCP d’écoute&#xa0;; 0 en choisit un libre (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>port</source>
+        <translation>port</translation>
+    </message>
+    <message>
+        <source>Address to listen on (default: all interfaces).</source>
+        <translation>Adresse d’écoute (par défaut&#xa0;: toutes les interfaces).</translation>
+    </message>
+    <message>
+        <source>address</source>
+        <translation>adresse</translation>
+    </message>
+    <message>
+        <source>World size n: the planet has 10n²+2 cells, 1..%1 (default %2).</source>
+        <translation>Taille du monde n&#xa0;: la planète compte 10n²+2 cellules, 1..%1 (par défaut %2).</translation>
+    </message>
+    <message>
+        <source>n</source>
+        <translation>n</translation>
+    </message>
+    <message>
+        <source>Simulation updates per second, %1..%2 (default %3).</source>
+        <translation>Mises à jour de la simulation par seconde, %1..%2 (par défaut %3).</translation>
+    </message>
+    <message>
+        <source>rate</source>
+        <translation>fréquence</translation>
+    </message>
+    <message>
+        <source>World generation seed (default %1).</source>
+        <translation>Graine de génération du monde (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>number</source>
+        <translation>nombre</translation>
+    </message>
+    <message>
+        <source>World name (default &quot;%1&quot;).</source>
+        <translation>Nom du monde (par défaut «&#xa0;%1&#xa0;»).</translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation>nom</translation>
+    </message>
+    <message>
+        <source>--%1 must be a whole number from %2 to %3, not &quot;%4&quot;.</source>
+        <translation>--%1 doit être un nombre entier de %2 à %3, et non «&#xa0;%4&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--seed must be a non-negative whole number, not &quot;%1&quot;.</source>
+        <translation>--seed doit être un nombre entier positif ou nul, et non «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--bind must be an IP address, not &quot;%1&quot;.</source>
+        <translation>--bind doit être une adresse IP, et non «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>--world must be a name of 1 to 64 characters.</source>
+        <translation>--world doit être un nom de 1 à 64 caractères.</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Hexsphere: build factories on a living hexagonal planet. Without options, hosts a private game and joins it.</source>
+        <translation>Hexsphere&#xa0;: bâtissez des usines sur une planète hexagonale vivante. Sans option, héberge une partie privée et la rejoint.</translation>
+    </message>
+    <message>
+        <source>Hexsphere</source>
+        <translation>Hexsphere</translation>
+    </message>
+    <message>
+        <source>Try --help.</source>
+        <translation>Essayez --help.</translation>
+    </message>
+    <message>
+        <source>Could not start the server: %1</source>
+        <translation>Impossible de démarrer le serveur&#xa0;: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Starting a server for a world of %n cells…</source>
+        <translation>
+            <numerusform>Démarrage d’un serveur pour un monde de %n cellule…</numerusform>
+            <numerusform>Démarrage d’un serveur pour un monde de %n cellules…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Show this help and exit.</source>
+        <translation>Afficher cette aide et quitter.</translation>
+    </message>
+</context>
+</TS>
