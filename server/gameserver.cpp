@@ -32,7 +32,7 @@ bool GameServer::start()
     m_world = std::make_unique<WorldState>(m_config.worldName, m_config.subdivisions,
                                            m_config.seed);
     m_world->ups = m_config.ups;
-    qCInfo(lcServer).nospace() << "tick 0: world '" << m_config.worldName
+    qCInfo(lcServer).nospace().noquote() << "tick 0: world '" << m_config.worldName
                                << "' generated: n=" << m_config.subdivisions << ", "
                                << m_world->sphere.cellCount() << " cells, "
                                << m_world->sphere.chunkCount() << " chunks, seed "

@@ -114,9 +114,9 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
             terrain = Terrain::ShallowWater;
         else if (latitude > kOne * 94 / 100 - (elevation - kSeaLevel) * kOne / 800)
             terrain = Terrain::Snow; // polar caps, reaching further on high ground
-        else if (elevation > 215)
+        else if (elevation > 232)
             terrain = Terrain::Snow; // peaks
-        else if (elevation > 190)
+        else if (elevation > 200)
             terrain = Terrain::Rock;
         else if (elevation < kSeaLevel + 5)
             terrain = Terrain::Sand;
