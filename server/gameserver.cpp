@@ -29,14 +29,13 @@ bool GameServer::start()
     }
     QElapsedTimer timer;
     timer.start();
-    m_world = std::make_unique<WorldState>(m_config.worldName, m_config.subdivisions,
-                                           m_config.seed);
+    m_world
+        = std::make_unique<WorldState>(m_config.worldName, m_config.subdivisions, m_config.seed);
     m_world->ups = m_config.ups;
-    qCInfo(lcServer).nospace().noquote() << "tick 0: world '" << m_config.worldName
-                               << "' generated: n=" << m_config.subdivisions << ", "
-                               << m_world->sphere.cellCount() << " cells, "
-                               << m_world->sphere.chunkCount() << " chunks, seed "
-                               << m_config.seed << ", in " << timer.elapsed() << " ms";
+    qCInfo(lcServer).nospace().noquote()
+        << "tick 0: world '" << m_config.worldName << "' generated: n=" << m_config.subdivisions
+        << ", " << m_world->sphere.cellCount() << " cells, " << m_world->sphere.chunkCount()
+        << " chunks, seed " << m_config.seed << ", in " << timer.elapsed() << " ms";
 
     m_webSocket = new WebSocketTransport(*m_world, this);
     if (!m_webSocket->listen(m_config.bindAddress, m_config.port)) {

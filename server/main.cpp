@@ -56,13 +56,12 @@ int main(int argc, char *argv[])
 
     // One line tests and scripts can parse: the address clients connect to.
     QTextStream out(stdout);
-    const QString host = config->bindAddress == QHostAddress::Any
-                             ? QStringLiteral("0.0.0.0")
-                             : config->bindAddress.toString();
+    const QString host = config->bindAddress == QHostAddress::Any ? QStringLiteral("0.0.0.0")
+                                                                  : config->bindAddress.toString();
     out << "hexsphere-server: listening on ws://" << host << ':' << server.port() << " (world '"
         << config->worldName << "', n=" << config->subdivisions << ", "
-        << hex::geometry::HexSphere::cellCountFor(config->subdivisions) << " cells, "
-        << config->ups << " UPS)" << Qt::endl;
+        << hex::geometry::HexSphere::cellCountFor(config->subdivisions) << " cells, " << config->ups
+        << " UPS)" << Qt::endl;
 
     return app.exec();
 }

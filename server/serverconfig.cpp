@@ -10,10 +10,12 @@ void addServerOptions(QCommandLineParser &parser)
     const ServerConfig defaults;
     parser.addOptions({
         {QStringLiteral("port"),
-         ServerConfig::tr("TCP port to listen on; 0 picks a free one (default %1).").arg(defaults.port),
+         ServerConfig::tr("TCP port to listen on; 0 picks a free one (default %1).")
+             .arg(defaults.port),
          ServerConfig::tr("port")},
         {QStringLiteral("bind"),
-         ServerConfig::tr("Address to listen on (default: all interfaces)."), ServerConfig::tr("address")},
+         ServerConfig::tr("Address to listen on (default: all interfaces)."),
+         ServerConfig::tr("address")},
         {QStringLiteral("size"),
          ServerConfig::tr("World size n: the planet has 10n²+2 cells, 1..%1 (default %2).")
              .arg(kMaxSubdivisions)
@@ -25,9 +27,11 @@ void addServerOptions(QCommandLineParser &parser)
              .arg(kMaxUps)
              .arg(defaults.ups),
          ServerConfig::tr("rate")},
-        {QStringLiteral("seed"), ServerConfig::tr("World generation seed (default %1).").arg(defaults.seed),
+        {QStringLiteral("seed"),
+         ServerConfig::tr("World generation seed (default %1).").arg(defaults.seed),
          ServerConfig::tr("number")},
-        {QStringLiteral("world"), ServerConfig::tr("World name (default \"%1\").").arg(defaults.worldName),
+        {QStringLiteral("world"),
+         ServerConfig::tr("World name (default \"%1\").").arg(defaults.worldName),
          ServerConfig::tr("name")},
     });
 }

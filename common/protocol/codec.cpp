@@ -10,8 +10,7 @@ QString describe(DecodeError error)
     case DecodeError::Empty:
         return QCoreApplication::translate("hex::protocol", "The frame is empty.");
     case DecodeError::TooLarge:
-        return QCoreApplication::translate("hex::protocol",
-                                           "The frame is larger than %1 bytes.")
+        return QCoreApplication::translate("hex::protocol", "The frame is larger than %1 bytes.")
             .arg(kMaxFrameBytes);
     case DecodeError::Malformed:
         return QCoreApplication::translate("hex::protocol",

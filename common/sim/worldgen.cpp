@@ -65,8 +65,7 @@ std::int64_t valueNoise(std::uint64_t seed, std::int64_t px, std::int64_t py, st
 }
 
 // Fractal sum of `octaves` noise layers starting at `frequency`, in [0, kOne).
-std::int64_t fractalNoise(std::uint64_t seed, const std::int64_t p[3], int frequency,
-                          int octaves)
+std::int64_t fractalNoise(std::uint64_t seed, const std::int64_t p[3], int frequency, int octaves)
 {
     std::int64_t sum = 0;
     std::int64_t weightSum = 0;
@@ -95,15 +94,15 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
     for (geometry::CellId cell = 0; cell < count; ++cell) {
         const geometry::Vec3 c = sphere.centre(cell);
         // Quantise once; everything after this line is integer arithmetic.
-        const std::int64_t p[3] = {std::llround(double(c.x) * kOne),
-                                   std::llround(double(c.y) * kOne),
-                                   std::llround(double(c.z) * kOne)};
+        const std::int64_t p[3]
+            = {std::llround(double(c.x) * kOne), std::llround(double(c.y) * kOne),
+               std::llround(double(c.z) * kOne)};
         const std::int64_t height = fractalNoise(elevationSeed, p, 2, 6);
         const std::int64_t moisture = fractalNoise(moistureSeed, p, 3, 4);
 
         // Stretch the noise (which clusters around the middle) over 0..255.
-        const std::int64_t stretched = std::clamp<std::int64_t>(
-            (height - kOne / 2) * 255 * 9 / (5 * kOne) + 128, 0, 255);
+        const std::int64_t stretched
+            = std::clamp<std::int64_t>((height - kOne / 2) * 255 * 9 / (5 * kOne) + 128, 0, 255);
         const auto elevation = std::uint8_t(stretched);
         const std::int64_t latitude = std::abs(p[2]); // 0 at the equator, kOne at a pole
 

@@ -21,12 +21,11 @@ using protocol::Envelope;
 WebSocketTransport::WebSocketTransport(const WorldState &world, QObject *parent)
     : QObject(parent)
     , m_world(world)
-    , m_server(new QWebSocketServer(QStringLiteral("hexsphere"), QWebSocketServer::NonSecureMode,
-                                    this))
+    , m_server(
+          new QWebSocketServer(QStringLiteral("hexsphere"), QWebSocketServer::NonSecureMode, this))
 {
     m_server->setMaxPendingConnections(64);
-    connect(m_server, &QWebSocketServer::newConnection, this,
-            &WebSocketTransport::onNewConnection);
+    connect(m_server, &QWebSocketServer::newConnection, this, &WebSocketTransport::onNewConnection);
 }
 
 WebSocketTransport::~WebSocketTransport()

@@ -43,8 +43,8 @@ void tst_ServerConfig::valid_data()
     QTest::newRow("slowest rate, big seed")
         << QStringList{"--ups", "10", "--seed", "18446744073709551615"} << 7357 << 128 << 10
         << quint64(18446744073709551615ull);
-    QTest::newRow("largest world") << QStringList{"--size", "512"} << 7357 << 512 << 20
-                                   << quint64(1);
+    QTest::newRow("largest world")
+        << QStringList{"--size", "512"} << 7357 << 512 << 20 << quint64(1);
 }
 
 void tst_ServerConfig::valid()
@@ -67,21 +67,22 @@ void tst_ServerConfig::invalid_data()
 {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("message");
-    QTest::newRow("rate too high") << QStringList{"--ups", "61"}
-                                   << "--ups must be a whole number from 10 to 60, not \"61\".";
-    QTest::newRow("rate not a number") << QStringList{"--ups", "fast"}
-                                       << "--ups must be a whole number from 10 to 60, not \"fast\".";
+    QTest::newRow("rate too high")
+        << QStringList{"--ups", "61"} << "--ups must be a whole number from 10 to 60, not \"61\".";
+    QTest::newRow("rate not a number")
+        << QStringList{"--ups", "fast"}
+        << "--ups must be a whole number from 10 to 60, not \"fast\".";
     QTest::newRow("world too big") << QStringList{"--size", "513"}
                                    << "--size must be a whole number from 1 to 512, not \"513\".";
     QTest::newRow("port out of range")
         << QStringList{"--port", "70000"}
         << "--port must be a whole number from 0 to 65535, not \"70000\".";
-    QTest::newRow("negative seed") << QStringList{"--seed", "-1"}
-                                   << "--seed must be a non-negative whole number, not \"-1\".";
-    QTest::newRow("bind to a name") << QStringList{"--bind", "example"}
-                                    << "--bind must be an IP address, not \"example\".";
-    QTest::newRow("empty world name") << QStringList{"--world", " "}
-                                      << "--world must be a name of 1 to 64 characters.";
+    QTest::newRow("negative seed")
+        << QStringList{"--seed", "-1"} << "--seed must be a non-negative whole number, not \"-1\".";
+    QTest::newRow("bind to a name")
+        << QStringList{"--bind", "example"} << "--bind must be an IP address, not \"example\".";
+    QTest::newRow("empty world name")
+        << QStringList{"--world", " "} << "--world must be a name of 1 to 64 characters.";
 }
 
 void tst_ServerConfig::invalid()

@@ -57,7 +57,10 @@ public:
         return spy.wait(10'000);
     }
 
-    void send(const protocol::Envelope &e) { m_socket.sendBinaryMessage(protocol::encodeEnvelope(e)); }
+    void send(const protocol::Envelope &e)
+    {
+        m_socket.sendBinaryMessage(protocol::encodeEnvelope(e));
+    }
     void sendRaw(const QByteArray &frame) { m_socket.sendBinaryMessage(frame); }
     void sendText(const QString &text) { m_socket.sendTextMessage(text); }
 
@@ -190,9 +193,9 @@ void tst_ServerProcess::badFramesGetErrors_data()
     QTest::addColumn<QByteArray>("frame");
     QTest::addColumn<int>("code");
     QTest::addColumn<QString>("message");
-    QTest::newRow("garbage bytes") << QByteArray("\xff\xff\xff\xff garbage", 12)
-                                   << int(protocol::Error::MALFORMED)
-                                   << "The frame is not a valid Hexsphere envelope.";
+    QTest::newRow("garbage bytes")
+        << QByteArray("\xff\xff\xff\xff garbage", 12) << int(protocol::Error::MALFORMED)
+        << "The frame is not a valid Hexsphere envelope.";
     protocol::Envelope tick;
     tick.mutable_tick()->set_tick(5);
     QTest::newRow("a server message sent by the client")
@@ -200,9 +203,9 @@ void tst_ServerProcess::badFramesGetErrors_data()
         << "Clients may not send this message.";
     protocol::Envelope hello;
     hello.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
-    QTest::newRow("a second hello") << protocol::encodeEnvelope(hello)
-                                    << int(protocol::Error::UNEXPECTED)
-                                    << "Hello was already received.";
+    QTest::newRow("a second hello")
+        << protocol::encodeEnvelope(hello) << int(protocol::Error::UNEXPECTED)
+        << "Hello was already received.";
 }
 
 void tst_ServerProcess::badFramesGetErrors()
@@ -224,7 +227,8 @@ void tst_ServerProcess::badFramesGetErrors()
     QCOMPARE(QString::fromStdString(error.message()), message);
     // The connection survives and the ticks keep coming.
     const int ticksBefore = client.count(protocol::Envelope::kTick);
-    QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kTick) > ticksBefore + 2; }));
+    QVERIFY(
+        client.waitFor([&] { return client.count(protocol::Envelope::kTick) > ticksBefore + 2; }));
     QCOMPARE(client.m_socket.state(), QAbstractSocket::ConnectedState);
 }
 
@@ -243,7 +247,8 @@ void tst_ServerProcess::versionMismatchNamesBothVersions()
                             "version %2.")
                  .arg(protocol::kProtocolVersion + 98)
                  .arg(protocol::kProtocolVersion));
-    QVERIFY(client.waitFor([&] { return client.m_socket.state() == QAbstractSocket::UnconnectedState; }));
+    QVERIFY(client.waitFor(
+        [&] { return client.m_socket.state() == QAbstractSocket::UnconnectedState; }));
     QCOMPARE(client.count(protocol::Envelope::kSnapshot), 0);
 }
 
@@ -257,7 +262,8 @@ void tst_ServerProcess::sigtermStopsCleanly()
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kTick) >= 1; }));
     QCOMPARE(server.stop(), 0);
     QVERIFY2(server.output().contains("signal 15 received, stopping"), qPrintable(server.output()));
-    QVERIFY(client.waitFor([&] { return client.m_socket.state() == QAbstractSocket::UnconnectedState; }));
+    QVERIFY(client.waitFor(
+        [&] { return client.m_socket.state() == QAbstractSocket::UnconnectedState; }));
 }
 
 void tst_ServerProcess::badArgumentsAreRefused()
@@ -277,8 +283,8 @@ void tst_ServerProcess::helpListsEveryOption()
     QVERIFY(process.waitForFinished(10'000));
     QCOMPARE(process.exitCode(), 0);
     const QByteArray help = process.readAllStandardOutput();
-    for (const char *option : {"--port", "--bind", "--size", "--ups", "--seed", "--world",
-                               "--help", "--version"})
+    for (const char *option :
+         {"--port", "--bind", "--size", "--ups", "--seed", "--world", "--help", "--version"})
         QVERIFY2(help.contains(option), option);
 }
 
