@@ -2,7 +2,9 @@
 
 #include "tick/tickloop.h"
 #include "transport/websockettransport.h"
-#include "worldstate.h"
+
+#include "sim/content.h"
+#include "sim/world.h"
 
 #include <QElapsedTimer>
 #include <QLoggingCategory>
@@ -29,15 +31,22 @@ bool GameServer::start()
     }
     QElapsedTimer timer;
     timer.start();
-    m_world
-        = std::make_unique<WorldState>(m_config.worldName, m_config.subdivisions, m_config.seed);
-    m_world->ups = m_config.ups;
+    auto content = sim::loadDefaultContent();
+    if (!content) {
+        m_errorString = tr("The game content does not load: %1").arg(content.error());
+        return false;
+    }
+    auto sharedContent = std::make_shared<const sim::Content>(std::move(*content));
+    auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
+    m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed,
+                                           m_config.threads);
     qCInfo(lcServer).nospace().noquote()
         << "tick 0: world '" << m_config.worldName << "' generated: n=" << m_config.subdivisions
-        << ", " << m_world->sphere.cellCount() << " cells, " << m_world->sphere.chunkCount()
-        << " chunks, seed " << m_config.seed << ", in " << timer.elapsed() << " ms";
+        << ", " << sphere->cellCount() << " cells, " << sphere->chunkCount() << " chunks, seed "
+        << m_config.seed << ", content " << sharedContent->version << ", in " << timer.elapsed()
+        << " ms";
 
-    m_webSocket = new WebSocketTransport(*m_world, this);
+    m_webSocket = new WebSocketTransport(*m_world, {m_config.worldName, m_config.ups}, this);
     if (!m_webSocket->listen(m_config.bindAddress, m_config.port)) {
         m_errorString = m_webSocket->errorString();
         delete m_webSocket;
@@ -47,11 +56,11 @@ bool GameServer::start()
     }
 
     m_tickLoop = new TickLoop(m_config.ups, this);
-    connect(m_tickLoop, &TickLoop::ticked, this, [this](std::uint64_t tick) {
-        m_world->tick = tick;
-        m_webSocket->broadcastTick(tick);
+    connect(m_tickLoop, &TickLoop::ticked, this, [this](std::uint64_t) {
+        const sim::StepResult result = m_world->step();
+        m_webSocket->broadcastTick(result);
     });
-    m_tickLoop->start(m_world->tick);
+    m_tickLoop->start(m_world->state().tick);
     return true;
 }
 
@@ -76,7 +85,7 @@ void GameServer::stop()
         m_webSocket = nullptr;
     }
     if (m_world) {
-        qCInfo(lcServer).nospace() << "tick " << m_world->tick << ": server stopped";
+        qCInfo(lcServer).nospace() << "tick " << m_world->state().tick << ": server stopped";
         m_world.reset();
     }
 }
@@ -88,7 +97,7 @@ quint16 GameServer::port() const
 
 quint64 GameServer::tick() const
 {
-    return m_world ? m_world->tick : 0;
+    return m_world ? m_world->state().tick : 0;
 }
 
 } // namespace hex::server

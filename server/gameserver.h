@@ -7,11 +7,14 @@
 
 #include <memory>
 
+namespace hex::sim {
+class World;
+}
+
 namespace hex::server {
 
 class TickLoop;
 class WebSocketTransport;
-struct WorldState;
 
 /// The whole server as one object: world, tick loop and transports. The dedicated
 /// server's main() and the client's Host mode both create one. It lives in, and must
@@ -36,6 +39,8 @@ public:
     const ServerConfig &config() const { return m_config; }
     /// Ticks completed since start().
     quint64 tick() const;
+    /// The running world, or null before start() and after stop(). Tick thread only.
+    const sim::World *world() const { return m_world.get(); }
 
 signals:
     /// Emitted once start() succeeded, with the bound port.
@@ -50,7 +55,7 @@ public slots:
 private:
     ServerConfig m_config;
     QString m_errorString;
-    std::unique_ptr<WorldState> m_world;
+    std::unique_ptr<sim::World> m_world;
     TickLoop *m_tickLoop = nullptr;
     WebSocketTransport *m_webSocket = nullptr;
 };

@@ -33,6 +33,11 @@ void addServerOptions(QCommandLineParser &parser)
         {QStringLiteral("world"),
          ServerConfig::tr("World name (default \"%1\").").arg(defaults.worldName),
          ServerConfig::tr("name")},
+        {QStringLiteral("threads"),
+         ServerConfig::tr("Threads the simulation step may use, 1..%1 (default %2).")
+             .arg(kMaxThreads)
+             .arg(defaults.threads),
+         ServerConfig::tr("count")},
     });
 }
 
@@ -63,6 +68,7 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
     config.port = quint16(port);
     readInt(QStringLiteral("size"), 1, kMaxSubdivisions, &config.subdivisions);
     readInt(QStringLiteral("ups"), kMinUps, kMaxUps, &config.ups);
+    readInt(QStringLiteral("threads"), 1, kMaxThreads, &config.threads);
 
     if (parser.isSet(QStringLiteral("seed"))) {
         bool ok = false;

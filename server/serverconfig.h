@@ -24,6 +24,8 @@ public:
     /// Simulation updates per second, 10..60.
     int ups = 20;
     std::uint64_t seed = 1;
+    /// Threads the simulation step may use, 1..kMaxThreads.
+    int threads = 1;
     /// TCP port; 0 lets the system choose a free one (see GameServer::port()).
     quint16 port = 7357;
     /// Address to listen on: Any for a dedicated or LAN server, LocalHost for a
@@ -34,9 +36,10 @@ public:
 inline constexpr int kMinUps = 10;
 inline constexpr int kMaxUps = 60;
 inline constexpr int kMaxSubdivisions = 512;
+inline constexpr int kMaxThreads = 64;
 
 /// Adds the world and network options (--port, --bind, --size, --ups, --seed,
-/// --world) to `parser`.
+/// --world, --threads) to `parser`.
 void addServerOptions(QCommandLineParser &parser);
 
 /// Reads the options added by addServerOptions() after parser.process(). Returns the

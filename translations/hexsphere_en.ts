@@ -209,11 +209,11 @@
         <translation></translation>
     </message>
     <message>
-        <source>The snapshot has %1 terrain bytes for %2 cells.</source>
+        <source>The server sent a snapshot of tick %1 that does not fit the world: %2</source>
         <translation></translation>
     </message>
     <message>
-        <source>The snapshot has %1 elevation bytes for %2 cells.</source>
+        <source>The server sent tick %1 with changes that do not fit the world: %2</source>
         <translation></translation>
     </message>
 </context>
@@ -275,6 +275,26 @@
     </message>
     <message>
         <source>The frame is not a valid Hexsphere envelope.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The snapshot&apos;s %1 field does not hold one value for each of the %2 cells.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>A delta names chunk %1, but the world has %2 chunks.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>A delta arrived before the snapshot.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The delta of chunk %1 lists %2 cells but its %3 field does not match.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The delta of chunk %1 lists cell %2, which is out of order or not in that chunk.</source>
         <translation></translation>
     </message>
 </context>
@@ -342,6 +362,14 @@
     </message>
     <message>
         <source>--world must be a name of 1 to 64 characters.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Threads the simulation step may use, 1..%1 (default %2).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>count</source>
         <translation></translation>
     </message>
 </context>

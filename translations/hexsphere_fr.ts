@@ -205,16 +205,16 @@
         <translation>Le serveur a envoyé un instantané avant de décrire le monde.</translation>
     </message>
     <message>
-        <source>The snapshot has %1 terrain bytes for %2 cells.</source>
-        <translation>L’instantané contient %1 octets de terrain pour %2 cellules.</translation>
-    </message>
-    <message>
-        <source>The snapshot has %1 elevation bytes for %2 cells.</source>
-        <translation>L’instantané contient %1 octets d’altitude pour %2 cellules.</translation>
-    </message>
-    <message>
         <source>Could not connect to %1.</source>
         <translation>Impossible de se connecter à %1.</translation>
+    </message>
+    <message>
+        <source>The server sent a snapshot of tick %1 that does not fit the world: %2</source>
+        <translation>Le serveur a envoyé un instantané du tic %1 qui ne correspond pas au monde&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>The server sent tick %1 with changes that do not fit the world: %2</source>
+        <translation>Le serveur a envoyé le tic %1 avec des changements qui ne correspondent pas au monde&#xa0;: %2</translation>
     </message>
 </context>
 <context>
@@ -276,6 +276,26 @@
     <message>
         <source>The frame is not a valid Hexsphere envelope.</source>
         <translation>La trame n’est pas une enveloppe Hexsphere valide.</translation>
+    </message>
+    <message>
+        <source>The snapshot&apos;s %1 field does not hold one value for each of the %2 cells.</source>
+        <translation>Le champ %1 de l’instantané ne contient pas une valeur pour chacune des %2 cellules.</translation>
+    </message>
+    <message>
+        <source>A delta names chunk %1, but the world has %2 chunks.</source>
+        <translation>Un delta désigne le bloc %1, mais le monde compte %2 blocs.</translation>
+    </message>
+    <message>
+        <source>A delta arrived before the snapshot.</source>
+        <translation>Un delta est arrivé avant l’instantané.</translation>
+    </message>
+    <message>
+        <source>The delta of chunk %1 lists %2 cells but its %3 field does not match.</source>
+        <translation>Le delta du bloc %1 énumère %2 cellules, mais son champ %3 n’y correspond pas.</translation>
+    </message>
+    <message>
+        <source>The delta of chunk %1 lists cell %2, which is out of order or not in that chunk.</source>
+        <translation>Le delta du bloc %1 énumère la cellule %2, qui est hors d’ordre ou n’appartient pas à ce bloc.</translation>
     </message>
 </context>
 <context>
@@ -343,6 +363,14 @@
     <message>
         <source>--world must be a name of 1 to 64 characters.</source>
         <translation>--world doit être un nom de 1 à 64 caractères.</translation>
+    </message>
+    <message>
+        <source>Threads the simulation step may use, 1..%1 (default %2).</source>
+        <translation>Fils d’exécution que le pas de simulation peut utiliser, 1..%1 (par défaut %2).</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>nombre</translation>
     </message>
 </context>
 <context>

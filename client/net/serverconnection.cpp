@@ -3,18 +3,77 @@
 #include "geometry/hexsphere.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
+#include "protocol/worldcodec.h"
 
+#include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QTimer>
 
 namespace hex::client {
 
 namespace {
+
 Q_LOGGING_CATEGORY(lcNet, "hex.client.net")
+
+using geometry::CellId;
+using protocol::VisibleCells;
+
+static_assert(sizeof(VisibleCells) == 9 * sizeof(std::vector<std::uint8_t>),
+              "forEachLayer() must name every array of VisibleCells");
+
+/// Calls `f(to.array, from.array)` for each per-cell array of VisibleCells.
+template<typename To, typename From, typename F>
+void forEachLayer(To &to, From &from, F &&f)
+{
+    f(to.terrain, from.terrain);
+    f(to.elevation, from.elevation);
+    f(to.flora, from.flora);
+    f(to.water, from.water);
+    f(to.pollution, from.pollution);
+    f(to.resource, from.resource);
+    f(to.structure, from.structure);
+    f(to.orientation, from.orientation);
+    f(to.owner, from.owner);
 }
+
+/// The values cells had before a tick's deltas changed them, so that a tick whose
+/// later delta turns out bad can be taken back whole.
+class TickUndo
+{
+public:
+    /// Remembers the current values of the cells `delta` lists that exist in `cells`.
+    void save(const VisibleCells &cells, const protocol::ChunkDelta &delta)
+    {
+        for (const CellId cell : delta.cells()) {
+            if (cell >= cells.cellCount())
+                continue; // The delta is bad and will change nothing.
+            m_ids.push_back(cell);
+            forEachLayer(m_saved, cells,
+                         [cell](auto &saved, const auto &now) { saved.push_back(now[cell]); });
+        }
+    }
+
+    /// Puts every remembered value back, the latest saved first.
+    void restore(VisibleCells &cells) const
+    {
+        for (std::size_t i = m_ids.size(); i-- > 0;) {
+            const CellId cell = m_ids[i];
+            forEachLayer(cells, m_saved,
+                         [cell, i](auto &now, const auto &saved) { now[cell] = saved[i]; });
+        }
+    }
+
+private:
+    std::vector<CellId> m_ids;
+    /// Value i of each array belongs to cell m_ids[i].
+    VisibleCells m_saved;
+};
+
+} // namespace
 
 ServerConnection::ServerConnection(QObject *parent)
     : QObject(parent)
+    , m_cells(std::make_unique<VisibleCells>())
 {
     m_socket.setMaxAllowedIncomingMessageSize(quint64(protocol::kMaxFrameBytes));
     m_socket.setMaxAllowedIncomingFrameSize(quint64(protocol::kMaxFrameBytes));
@@ -43,6 +102,7 @@ void ServerConnection::open(const QUrl &url, const QString &playerName)
     m_playerName = playerName;
     m_world = {};
     m_errorString.clear();
+    resetMirror();
     ++m_attempt;
     qCInfo(lcNet).noquote() << "connecting to" << url.toString();
     setState(State::Connecting);
@@ -63,6 +123,15 @@ void ServerConnection::close()
         && m_socket.state() != QAbstractSocket::ClosingState)
         m_socket.abort();
     setState(State::Disconnected);
+}
+
+void ServerConnection::resetMirror()
+{
+    *m_cells = {};
+    m_hasSnapshot = false;
+    m_changedCells.clear();
+    m_lastTick = 0;
+    m_lastStateHash = 0;
 }
 
 void ServerConnection::setState(State state)
@@ -148,12 +217,7 @@ void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
         handleSnapshot(envelope.snapshot());
         return;
     case protocol::Envelope::kTick:
-        if (m_state != State::Joined) {
-            reportError(tr("The server sent a tick before describing the world."));
-            return;
-        }
-        emit tickReceived(quint64(envelope.tick().tick()),
-                          qint64(envelope.tick().server_time_ms()));
+        handleTick(envelope.tick());
         return;
     case protocol::Envelope::kError: {
         const protocol::Error &error = envelope.error();
@@ -208,10 +272,23 @@ void ServerConnection::handleWorldInfo(const protocol::WorldInfo &info)
         return;
     }
 
+    // Cell ids depend on the chunk split, so the server's k must be used.
+    const int chunkSplit = info.chunk_split() != 0 ? int(info.chunk_split())
+                                                   : geometry::HexSphere::defaultChunkSplit(int(n));
+    if (!m_sphere || m_sphere->subdivisions() != int(n) || m_sphere->chunkSplit() != chunkSplit) {
+        QElapsedTimer timer;
+        timer.start();
+        m_sphere = std::make_shared<const geometry::HexSphere>(int(n), chunkSplit);
+        qCInfo(lcNet).nospace() << "tick " << info.tick() << ": built sphere n=" << n
+                                << ", k=" << chunkSplit << " in " << timer.elapsed() << " ms";
+    }
+    resetMirror();
+    m_lastTick = info.tick();
+
     m_world.name = QString::fromStdString(info.world_name());
     m_world.subdivisions = int(n);
     m_world.cellCount = info.cell_count();
-    m_world.chunkSplit = int(info.chunk_split());
+    m_world.chunkSplit = chunkSplit;
     m_world.seed = info.seed();
     m_world.ups = int(info.ups());
     m_world.tick = info.tick();
@@ -228,23 +305,53 @@ void ServerConnection::handleSnapshot(const protocol::Snapshot &snapshot)
         reportError(tr("The server sent a snapshot before describing the world."));
         return;
     }
-    const std::size_t cells = m_world.cellCount;
-    if (snapshot.terrain().size() != cells) {
-        reportError(tr("The snapshot has %1 terrain bytes for %2 cells.")
-                        .arg(snapshot.terrain().size())
-                        .arg(cells));
+    const quint64 tick = snapshot.tick();
+    auto cells = protocol::decodeSnapshot(snapshot, m_sphere->cellCount());
+    if (!cells) {
+        reportError(tr("The server sent a snapshot of tick %1 that does not fit the world: %2")
+                        .arg(QString::number(tick), cells.error()));
         return;
     }
-    if (snapshot.elevation().size() != cells) {
-        reportError(tr("The snapshot has %1 elevation bytes for %2 cells.")
-                        .arg(snapshot.elevation().size())
-                        .arg(cells));
+    *m_cells = std::move(*cells);
+    m_hasSnapshot = true;
+    m_changedCells.clear();
+    m_lastTick = tick;
+    qCInfo(lcNet).nospace() << "tick " << tick << ": snapshot of " << m_cells->cellCount()
+                            << " cells";
+    emit snapshotReceived(tick);
+}
+
+void ServerConnection::handleTick(const protocol::TickUpdate &update)
+{
+    if (m_state != State::Joined) {
+        reportError(tr("The server sent a tick before describing the world."));
         return;
     }
-    const QByteArray terrain(snapshot.terrain().data(), qsizetype(cells));
-    const QByteArray elevation(snapshot.elevation().data(), qsizetype(cells));
-    qCInfo(lcNet).nospace() << "tick " << snapshot.tick() << ": snapshot of " << cells << " cells";
-    emit snapshotReceived(quint64(snapshot.tick()), terrain, elevation);
+    const quint64 tick = update.tick();
+    m_changedCells.clear();
+    // Each delta is checked and applied on its own; should a later one be bad, the
+    // earlier ones are taken back, so that the mirror never shows half a tick. The last
+    // delta needs no saving: if it fails, it changed nothing.
+    TickUndo undo;
+    const int deltaCount = update.deltas_size();
+    for (int i = 0; i < deltaCount; ++i) {
+        const protocol::ChunkDelta &delta = update.deltas(i);
+        if (i + 1 < deltaCount)
+            undo.save(*m_cells, delta);
+        const auto applied = protocol::applyChunkDelta(delta, *m_sphere, *m_cells, &m_changedCells);
+        if (!applied) {
+            undo.restore(*m_cells);
+            m_changedCells.clear();
+            reportError(tr("The server sent tick %1 with changes that do not fit the world: %2")
+                            .arg(QString::number(tick), applied.error()));
+            return;
+        }
+    }
+    m_lastTick = tick;
+    m_lastStateHash = update.state_hash();
+    emit tickReceived(tick, qint64(update.server_time_ms()));
+    if (!m_changedCells.empty())
+        emit cellsChanged(tick);
 }
 
 } // namespace hex::client

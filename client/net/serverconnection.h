@@ -1,5 +1,7 @@
 #pragma once
 
+#include "geometry/hexsphere.h"
+
 #include <QByteArray>
 #include <QObject>
 #include <QString>
@@ -7,11 +9,15 @@
 #include <QWebSocket>
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace hex::protocol {
 class Envelope;
 class Snapshot;
+class TickUpdate;
 class WorldInfo;
+struct VisibleCells;
 } // namespace hex::protocol
 
 namespace hex::client {
@@ -36,6 +42,12 @@ struct WorldDescription
 /// decodes and checks every frame the server sends and reports it as a signal. Bad
 /// frames never reach the rest of the client: they are reported through
 /// errorOccurred() with a sentence that says what was wrong. Lives in the GUI thread.
+///
+/// It owns the client's picture of the world: the HexSphere built from WorldInfo (with
+/// the server's chunk split, since cell ids depend on it) and the mirror of every
+/// cell's visible state (cells()), filled by a Snapshot and kept current by each
+/// TickUpdate's chunk deltas. A tick is applied whole or not at all, so the mirror
+/// always shows the state after one server tick.
 class ServerConnection : public QObject
 {
     Q_OBJECT
@@ -71,6 +83,26 @@ public:
     /// The last problem reported through errorOccurred(); empty if none yet.
     QString errorString() const { return m_errorString; }
 
+    /// The sphere of the last accepted WorldInfo, or null before one arrived. Kept
+    /// across reconnects and replaced only when a world of another shape arrives;
+    /// holders of the pointer keep theirs alive.
+    std::shared_ptr<const geometry::HexSphere> sphere() const { return m_sphere; }
+    /// The mirror of every cell's visible state, one value per cell of sphere(); empty
+    /// until the first snapshot of the current world. The reference stays valid for
+    /// this object's lifetime; the contents change when frames arrive, and are cleared
+    /// when another WorldInfo arrives or open() is called.
+    const protocol::VisibleCells &cells() const { return *m_cells; }
+    /// True once a snapshot of the current world was accepted into cells().
+    bool hasSnapshot() const { return m_hasSnapshot; }
+    /// The cells whose values the last accepted tick changed, in the order its deltas
+    /// listed them (ascending within each chunk). Valid until the next tick.
+    const std::vector<geometry::CellId> &lastChangedCells() const { return m_changedCells; }
+    /// The last tick accepted (from WorldInfo, Snapshot or TickUpdate); 0 before any.
+    std::uint64_t lastTick() const { return m_lastTick; }
+    /// The simulation's state hash the server sent with the last accepted tick; 0
+    /// before any. For checking that client and server agree.
+    std::uint64_t lastStateHash() const { return m_lastStateHash; }
+
     /// Decodes and handles one binary frame as if the server had sent it. The socket
     /// calls this; tests may too.
     void handleFrame(const QByteArray &frame);
@@ -79,10 +111,14 @@ signals:
     void stateChanged(hex::client::ServerConnection::State state);
     /// A valid WorldInfo arrived; the state is now Joined.
     void worldReceived(const hex::client::WorldDescription &world);
-    /// A snapshot whose arrays hold exactly world().cellCount bytes each.
-    void snapshotReceived(quint64 tick, const QByteArray &terrain, const QByteArray &elevation);
-    /// One simulation tick passed on the server.
+    /// A valid snapshot of tick `tick` replaced the whole mirror: read it in cells().
+    void snapshotReceived(quint64 tick);
+    /// One simulation tick passed on the server, and its deltas (if any) were applied
+    /// to cells().
     void tickReceived(quint64 tick, qint64 serverTimeMs);
+    /// Tick `tick` changed the cells listed in lastChangedCells(). Follows
+    /// tickReceived(); not emitted for ticks that changed nothing.
+    void cellsChanged(quint64 tick);
     /// Something went wrong: a socket error, an Error frame from the server, or a frame
     /// that failed to decode or check. `message` is one translated sentence.
     void errorOccurred(const QString &message);
@@ -93,6 +129,9 @@ private:
     void handleEnvelope(const protocol::Envelope &envelope);
     void handleWorldInfo(const protocol::WorldInfo &info);
     void handleSnapshot(const protocol::Snapshot &snapshot);
+    void handleTick(const protocol::TickUpdate &update);
+    /// Empties the mirror: no snapshot of the current world yet.
+    void resetMirror();
     void onConnected();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError error);
@@ -106,6 +145,13 @@ private:
     quint64 m_attempt = 0;
     WorldDescription m_world;
     QString m_errorString;
+    std::shared_ptr<const geometry::HexSphere> m_sphere;
+    /// Never null.
+    std::unique_ptr<protocol::VisibleCells> m_cells;
+    bool m_hasSnapshot = false;
+    std::vector<geometry::CellId> m_changedCells;
+    std::uint64_t m_lastTick = 0;
+    std::uint64_t m_lastStateHash = 0;
 };
 
 } // namespace hex::client

@@ -1,5 +1,9 @@
 #include "planetmesh.h"
 
+#include "celllook.h"
+
+#include "protocol/worldcodec.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -47,9 +51,8 @@ PlanetMesh::PlanetMesh(const geometry::HexSphere &sphere, float radius)
     Q_ASSERT(reinterpret_cast<char *>(index) == m_indices.data() + m_indices.size());
 }
 
-void PlanetMesh::writeCellColours(float *out, std::uint8_t terrain, std::uint8_t elevation)
+void PlanetMesh::writeCellColours(float *out, sim::Rgb rgb)
 {
-    const sim::Rgb rgb = sim::terrainColour(terrain, elevation);
     const float r = float(rgb.r) / 255.0f;
     const float g = float(rgb.g) / 255.0f;
     const float b = float(rgb.b) / 255.0f;
@@ -63,14 +66,13 @@ void PlanetMesh::writeCellColours(float *out, std::uint8_t terrain, std::uint8_t
     }
 }
 
-QByteArray PlanetMesh::colours(std::span<const std::uint8_t> terrain,
-                               std::span<const std::uint8_t> elevation)
+QByteArray PlanetMesh::colours(const protocol::VisibleCells &cells)
 {
-    Q_ASSERT(terrain.size() == elevation.size());
-    QByteArray bytes(qsizetype(terrain.size()) * kColourBytesPerCell, Qt::Uninitialized);
+    const std::uint32_t count = cells.cellCount();
+    QByteArray bytes(qsizetype(count) * kColourBytesPerCell, Qt::Uninitialized);
     auto *out = reinterpret_cast<float *>(bytes.data());
-    for (std::size_t cell = 0; cell < terrain.size(); ++cell) {
-        writeCellColours(out, terrain[cell], elevation[cell]);
+    for (CellId cell = 0; cell < count; ++cell) {
+        writeCellColours(out, cellColour(cells, cell));
         out += kColourFloatsPerCell;
     }
     return bytes;

@@ -10,6 +10,10 @@
 #include <span>
 #include <vector>
 
+namespace hex::protocol {
+struct VisibleCells;
+}
+
 namespace hex::client {
 
 /// A run of consecutive cell ids: first, first+1, ..., first+count-1.
@@ -60,12 +64,13 @@ public:
     /// Triangle indices, uint32.
     const QByteArray &indexData() const { return m_indices; }
 
-    /// The colour array for every cell: kColourBytesPerCell bytes per cell. `terrain`
-    /// and `elevation` hold one byte per cell and must be the same size.
-    static QByteArray colours(std::span<const std::uint8_t> terrain,
-                              std::span<const std::uint8_t> elevation);
-    /// Writes the kVerticesPerCell colours of one cell to `out` (21 floats).
-    static void writeCellColours(float *out, std::uint8_t terrain, std::uint8_t elevation);
+    /// The colour array for every cell of `cells`, each as cellColour() says:
+    /// kColourBytesPerCell bytes per cell.
+    static QByteArray colours(const protocol::VisibleCells &cells);
+    /// Writes the kVerticesPerCell colours of one cell whose look is `rgb` to `out`
+    /// (kColourFloatsPerCell floats): `rgb` at the centre, shaded by kCornerShade at
+    /// the corners.
+    static void writeCellColours(float *out, sim::Rgb rgb);
     /// Byte offset of `cell`'s first colour in a colour array.
     static qsizetype colourOffset(geometry::CellId cell)
     {

@@ -1,7 +1,10 @@
 #include "planetview.h"
 
+#include "celllook.h"
 #include "orbitcamera.h"
 #include "planetmesh.h"
+
+#include "protocol/worldcodec.h"
 
 #include <Qt3DCore/QAttribute>
 #include <Qt3DCore/QBoundingVolume>
@@ -167,20 +170,16 @@ void PlanetView::createPlanetEntity()
     m_planet->addComponent(new Qt3DExtras::QPerVertexColorMaterial(m_planet));
 }
 
-void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere, QByteArray terrain,
-                            QByteArray elevation)
+void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
+                            const protocol::VisibleCells *cells)
 {
-    Q_ASSERT(sphere);
-    Q_ASSERT(terrain.size() == qsizetype(sphere->cellCount()));
-    Q_ASSERT(elevation.size() == qsizetype(sphere->cellCount()));
+    Q_ASSERT(sphere && cells);
+    Q_ASSERT(cells->cellCount() == sphere->cellCount());
 
     QElapsedTimer timer;
     timer.start();
     const PlanetMesh mesh(*sphere, kPlanetRadius);
-    const QByteArray colours = PlanetMesh::colours(
-        {reinterpret_cast<const std::uint8_t *>(terrain.constData()), std::size_t(terrain.size())},
-        {reinterpret_cast<const std::uint8_t *>(elevation.constData()),
-         std::size_t(elevation.size())});
+    const QByteArray colours = PlanetMesh::colours(*cells);
     const qint64 buildMs = timer.elapsed();
 
     if (!m_planet)
@@ -196,8 +195,7 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere, Q
 
     const bool sameSize = m_sphere && m_sphere->subdivisions() == sphere->subdivisions();
     m_sphere = std::move(sphere);
-    m_terrain = std::move(terrain);
-    m_elevation = std::move(elevation);
+    m_cells = cells;
     m_framesSincePlanet = 0;
     qCInfo(lcRender).nospace() << "planet mesh: " << m_sphere->cellCount() << " cells, "
                                << mesh.vertexCount() << " vertices, " << mesh.indexCount() / 3
@@ -208,20 +206,16 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere, Q
         m_orbit->setDistance(m_orbit->maximumDistance());
 }
 
-void PlanetView::setCellState(geometry::CellId cell, std::uint8_t terrain, std::uint8_t elevation)
+bool PlanetView::mirrorMatchesSphere() const
 {
-    Q_ASSERT(m_sphere && cell < m_sphere->cellCount());
-    m_terrain[qsizetype(cell)] = char(terrain);
-    m_elevation[qsizetype(cell)] = char(elevation);
+    return m_sphere && m_cells && m_cells->cellCount() == m_sphere->cellCount();
 }
 
 int PlanetView::updateCells(std::span<const geometry::CellId> cells)
 {
-    if (!m_sphere || cells.empty())
+    if (cells.empty() || !mirrorMatchesSphere())
         return 0;
     const std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
-    const auto *terrain = reinterpret_cast<const std::uint8_t *>(m_terrain.constData());
-    const auto *elevation = reinterpret_cast<const std::uint8_t *>(m_elevation.constData());
     int uploaded = 0;
     QByteArray bytes;
     for (const CellRange &range : ranges) {
@@ -231,8 +225,7 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
         bytes.resize(qsizetype(count) * PlanetMesh::kColourBytesPerCell);
         auto *out = reinterpret_cast<float *>(bytes.data());
         for (std::uint32_t i = 0; i < count; ++i) {
-            const geometry::CellId cell = range.first + i;
-            PlanetMesh::writeCellColours(out, terrain[cell], elevation[cell]);
+            PlanetMesh::writeCellColours(out, cellColour(*m_cells, range.first + i));
             out += PlanetMesh::kColourFloatsPerCell;
         }
         m_colourBuffer->updateData(int(PlanetMesh::colourOffset(range.first)), bytes);
@@ -241,21 +234,16 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
     return uploaded;
 }
 
-int PlanetView::applyState(const QByteArray &terrain, const QByteArray &elevation)
+bool PlanetView::refreshAll()
 {
-    if (!m_sphere || terrain.size() != m_terrain.size() || elevation.size() != m_elevation.size())
-        return 0;
-    std::vector<geometry::CellId> changed;
-    for (qsizetype cell = 0; cell < terrain.size(); ++cell) {
-        if (terrain[cell] != m_terrain[cell] || elevation[cell] != m_elevation[cell])
-            changed.push_back(geometry::CellId(cell));
-    }
-    if (changed.empty())
-        return 0;
-    m_terrain = terrain;
-    m_elevation = elevation;
-    updateCells(changed);
-    return int(changed.size());
+    if (!mirrorMatchesSphere())
+        return false;
+    QElapsedTimer timer;
+    timer.start();
+    m_colourBuffer->setData(PlanetMesh::colours(*m_cells));
+    qCDebug(lcRender).nospace() << "recoloured " << m_cells->cellCount() << " cells in "
+                                << timer.elapsed() << " ms";
+    return true;
 }
 
 QByteArray PlanetView::colourData() const

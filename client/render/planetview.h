@@ -25,6 +25,10 @@ namespace Qt3DExtras {
 class Qt3DWindow;
 }
 
+namespace hex::protocol {
+struct VisibleCells;
+}
+
 namespace hex::client {
 
 class OrbitCamera;
@@ -41,26 +45,33 @@ public:
     explicit PlanetView(QWidget *parent = nullptr);
     ~PlanetView() override;
 
-    /// Shows the planet `sphere` with every cell's terrain and elevation (one byte per
-    /// cell each, cellCount() long), replacing any planet shown before. Builds the mesh
-    /// on the calling thread: about a second for n=128.
-    void showPlanet(std::shared_ptr<const geometry::HexSphere> sphere, QByteArray terrain,
-                    QByteArray elevation);
+    /// Shows the planet `sphere` coloured from `cells` (see cellColour()), replacing any
+    /// planet shown before. `cells` must describe every cell of `sphere`. The view keeps
+    /// the pointer, not a copy: updateCells() and refreshAll() read it. The mirror's
+    /// owner (the ServerConnection) must keep it alive until the next showPlanet() or
+    /// the view's destruction; it may change the mirror's contents at any time, and
+    /// may even resize it for another world: until it matches the sphere again (or
+    /// showPlanet() is called again), the view leaves the colours shown as they are. Builds the
+    /// mesh on the calling thread: about a second for n=128.
+    void showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
+                    const protocol::VisibleCells *cells);
     /// True once showPlanet() was called.
     bool hasPlanet() const { return bool(m_sphere); }
     /// The sphere shown, or null.
     const geometry::HexSphere *sphere() const { return m_sphere.get(); }
+    /// The mirror the colours come from, or null before showPlanet().
+    const protocol::VisibleCells *cells() const { return m_cells; }
 
-    /// Changes the stored state of one cell without uploading it: call updateCells()
-    /// after a batch of changes. `cell` must be below the shown sphere's cellCount().
-    void setCellState(geometry::CellId cell, std::uint8_t terrain, std::uint8_t elevation);
-    /// Re-uploads the colours of `cells` (any order, duplicates allowed) from the stored
-    /// state: consecutive ids are merged so that each run costs one
-    /// Qt3DCore::QBuffer::updateData() call. Returns the number of runs uploaded.
+    /// Recomputes the colours of `cells` (any order, duplicates allowed; ids past the
+    /// end are ignored) from the mirror and re-uploads them: consecutive ids are merged
+    /// so that each run costs one Qt3DCore::QBuffer::updateData() call. Returns the
+    /// number of runs uploaded; 0 when no planet is shown or the mirror no longer
+    /// matches the sphere.
     int updateCells(std::span<const geometry::CellId> cells);
-    /// Stores a full new state, same size as the shown one, and uploads only the cells
-    /// whose bytes differ. Returns the number of cells that changed.
-    int applyState(const QByteArray &terrain, const QByteArray &elevation);
+    /// Recomputes and re-uploads the colour of every cell from the mirror, e.g. after a
+    /// new snapshot replaced it. Returns false, changing nothing, when no planet is
+    /// shown or the mirror no longer matches the sphere.
+    bool refreshAll();
 
     /// The rotation from world coordinates (HexSphere, worldgen: north is +Z) to scene
     /// coordinates (north is +Y, up on screen at zero pitch).
@@ -110,9 +121,12 @@ private:
     Qt3DRender::QRenderCapture *m_capture = nullptr;
     OrbitCamera *m_orbit = nullptr;
 
+    /// True when a planet is shown and the mirror still holds its cells.
+    bool mirrorMatchesSphere() const;
+
     std::shared_ptr<const geometry::HexSphere> m_sphere;
-    QByteArray m_terrain;
-    QByteArray m_elevation;
+    /// Not owned; see showPlanet().
+    const protocol::VisibleCells *m_cells = nullptr;
     quint64 m_framesSincePlanet = 0;
 };
 

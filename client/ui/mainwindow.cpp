@@ -3,6 +3,7 @@
 #include "render/planetview.h"
 
 #include "geometry/hexsphere.h"
+#include "protocol/worldcodec.h"
 
 #include <QAction>
 #include <QApplication>
@@ -47,6 +48,7 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
             &MainWindow::onSnapshotReceived);
     connect(m_connection, &ServerConnection::tickReceived, this,
             [this](quint64 tick, qint64) { onTickReceived(tick); });
+    connect(m_connection, &ServerConnection::cellsChanged, this, &MainWindow::onCellsChanged);
     connect(m_connection, &ServerConnection::errorOccurred, this, &MainWindow::onError);
     connect(m_planetView, &PlanetView::frameRendered, this, [this] { ++m_framesCounted; });
 
@@ -111,16 +113,6 @@ void MainWindow::onStateChanged(ServerConnection::State state)
 
 void MainWindow::onWorldReceived(const WorldDescription &world)
 {
-    QElapsedTimer timer;
-    timer.start();
-    if (!m_sphere || m_sphere->subdivisions() != world.subdivisions
-        || m_sphere->chunkSplit() != world.chunkSplit) {
-        // Cell ids depend on the chunk split, so the server's k must be used.
-        m_sphere
-            = std::make_shared<const geometry::HexSphere>(world.subdivisions, world.chunkSplit);
-        qCInfo(lcUi).nospace() << "built sphere n=" << world.subdivisions << " in "
-                               << timer.elapsed() << " ms";
-    }
     m_cells = world.cellCount;
     m_tick = world.tick;
     setWindowTitle(tr("Hexsphere — %1").arg(world.name));
@@ -128,22 +120,29 @@ void MainWindow::onWorldReceived(const WorldDescription &world)
     updateStatistics();
 }
 
-void MainWindow::onSnapshotReceived(quint64 tick, const QByteArray &terrain,
-                                    const QByteArray &elevation)
+void MainWindow::onSnapshotReceived(quint64 tick)
 {
-    if (!m_sphere || qsizetype(m_sphere->cellCount()) != terrain.size())
-        return; // ServerConnection checked the sizes against WorldInfo.
     m_tick = tick;
-    if (m_planetView->sphere() == m_sphere.get())
-        m_planetView->applyState(terrain, elevation);
-    else
-        m_planetView->showPlanet(m_sphere, terrain, elevation);
+    // The connection owns both the sphere and the mirror and outlives the view.
+    const std::shared_ptr<const geometry::HexSphere> sphere = m_connection->sphere();
+    if (m_planetView->sphere() == sphere.get() && m_planetView->cells() == &m_connection->cells()) {
+        m_planetView->refreshAll();
+        qCInfo(lcUi).nospace() << "tick " << tick << ": recoloured the planet from a snapshot";
+        return;
+    }
+    m_planetView->showPlanet(sphere, &m_connection->cells());
+    qCInfo(lcUi).nospace() << "tick " << tick << ": showing the planet";
 }
 
 void MainWindow::onTickReceived(quint64 tick)
 {
     ++m_ticksCounted;
     m_tick = tick;
+}
+
+void MainWindow::onCellsChanged()
+{
+    m_planetView->updateCells(m_connection->lastChangedCells());
 }
 
 void MainWindow::onError(const QString &message)

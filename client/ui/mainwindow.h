@@ -6,21 +6,16 @@
 #include <QMainWindow>
 #include <QTimer>
 
-#include <memory>
-
 class QLabel;
-
-namespace hex::geometry {
-class HexSphere;
-}
 
 namespace hex::client {
 
 class PlanetView;
 
 /// The client's main window: the planet view in the middle, a Game menu, and a status
-/// bar with the connection state and "FPS  UPS  Tick  Cells" statistics. Shows what
-/// a ServerConnection receives. Lives in the GUI thread.
+/// bar with the connection state and "FPS  UPS  Tick  Cells" statistics. Shows the
+/// world a ServerConnection mirrors: the whole planet on each snapshot, the changed
+/// cells on each tick. Lives in the GUI thread.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -44,8 +39,9 @@ public slots:
 private:
     void onStateChanged(ServerConnection::State state);
     void onWorldReceived(const WorldDescription &world);
-    void onSnapshotReceived(quint64 tick, const QByteArray &terrain, const QByteArray &elevation);
+    void onSnapshotReceived(quint64 tick);
     void onTickReceived(quint64 tick);
+    void onCellsChanged();
     void onError(const QString &message);
     void updateStatistics();
 
@@ -53,7 +49,6 @@ private:
     PlanetView *m_planetView = nullptr;
     QLabel *m_connectionLabel = nullptr;
     QLabel *m_statisticsLabel = nullptr;
-    std::shared_ptr<const geometry::HexSphere> m_sphere;
 
     QTimer m_statisticsTimer;
     QElapsedTimer m_statisticsClock;

@@ -11,8 +11,8 @@
 namespace hex::protocol {
 
 /// Largest frame either side accepts, in bytes: room for a full snapshot of an
-/// n=512 world (two bytes per cell) with headroom.
-inline constexpr qsizetype kMaxFrameBytes = 16 * 1024 * 1024;
+/// n=512 world (12 bytes per cell) with headroom.
+inline constexpr qsizetype kMaxFrameBytes = qsizetype(64) * 1024 * 1024;
 
 enum class DecodeError { Empty, TooLarge, Malformed };
 

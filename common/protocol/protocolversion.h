@@ -9,6 +9,9 @@ namespace hex::protocol {
 ///
 /// Changelog:
 /// - 1: Hello, WorldInfo, Snapshot (terrain, elevation), TickUpdate, Error.
-inline constexpr std::uint32_t kProtocolVersion = 1;
+/// - 2: the living planet: Snapshot gains flora, water, pollution, resource, structure,
+///   orientation, owner; TickUpdate carries ChunkDelta per changed chunk and the
+///   state hash.
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 } // namespace hex::protocol

@@ -37,6 +37,7 @@ struct ItemDef
 {
     QString key;  ///< stable identifier used in files and on the wire, e.g. "iron_ore"
     QString name; ///< shown to players (English; the client translates)
+    bool operator==(const ItemDef &) const = default;
 };
 
 /// A kind of deposit in the ground (ore, coal, stone...). Resource 0 is the
@@ -45,12 +46,13 @@ struct ResourceDef
 {
     QString key;
     QString name;
-    ItemId item = 0;              ///< what an extractor gets for one unit
-    std::uint16_t maxAmount = 0;  ///< units a cell holds at most
+    ItemId item = 0;             ///< what an extractor gets for one unit
+    std::uint16_t maxAmount = 0; ///< units a cell holds at most
     /// Share of eligible cells that start as deposits, in 1/65536.
     std::uint32_t abundance = 0;
     /// Terrains (hex::sim::Terrain values) a deposit may lie under, as a bit mask.
     std::uint8_t terrainMask = 0;
+    bool operator==(const ResourceDef &) const = default;
 };
 
 /// What a structure does; its numbers come from PrototypeDef.
@@ -91,16 +93,18 @@ struct PrototypeDef
     /// Seeder: flora it plants per operation; scrubber: pollution it removes from each
     /// neighbour per operation. Else unused.
     std::uint8_t effect = 0;
+    bool operator==(const PrototypeDef &) const = default;
 };
 
 struct RecipeDef
 {
     QString key;
     QString name;
-    std::vector<ItemStack> inputs;  ///< consumed when a cycle starts
-    std::vector<ItemStack> outputs; ///< produced when it completes
-    std::uint16_t ticks = 1;        ///< duration of one cycle
+    std::vector<ItemStack> inputs;   ///< consumed when a cycle starts
+    std::vector<ItemStack> outputs;  ///< produced when it completes
+    std::uint16_t ticks = 1;         ///< duration of one cycle
     std::vector<PrototypeId> madeIn; ///< assembler prototypes that may run it
+    bool operator==(const RecipeDef &) const = default;
 };
 
 /// Flora: a Game-of-Life-like rule on the 5 or 6 neighbours. A cell is alive when
@@ -114,11 +118,12 @@ struct FloraRules
     std::uint8_t surviveMin = 1, surviveMax = 4;
     std::uint32_t birthChance = 0; ///< per65536, per tick
     std::uint8_t birthFlora = 1, growth = 1, wither = 1, maxFlora = 255;
-    std::uint8_t terrainMask = 0;  ///< terrains flora can live on
+    std::uint8_t terrainMask = 0; ///< terrains flora can live on
     /// Pollution at or above this withers flora regardless of neighbours.
     std::uint8_t pollutionHarm = 255;
     /// Water at or above this is needed to be born (0: no need).
     std::uint8_t waterNeeded = 0;
+    bool operator==(const FloraRules &) const = default;
 };
 
 /// Ore: deposits slowly accrete on cells next to deposits of the same kind and
@@ -128,23 +133,26 @@ struct OreRules
     std::uint32_t accretionChance = 0; ///< per65536, per tick, per eligible cell
     std::uint8_t neighboursNeeded = 2; ///< same-kind deposit neighbours to accrete
     std::uint16_t accretionAmount = 1;
+    bool operator==(const OreRules &) const = default;
 };
 
 /// Water: each cell's water flows toward its lowest neighbour by surface height
 /// (elevation + water); some evaporates, rain adds some.
 struct WaterRules
 {
-    std::uint8_t flowDivisor = 2; ///< a cell sends (difference / flowDivisor) per tick
+    std::uint8_t flowDivisor = 2;        ///< a cell sends (difference / flowDivisor) per tick
     std::uint32_t evaporationChance = 0; ///< per65536: lose 1 unit
     std::uint32_t rainChance = 0;        ///< per65536: gain 1 unit (land only)
     std::uint8_t maxWater = 255;
+    bool operator==(const WaterRules &) const = default;
 };
 
 /// Pollution: machines emit it; it spreads to neighbours, decays, and harms flora.
 struct PollutionRules
 {
-    std::uint8_t spreadDivisor = 8;  ///< share of the difference a neighbour takes
-    std::uint32_t decayChance = 0;   ///< per65536: lose 1 unit
+    std::uint8_t spreadDivisor = 8; ///< share of the difference a neighbour takes
+    std::uint32_t decayChance = 0;  ///< per65536: lose 1 unit
+    bool operator==(const PollutionRules &) const = default;
 };
 
 struct AutomatonRules
@@ -153,6 +161,7 @@ struct AutomatonRules
     OreRules ore;
     WaterRules water;
     PollutionRules pollution;
+    bool operator==(const AutomatonRules &) const = default;
 };
 
 /// Everything the simulation reads from resources/content/*.json. Immutable once
@@ -168,16 +177,29 @@ struct Content
     /// A digest of the files, so saves and peers can tell content apart.
     QString version;
 
-    /// Ids by key; nullopt-like sentinel: returns false when unknown.
+    /// Ids by key; nullopt-like sentinel: returns false when unknown. The empty key
+    /// of the "none" entries is never found. `id` may be null to test for presence;
+    /// it is left alone when the key is unknown. Linear in the number of entries.
     bool findItem(const QString &key, ItemId *id) const;
     bool findPrototype(const QString &key, PrototypeId *id) const;
     bool findRecipe(const QString &key, RecipeId *id) const;
     bool findResource(const QString &key, ResourceId *id) const;
+
+    /// Field by field, version included.
+    bool operator==(const Content &) const = default;
 };
 
 /// Loads and validates every *.json file of `directory` (a path or a ":/..." resource
 /// path). On failure the error names the file, the entry and the problem, e.g.
-/// "recipes.json: recipe 'gear': input 'iron_plat' is not a known item".
+/// "recipes.json: recipe 'gear': input 'iron_plat' is not a known item.".
+///
+/// The files are items.json, resources.json, prototypes.json, recipes.json, rules.json
+/// and automaton.json; each must be present and no other may be. They are checked in
+/// that order, entries in file order, and the first problem found is the one reported,
+/// so the same bad content always gives the same message. Unknown fields are errors,
+/// so typos never pass silently. Once recipes.json is read, every recipe input and
+/// every item a prototype consumes must be producible from resources through recipes
+/// (starting inventory does not count). Never throws, never asserts on bad input.
 [[nodiscard]] tl::expected<Content, QString> loadContent(const QString &directory);
 
 /// As loadContent(), from file names and their bytes (for tests).

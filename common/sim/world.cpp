@@ -1,1 +1,275 @@
 #include "world.h"
+
+#include "automaton.h"
+#include "factory.h"
+#include "steppool.h"
+
+#include <QtGlobal>
+
+#include <algorithm>
+#include <cstring>
+
+namespace hex::sim {
+
+namespace {
+
+/// A running hash of 64-bit words: one multiply per word, finished with mix64. Cheap
+/// enough to run over every machine every tick; not meant to resist deliberate
+/// collisions, only to tell diverging worlds apart.
+class WordHash
+{
+public:
+    explicit WordHash(std::uint64_t seed)
+        : m_hash(mix64(seed))
+    {}
+    void add(std::uint64_t word)
+    {
+        m_hash = (m_hash ^ word) * 0x9E3779B97F4A7C15ull;
+        m_hash ^= m_hash >> 29;
+    }
+    void addStacks(const std::vector<ItemStack> &stacks)
+    {
+        add(stacks.size());
+        for (const ItemStack &s : stacks)
+            add(std::uint64_t(s.item) << 16 | s.count);
+    }
+    std::uint64_t finish() const { return mix64(m_hash); }
+
+private:
+    std::uint64_t m_hash;
+};
+
+/// Every field of every machine, in cell order.
+std::uint64_t machinesHash(const std::map<CellId, MachineState> &machines)
+{
+    WordHash hash(0x6D616368696E6573ull);
+    hash.add(machines.size());
+    for (const auto &[cell, m] : machines) {
+        hash.add(std::uint64_t(cell) << 32 | std::uint64_t(m.recipe) << 16 | m.progress);
+        hash.add(std::uint64_t(m.running) << 40 | std::uint64_t(m.nextSide) << 32 | m.lane.count);
+        hash.add(m.lastReceivedTick);
+        hash.addStacks(m.input);
+        hash.addStacks(m.output);
+        for (int s = 0; s < ConveyorLane::kLaneSlots; s += 2) {
+            hash.add(std::uint64_t(m.lane.items[s]) << 48 | std::uint64_t(m.lane.progress[s]) << 32
+                     | std::uint64_t(m.lane.items[s + 1]) << 16 | m.lane.progress[s + 1]);
+        }
+    }
+    return hash.finish();
+}
+
+/// Every player: name, inventory, cells owned.
+std::uint64_t playersHash(const std::vector<Player> &players)
+{
+    WordHash hash(0x706C6179657273ull);
+    hash.add(players.size());
+    for (const Player &p : players) {
+        hash.add(std::uint64_t(p.name.size()));
+        for (const QChar c : p.name)
+            hash.add(c.unicode());
+        hash.add(p.inventory.size());
+        for (const auto &[item, count] : p.inventory)
+            hash.add(std::uint64_t(item) << 32 | count);
+        hash.add(p.cellsOwned);
+    }
+    return hash.finish();
+}
+
+/// Folds `value` into a running hash.
+constexpr std::uint64_t fold(std::uint64_t hash, std::uint64_t value)
+{
+    return mix64(hash ^ mix64(value));
+}
+
+std::uint64_t combineHash(std::uint64_t cells, std::uint64_t machines, std::uint64_t players,
+                          std::uint64_t tick)
+{
+    return fold(fold(fold(fold(0x68657873706865ull, tick), cells), machines), players);
+}
+
+} // namespace
+
+struct World::Private
+{
+    explicit Private(const WorldState &state, const Content &content, int threads)
+        : pool(threads)
+        , automaton(state.sphere, content)
+    {
+        changes.reset(state.cellCount());
+        const geometry::HexSphere &sphere = *state.sphere;
+        const std::uint32_t chunks = sphere.chunkCount();
+        chunkBegin.assign(chunks + 1, sphere.cellCount());
+        for (ChunkId c = chunks; c-- > 0;) {
+            chunkBegin[c] = chunkBegin[c + 1];
+            for (const CellId cell : sphere.chunkCells(c)) {
+                if (!geometry::HexSphere::isPentagon(cell))
+                    chunkBegin[c] = std::min(chunkBegin[c], cell);
+            }
+        }
+    }
+
+    StepPool pool;
+    Automaton automaton;
+    ChangeSet changes;
+    std::vector<Action> queued;
+    /// First non-pentagon cell of each chunk, plus the cell count at the end: the
+    /// non-pentagon cells of chunk c are [chunkBegin[c], chunkBegin[c + 1]).
+    std::vector<CellId> chunkBegin;
+    /// Per part: the deltas found in its chunk range.
+    std::vector<std::vector<ChunkDelta>> partDeltas;
+    mutable std::uint64_t hash = 0;
+    mutable bool hashValid = false;
+};
+
+World::World(std::shared_ptr<const geometry::HexSphere> sphere,
+             std::shared_ptr<const Content> content, std::uint64_t seed, int threads)
+    : m_state(generateWorld(std::move(sphere), *content, seed))
+    , m_content(std::move(content))
+    , d(std::make_unique<Private>(m_state, *m_content, threads))
+{}
+
+World::World(WorldState state, std::shared_ptr<const Content> content, int threads)
+    : m_state(std::move(state))
+    , m_content(std::move(content))
+{
+    Q_ASSERT(m_state.sphere);
+    Q_ASSERT(m_state.cellCount() == m_state.sphere->cellCount());
+    m_state.cellsHash = m_state.computeCellsHash();
+    d = std::make_unique<Private>(m_state, *m_content, threads);
+}
+
+World::~World() = default;
+
+PlayerId World::addPlayer(const QString &name)
+{
+    Player player;
+    player.name = name;
+    for (const ItemStack &stack : m_content->startingInventory) {
+        if (stack.count > 0)
+            player.inventory[stack.item] += stack.count;
+    }
+    m_state.players.push_back(std::move(player));
+    d->hashValid = false;
+    return PlayerId(m_state.players.size() - 1);
+}
+
+void World::queueAction(const Action &action)
+{
+    d->queued.push_back(action);
+}
+
+StepResult World::step()
+{
+    StepResult result;
+    ChangeSet &changes = d->changes;
+    if (!d->queued.empty()) {
+        result.actions = applyActions(m_state, *m_content, d->queued, changes);
+        d->queued.clear();
+    }
+    d->automaton.step(m_state, d->pool, changes);
+    stepMachines(m_state, *m_content, changes);
+    ++m_state.tick;
+    d->hashValid = false;
+    result.tick = m_state.tick;
+
+    // Deltas: each part scans its own chunks' cells and clears the marks it finds.
+    const geometry::HexSphere &sphere = *m_state.sphere;
+    const int parts = d->pool.threadCount();
+    d->partDeltas.resize(std::size_t(parts));
+    const std::uint32_t chunks = sphere.chunkCount();
+    std::uint8_t *dirty = changes.dirty.data();
+    d->pool.run([&](int part) {
+        std::vector<ChunkDelta> &out = d->partDeltas[std::size_t(part)];
+        out.clear();
+        const ChunkId first = ChunkId(std::uint64_t(chunks) * part / parts);
+        const ChunkId last = ChunkId(std::uint64_t(chunks) * (part + 1) / parts);
+        const CellId begin = d->chunkBegin[first];
+        const CellId end = d->chunkBegin[last];
+        ChunkId chunk = first;
+        CellId cell = begin;
+        while (cell < end) {
+            // Skip eight clean cells at a time.
+            if (cell + 8 <= end) {
+                std::uint64_t word;
+                std::memcpy(&word, dirty + cell, 8);
+                if (word == 0) {
+                    cell += 8;
+                    continue;
+                }
+            }
+            if (dirty[cell] != 0) {
+                dirty[cell] = 0;
+                while (cell >= d->chunkBegin[chunk + 1])
+                    ++chunk;
+                if (out.empty() || out.back().chunk != chunk)
+                    out.push_back(ChunkDelta{chunk, {}});
+                out.back().cells.push_back(cell);
+            }
+            ++cell;
+        }
+    });
+    for (std::vector<ChunkDelta> &part : d->partDeltas) {
+        for (ChunkDelta &delta : part)
+            result.deltas.push_back(std::move(delta));
+    }
+    // The pentagons come first in their chunks: their ids are below every other cell's.
+    for (CellId p = 12; p-- > 0;) {
+        if (dirty[p] == 0)
+            continue;
+        dirty[p] = 0;
+        const ChunkId chunk = sphere.chunkOf(p);
+        auto at
+            = std::lower_bound(result.deltas.begin(), result.deltas.end(), chunk,
+                               [](const ChunkDelta &delta, ChunkId c) { return delta.chunk < c; });
+        if (at == result.deltas.end() || at->chunk != chunk)
+            at = result.deltas.insert(at, ChunkDelta{chunk, {}});
+        at->cells.insert(at->cells.begin(), p);
+    }
+    result.stateHash = stateHash();
+    return result;
+}
+
+std::uint64_t World::simulate(std::uint64_t ticks)
+{
+    for (std::uint64_t t = 0; t < ticks; ++t) {
+        ChangeSet &changes = d->changes;
+        if (!d->queued.empty()) {
+            applyActions(m_state, *m_content, d->queued, changes);
+            d->queued.clear();
+        }
+        d->automaton.step(m_state, d->pool, changes);
+        stepMachines(m_state, *m_content, changes);
+        ++m_state.tick;
+        d->hashValid = false;
+        std::fill(changes.dirty.begin(), changes.dirty.end(), std::uint8_t(0));
+    }
+    return stateHash();
+}
+
+std::uint64_t World::stateHash() const
+{
+    if (!d->hashValid) {
+        d->hash = combineHash(m_state.cellsHash, machinesHash(m_state.machines),
+                              playersHash(m_state.players), m_state.tick);
+        d->hashValid = true;
+    }
+    return d->hash;
+}
+
+std::uint64_t World::fullStateHash() const
+{
+    return combineHash(m_state.computeCellsHash(), machinesHash(m_state.machines),
+                       playersHash(m_state.players), m_state.tick);
+}
+
+int World::threadCount() const
+{
+    return d->pool.threadCount();
+}
+
+void World::setThreadCount(int threads)
+{
+    d->pool.setThreadCount(threads);
+}
+
+} // namespace hex::sim

@@ -1,9 +1,12 @@
 #include "worldgen.h"
 
 #include "terrain.h"
+#include "world.h"
 
 #include <algorithm>
 #include <cstdlib>
+#include <queue>
+#include <utility>
 
 namespace hex::sim {
 
@@ -80,6 +83,99 @@ std::int64_t fractalNoise(std::uint64_t seed, const std::int64_t p[3], int frequ
     return sum * kOne / weightSum;
 }
 
+// A cell's centre in fixed point: the only floating point worldgen reads.
+void quantisedCentre(const geometry::HexSphere &sphere, geometry::CellId cell, std::int64_t p[3])
+{
+    const geometry::Vec3 c = sphere.centre(cell);
+    p[0] = std::llround(double(c.x) * kOne);
+    p[1] = std::llround(double(c.y) * kOne);
+    p[2] = std::llround(double(c.z) * kOne);
+}
+
+// Noise frequency that gives features of about `cells` cells across at any size.
+int featureFrequency(const geometry::HexSphere &sphere, int cells)
+{
+    return std::max(2, sphere.subdivisions() / cells);
+}
+
+// Places each resource's deposits: the eligible cells (its terrains, not yet taken) where
+// a noise field is highest, as many as its abundance asks, so deposits come in patches.
+void placeDeposits(const geometry::HexSphere &sphere, const Content &content, std::uint64_t seed,
+                   WorldState &state)
+{
+    const std::uint32_t count = sphere.cellCount();
+    const int frequency = featureFrequency(sphere, 12);
+    std::vector<std::pair<std::int64_t, geometry::CellId>> candidates;
+    for (std::size_t r = 1; r < content.resources.size(); ++r) {
+        const ResourceDef &resource = content.resources[r];
+        if (resource.abundance == 0 || resource.maxAmount == 0)
+            continue;
+        const std::uint64_t resourceSeed = mix(seed ^ 0x6465706F736974ull ^ (r << 56));
+        candidates.clear();
+        for (geometry::CellId cell = 0; cell < count; ++cell) {
+            if (state.resourceKind[cell] != kNoResource
+                || !(resource.terrainMask >> state.terrain[cell] & 1))
+                continue;
+            std::int64_t p[3];
+            quantisedCentre(sphere, cell, p);
+            candidates.emplace_back(fractalNoise(resourceSeed, p, frequency, 2), cell);
+        }
+        const std::size_t wanted
+            = std::min<std::size_t>(candidates.size(), std::size_t(std::uint64_t(candidates.size())
+                                                                   * resource.abundance / 65536));
+        // Highest noise first; equal noise: lower cell first.
+        auto higher = [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        };
+        std::nth_element(candidates.begin(), candidates.begin() + std::ptrdiff_t(wanted),
+                         candidates.end(), higher);
+        for (std::size_t i = 0; i < wanted; ++i) {
+            const geometry::CellId cell = candidates[i].second;
+            const std::uint32_t half = resource.maxAmount / 2u;
+            state.resourceKind[cell] = ResourceId(r);
+            state.resourceAmount[cell]
+                = std::uint16_t(resource.maxAmount - half + mix(resourceSeed ^ cell) % (half + 1));
+        }
+    }
+}
+
+// Lakes: fills every basin on land up to the level where it would spill toward the sea
+// (a priority flood from the ocean), at most `maxWater` deep.
+void fillBasins(const geometry::HexSphere &sphere, std::uint8_t maxWater, WorldState &state)
+{
+    const std::uint32_t count = sphere.cellCount();
+    std::vector<std::uint8_t> level(count, 0);
+    std::vector<std::uint8_t> reached(count, 0);
+    // Lowest level first, then lowest cell: the same order on every machine.
+    std::priority_queue<std::uint64_t, std::vector<std::uint64_t>, std::greater<>> frontier;
+    auto push = [&](geometry::CellId cell, std::uint8_t value) {
+        reached[cell] = 1;
+        level[cell] = value;
+        frontier.push(std::uint64_t(value) << 32 | cell);
+    };
+    for (geometry::CellId cell = 0; cell < count; ++cell) {
+        const auto terrain = Terrain(state.terrain[cell]);
+        if (terrain == Terrain::DeepWater || terrain == Terrain::ShallowWater)
+            push(cell, state.elevation[cell]);
+    }
+    while (!frontier.empty()) {
+        const std::uint64_t top = frontier.top();
+        frontier.pop();
+        const auto cell = geometry::CellId(top & 0xFFFFFFFFu);
+        for (const geometry::CellId nb : sphere.neighbours(cell)) {
+            if (!reached[nb])
+                push(nb, std::max(level[cell], state.elevation[nb]));
+        }
+    }
+    for (geometry::CellId cell = 0; cell < count; ++cell) {
+        const auto terrain = Terrain(state.terrain[cell]);
+        if (terrain == Terrain::DeepWater || terrain == Terrain::ShallowWater || !reached[cell])
+            continue;
+        state.water[cell]
+            = std::uint8_t(std::min<int>(level[cell] - state.elevation[cell], maxWater));
+    }
+}
+
 } // namespace
 
 GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_t seed)
@@ -129,6 +225,50 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
         out.elevation[cell] = elevation;
     }
     return out;
+}
+
+WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
+                         std::uint64_t seed)
+{
+    WorldState state;
+    const std::uint32_t count = sphere->cellCount();
+    GeneratedTerrain ground = generateTerrain(*sphere, seed);
+    state.sphere = std::move(sphere);
+    const geometry::HexSphere &s = *state.sphere;
+    state.seed = seed;
+    state.terrain = std::move(ground.terrain);
+    state.elevation = std::move(ground.elevation);
+    state.resourceKind.assign(count, kNoResource);
+    state.resourceAmount.assign(count, 0);
+    state.flora.assign(count, 0);
+    state.water.assign(count, 0);
+    state.pollution.assign(count, 0);
+    state.structure.assign(count, kNoStructure);
+    state.orientation.assign(count, 0);
+    state.owner.assign(count, kNoPlayer);
+
+    placeDeposits(s, content, seed, state);
+
+    fillBasins(s, content.automaton.water.maxWater, state);
+
+    // Flora: patches of the suitable terrain, thinned at random, so the automaton starts
+    // from a ragged mix.
+    const FloraRules &flora = content.automaton.flora;
+    const std::uint64_t floraSeed = mix(seed ^ 0x666C6F7261ull);
+    const int floraFrequency = featureFrequency(s, 8);
+    const int floraStart = std::clamp<int>(flora.maxFlora / 2, 1, 255);
+    for (geometry::CellId cell = 0; cell < count; ++cell) {
+        if (!(flora.terrainMask >> state.terrain[cell] & 1))
+            continue;
+        std::int64_t p[3];
+        quantisedCentre(s, cell, p);
+        const std::int64_t patch = fractalNoise(floraSeed, p, floraFrequency, 2);
+        const std::uint64_t dice = mix(floraSeed ^ cell) % 100;
+        if (patch > kOne / 2 && dice < 40)
+            state.flora[cell] = std::uint8_t(floraStart);
+    }
+    state.cellsHash = state.computeCellsHash();
+    return state;
 }
 
 } // namespace hex::sim

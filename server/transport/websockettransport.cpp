@@ -1,8 +1,9 @@
 #include "websockettransport.h"
 
-#include "../worldstate.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
+#include "protocol/worldcodec.h"
+#include "sim/world.h"
 
 #include <QDateTime>
 #include <QLoggingCategory>
@@ -18,9 +19,11 @@ namespace hex::server {
 
 using protocol::Envelope;
 
-WebSocketTransport::WebSocketTransport(const WorldState &world, QObject *parent)
+WebSocketTransport::WebSocketTransport(const sim::World &world, ServerInfo info,
+                                       QObject *parent)
     : QObject(parent)
     , m_world(world)
+    , m_info(std::move(info))
     , m_server(
           new QWebSocketServer(QStringLiteral("hexsphere"), QWebSocketServer::NonSecureMode, this))
 {
@@ -126,7 +129,7 @@ void WebSocketTransport::onBinaryMessage(QWebSocket *socket, const QByteArray &f
         return;
     const auto envelope = protocol::decodeEnvelope(frame);
     if (!envelope) {
-        qCInfo(lcNet) << "tick" << m_world.tick << ": bad frame from"
+        qCInfo(lcNet) << "tick" << m_world.state().tick << ": bad frame from"
                       << socket->peerAddress().toString() << ":"
                       << protocol::describe(envelope.error());
         sendError(socket, protocol::Error::MALFORMED, protocol::describe(envelope.error()));
@@ -164,35 +167,37 @@ void WebSocketTransport::handleHello(Connection &connection, const Envelope &env
     connection.joined = true;
     connection.playerName = QString::fromStdString(hello.player_name()).left(64);
 
-    const geometry::HexSphere &sphere = m_world.sphere;
+    const geometry::HexSphere &sphere = *m_world.state().sphere;
     Envelope info;
     protocol::WorldInfo *w = info.mutable_world_info();
     w->set_protocol_version(protocol::kProtocolVersion);
-    w->set_world_name(m_world.name.toStdString());
+    w->set_world_name(m_info.worldName.toStdString());
     w->set_subdivisions(std::uint32_t(sphere.subdivisions()));
     w->set_cell_count(sphere.cellCount());
     w->set_chunk_split(std::uint32_t(sphere.chunkSplit()));
-    w->set_seed(m_world.seed);
-    w->set_tick(m_world.tick);
-    w->set_ups(std::uint32_t(m_world.ups));
+    w->set_seed(m_world.state().seed);
+    w->set_tick(m_world.state().tick);
+    w->set_ups(std::uint32_t(m_info.ups));
     socket->sendBinaryMessage(protocol::encodeEnvelope(info));
 
     Envelope snapshot;
-    protocol::Snapshot *s = snapshot.mutable_snapshot();
-    s->set_tick(m_world.tick);
-    s->set_terrain(m_world.ground.terrain.data(), m_world.ground.terrain.size());
-    s->set_elevation(m_world.ground.elevation.data(), m_world.ground.elevation.size());
+    protocol::encodeSnapshot(m_world.state(), snapshot.mutable_snapshot());
     socket->sendBinaryMessage(protocol::encodeEnvelope(snapshot));
-    qCInfo(lcNet).nospace() << "tick " << m_world.tick << ": " << connection.playerName
+    qCInfo(lcNet).nospace() << "tick " << m_world.state().tick << ": " << connection.playerName
                             << " joined from " << socket->peerAddress().toString();
 }
 
-void WebSocketTransport::broadcastTick(std::uint64_t tick)
+void WebSocketTransport::broadcastTick(const sim::StepResult &step)
 {
+    if (joinedCount() == 0)
+        return;
     Envelope envelope;
     protocol::TickUpdate *update = envelope.mutable_tick();
-    update->set_tick(tick);
+    update->set_tick(step.tick);
     update->set_server_time_ms(QDateTime::currentMSecsSinceEpoch());
+    update->set_state_hash(step.stateHash);
+    for (const sim::ChunkDelta &delta : step.deltas)
+        protocol::encodeChunkDelta(m_world.state(), delta, update->add_deltas());
     const QByteArray frame = protocol::encodeEnvelope(envelope);
     for (const Connection &c : m_connections) {
         if (c.joined)

@@ -14,9 +14,19 @@ namespace hex::protocol {
 class Envelope;
 }
 
+namespace hex::sim {
+class World;
+struct StepResult;
+} // namespace hex::sim
+
 namespace hex::server {
 
-struct WorldState;
+/// What the transport tells clients about the server beyond the world itself.
+struct ServerInfo
+{
+    QString worldName;
+    int ups = 20;
+};
 
 /// Serves `/ws`: binary protobuf Envelope frames. A client sends Hello; the server
 /// answers WorldInfo and a Snapshot of every cell, then one TickUpdate per tick.
@@ -33,7 +43,7 @@ public:
     static constexpr int kHelloTimeoutMs = 10'000;
 
     /// `world` must outlive this object.
-    explicit WebSocketTransport(const WorldState &world, QObject *parent = nullptr);
+    WebSocketTransport(const sim::World &world, ServerInfo info, QObject *parent = nullptr);
     ~WebSocketTransport() override;
 
     [[nodiscard]] bool listen(const QHostAddress &address, quint16 port);
@@ -42,8 +52,9 @@ public:
     /// Closes every connection and stops listening.
     void close();
 
-    /// Sends TickUpdate `tick` to every joined client; the frame is encoded once.
-    void broadcastTick(std::uint64_t tick);
+    /// Sends the TickUpdate of `step` (its tick, the changed cells of every chunk, the
+    /// state hash) to every joined client; the frame is encoded once.
+    void broadcastTick(const sim::StepResult &step);
     /// Connections that completed Hello.
     int joinedCount() const;
 
@@ -63,7 +74,8 @@ private:
     void sendError(QWebSocket *socket, int code, const QString &message);
     Connection *find(QWebSocket *socket);
 
-    const WorldState &m_world;
+    const sim::World &m_world;
+    ServerInfo m_info;
     QWebSocketServer *m_server = nullptr;
     std::vector<Connection> m_connections;
     QString m_errorString;

@@ -1,6 +1,9 @@
 #include "app/hostedserver.h"
 #include "net/serverconnection.h"
 
+#include "protocol/worldcodec.h"
+#include "sim/world.h"
+
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
@@ -77,11 +80,32 @@ void tst_HostedServer::hostsJoinsAndStops()
     QSignalSpy worlds(&connection, &ServerConnection::worldReceived);
     QSignalSpy snapshots(&connection, &ServerConnection::snapshotReceived);
     QSignalSpy ticks(&connection, &ServerConnection::tickReceived);
+    QSignalSpy changes(&connection, &ServerConnection::cellsChanged);
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
     connection.open(host.joinUrl(), QStringLiteral("Host"));
     QTRY_COMPARE_WITH_TIMEOUT(snapshots.size(), 1, 30'000);
     QCOMPARE(worlds.first().first().value<WorldDescription>().name, QStringLiteral("Hosted"));
     QCOMPARE(worlds.first().first().value<WorldDescription>().cellCount, 162u);
+    QVERIFY(connection.hasSnapshot());
+    QCOMPARE(connection.cells().cellCount(), 162u);
     QTRY_VERIFY_WITH_TIMEOUT(ticks.size() >= 3, 10'000);
+    // The living planet changes within a few seconds (flora, water): deltas arrive.
+    QTRY_VERIFY_WITH_TIMEOUT(!changes.isEmpty(), 20'000);
+    QVERIFY2(errors.isEmpty(), qPrintable(connection.errorString()));
+
+    // The mirror shows exactly what the same world shows after the same ticks: replay it
+    // here from the seed (no player has acted, and the simulation is deterministic).
+    const auto content = hex::sim::loadDefaultContent();
+    if (!content)
+        QFAIL(qPrintable(content.error()));
+    hex::sim::World replay(connection.sphere(), std::make_shared<const hex::sim::Content>(*content),
+                           smallWorld().seed);
+    const std::uint64_t tick = connection.lastTick();
+    QCOMPARE(tick, ticks.last().first().toULongLong());
+    const std::uint64_t hash = replay.simulate(tick);
+    QVERIFY2(hex::protocol::visibleCells(replay.state()) == connection.cells(),
+             "the client's mirror matches the server's world");
+    QCOMPARE(connection.lastStateHash(), hash);
 
     QSignalSpy states(&connection, &ServerConnection::stateChanged);
     host.stop(); // Blocks until the server thread is joined.

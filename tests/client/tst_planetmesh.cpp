@@ -1,6 +1,8 @@
+#include "render/celllook.h"
 #include "render/planetmesh.h"
 
 #include "geometry/hexsphere.h"
+#include "protocol/worldcodec.h"
 #include "sim/terrain.h"
 
 #include <QTest>
@@ -103,37 +105,67 @@ void tst_PlanetMesh::colours_data()
 {
     QTest::addColumn<int>("terrain");
     QTest::addColumn<int>("elevation");
-    QTest::newRow("deep water") << int(hex::sim::Terrain::DeepWater) << 10;
-    QTest::newRow("grassland") << int(hex::sim::Terrain::Grassland) << 140;
-    QTest::newRow("snow on a peak") << int(hex::sim::Terrain::Snow) << 255;
-    QTest::newRow("unknown terrain") << 200 << 0;
+    QTest::addColumn<int>("flora");
+    QTest::addColumn<int>("resource");
+    QTest::addColumn<int>("structure");
+    QTest::addColumn<int>("owner");
+    QTest::newRow("deep water") << int(hex::sim::Terrain::DeepWater) << 10 << 0 << 0 << 0 << 0xFFFF;
+    QTest::newRow("grassland") << int(hex::sim::Terrain::Grassland) << 140 << 0 << 0 << 0 << 0xFFFF;
+    QTest::newRow("snow on a peak") << int(hex::sim::Terrain::Snow) << 255 << 0 << 0 << 0 << 0xFFFF;
+    QTest::newRow("unknown terrain") << 200 << 0 << 0 << 0 << 0 << 0xFFFF;
+    QTest::newRow("a forest in bloom")
+        << int(hex::sim::Terrain::Forest) << 90 << 220 << 0 << 0 << 0xFFFF;
+    QTest::newRow("an owned iron deposit")
+        << int(hex::sim::Terrain::Rock) << 180 << 0 << 1 << 0 << 2;
+    QTest::newRow("a player's furnace")
+        << int(hex::sim::Terrain::Desert) << 120 << 0 << 0 << 3 << 0;
 }
 
 void tst_PlanetMesh::colours()
 {
     QFETCH(int, terrain);
     QFETCH(int, elevation);
-    const std::vector<std::uint8_t> terrains = {0, std::uint8_t(terrain)};
-    const std::vector<std::uint8_t> elevations = {0, std::uint8_t(elevation)};
-    const QByteArray bytes = PlanetMesh::colours(terrains, elevations);
+    QFETCH(int, flora);
+    QFETCH(int, resource);
+    QFETCH(int, structure);
+    QFETCH(int, owner);
+    // Cell 0 is bare deep water, cell 1 the row's.
+    hex::protocol::VisibleCells cells;
+    cells.terrain = {0, std::uint8_t(terrain)};
+    cells.elevation = {0, std::uint8_t(elevation)};
+    cells.flora = {0, std::uint8_t(flora)};
+    cells.water = {0, 0};
+    cells.pollution = {0, 0};
+    cells.resource = {0, std::uint8_t(resource)};
+    cells.structure = {0, std::uint16_t(structure)};
+    cells.orientation = {0, 0};
+    cells.owner = {0xFFFF, std::uint16_t(owner)};
+    const QByteArray bytes = PlanetMesh::colours(cells);
     QCOMPARE(bytes.size(), 2 * PlanetMesh::kColourBytesPerCell);
 
-    const auto *rgb
-        = reinterpret_cast<const float *>(bytes.constData() + PlanetMesh::colourOffset(1));
-    const hex::sim::Rgb expected
-        = hex::sim::terrainColour(std::uint8_t(terrain), std::uint8_t(elevation));
-    QCOMPARE(rgb[0], expected.r / 255.0f);
-    QCOMPARE(rgb[1], expected.g / 255.0f);
-    QCOMPARE(rgb[2], expected.b / 255.0f);
-    for (int k = 1; k < PlanetMesh::kVerticesPerCell; ++k) {
-        for (int channel = 0; channel < 3; ++channel) {
-            const float centre = rgb[channel];
-            const float corner = rgb[3 * k + channel];
-            QVERIFY2(corner <= centre, "corners are never lighter");
-            if (centre > 0.0f)
-                QVERIFY2(corner < centre, "corners are darker, so outlines read");
+    for (CellId cell = 0; cell < 2; ++cell) {
+        const auto *rgb
+            = reinterpret_cast<const float *>(bytes.constData() + PlanetMesh::colourOffset(cell));
+        const hex::sim::Rgb expected = hex::client::cellColour(cells, cell);
+        QCOMPARE(rgb[0], expected.r / 255.0f);
+        QCOMPARE(rgb[1], expected.g / 255.0f);
+        QCOMPARE(rgb[2], expected.b / 255.0f);
+        for (int k = 1; k < PlanetMesh::kVerticesPerCell; ++k) {
+            for (int channel = 0; channel < 3; ++channel) {
+                const float centre = rgb[channel];
+                const float corner = rgb[3 * k + channel];
+                QCOMPARE(corner, centre * PlanetMesh::kCornerShade);
+                if (centre > 0.0f)
+                    QVERIFY2(corner < centre, "corners are darker, so outlines read");
+            }
         }
     }
+
+    // writeCellColours() is what colours() does for one cell.
+    QByteArray one(PlanetMesh::kColourBytesPerCell, Qt::Uninitialized);
+    PlanetMesh::writeCellColours(reinterpret_cast<float *>(one.data()),
+                                 hex::client::cellColour(cells, 1));
+    QCOMPARE(one, bytes.mid(PlanetMesh::colourOffset(1), PlanetMesh::kColourBytesPerCell));
 }
 
 QTEST_GUILESS_MAIN(tst_PlanetMesh)

@@ -1,7 +1,9 @@
+#include "render/celllook.h"
 #include "render/planetmesh.h"
 #include "render/planetview.h"
 
 #include "geometry/hexsphere.h"
+#include "protocol/worldcodec.h"
 #include "sim/terrain.h"
 
 #include <QTest>
@@ -12,19 +14,43 @@ using hex::client::PlanetMesh;
 using hex::client::PlanetView;
 using hex::geometry::CellId;
 using hex::geometry::HexSphere;
+using hex::protocol::VisibleCells;
 
 Q_DECLARE_METATYPE(std::vector<CellId>)
 
 namespace {
 
 constexpr auto kGrass = std::uint8_t(hex::sim::Terrain::Grassland);
-constexpr auto kSnow = std::uint8_t(hex::sim::Terrain::Snow);
+constexpr std::uint16_t kConveyor = 2;
 
-QByteArray cellColours(std::uint8_t terrain, std::uint8_t elevation)
+/// A mirror of `count` bare grassland cells at elevation 100.
+VisibleCells grassland(std::uint32_t count)
+{
+    VisibleCells cells;
+    cells.terrain.assign(count, kGrass);
+    cells.elevation.assign(count, 100);
+    cells.flora.assign(count, 0);
+    cells.water.assign(count, 0);
+    cells.pollution.assign(count, 0);
+    cells.resource.assign(count, 0);
+    cells.structure.assign(count, 0);
+    cells.orientation.assign(count, 0);
+    cells.owner.assign(count, 0xFFFF);
+    return cells;
+}
+
+/// What the colour array holds for `cell` of `cells`.
+QByteArray expectedColours(const VisibleCells &cells, CellId cell)
 {
     QByteArray bytes(PlanetMesh::kColourBytesPerCell, Qt::Uninitialized);
-    PlanetMesh::writeCellColours(reinterpret_cast<float *>(bytes.data()), terrain, elevation);
+    PlanetMesh::writeCellColours(reinterpret_cast<float *>(bytes.data()),
+                                 hex::client::cellColour(cells, cell));
     return bytes;
+}
+
+QByteArray shownColours(const PlanetView &view, CellId cell)
+{
+    return view.colourData().mid(PlanetMesh::colourOffset(cell), PlanetMesh::kColourBytesPerCell);
 }
 
 } // namespace
@@ -38,24 +64,30 @@ private slots:
     void showPlanetColoursEveryCell();
     void updateCellsUploadsOnlyChangedRuns_data();
     void updateCellsUploadsOnlyChangedRuns();
-    void applyStateFindsChangedCells();
+    void refreshAllRecoloursEveryCell();
+    void aMirrorOfAnotherWorldIsIgnored();
 };
 
 void tst_PlanetView::showPlanetColoursEveryCell()
 {
     auto sphere = std::make_shared<const HexSphere>(4);
-    const qsizetype cells = sphere->cellCount();
+    const std::uint32_t count = sphere->cellCount();
+    VisibleCells cells = grassland(count);
+    cells.flora[5] = 200;
+    cells.structure[9] = kConveyor;
+    cells.owner[9] = 1;
     PlanetView view;
     QVERIFY(!view.hasPlanet());
     QVERIFY(view.colourData().isEmpty());
-    view.showPlanet(sphere, QByteArray(cells, char(kGrass)), QByteArray(cells, char(100)));
+    view.showPlanet(sphere, &cells);
     QVERIFY(view.hasPlanet());
     QCOMPARE(view.sphere(), sphere.get());
-    const QByteArray colours = view.colourData();
-    QCOMPARE(colours.size(), cells * PlanetMesh::kColourBytesPerCell);
-    const QByteArray grass = cellColours(kGrass, 100);
-    for (qsizetype cell = 0; cell < cells; ++cell)
-        QCOMPARE(colours.mid(PlanetMesh::colourOffset(CellId(cell)), grass.size()), grass);
+    QCOMPARE(view.cells(), &cells);
+    QCOMPARE(view.colourData().size(), qsizetype(count) * PlanetMesh::kColourBytesPerCell);
+    for (CellId cell = 0; cell < count; ++cell)
+        QCOMPARE(shownColours(view, cell), expectedColours(cells, cell));
+    QVERIFY(shownColours(view, 5) != shownColours(view, 4));
+    QVERIFY(shownColours(view, 9) != shownColours(view, 4));
 }
 
 void tst_PlanetView::updateCellsUploadsOnlyChangedRuns_data()
@@ -76,49 +108,73 @@ void tst_PlanetView::updateCellsUploadsOnlyChangedRuns()
     QFETCH(int, runs);
 
     auto sphere = std::make_shared<const HexSphere>(4); // 162 cells
-    const qsizetype count = sphere->cellCount();
+    VisibleCells mirror = grassland(sphere->cellCount());
     PlanetView view;
-    view.showPlanet(sphere, QByteArray(count, char(kGrass)), QByteArray(count, char(100)));
+    view.showPlanet(sphere, &mirror);
     const QByteArray before = view.colourData();
 
-    std::vector<CellId> valid;
+    // The mirror changes under the view; only the cells named are recoloured.
+    std::vector<CellId> listed;
     for (const CellId cell : cells) {
         if (cell < sphere->cellCount()) {
-            view.setCellState(cell, kSnow, 250);
-            valid.push_back(cell);
+            mirror.structure[cell] = kConveyor;
+            listed.push_back(cell);
         }
     }
+    constexpr CellId kUnlisted = 50;
+    mirror.flora[kUnlisted] = 255;
     QCOMPARE(view.updateCells(cells), runs);
 
     const QByteArray after = view.colourData();
     QCOMPARE(after.size(), before.size());
-    const QByteArray snow = cellColours(kSnow, 250);
+    const QByteArray conveyor = expectedColours(mirror, listed.empty() ? 0 : listed.front());
     for (CellId cell = 0; cell < sphere->cellCount(); ++cell) {
-        const QByteArray now = after.mid(PlanetMesh::colourOffset(cell), snow.size());
-        const bool changed = std::find(valid.begin(), valid.end(), cell) != valid.end();
+        const QByteArray now = after.mid(PlanetMesh::colourOffset(cell), conveyor.size());
+        const bool changed = std::find(listed.begin(), listed.end(), cell) != listed.end();
         if (changed)
-            QCOMPARE(now, snow);
+            QCOMPARE(now, expectedColours(mirror, cell));
         else
-            QCOMPARE(now, before.mid(PlanetMesh::colourOffset(cell), snow.size()));
+            QCOMPARE(now, before.mid(PlanetMesh::colourOffset(cell), conveyor.size()));
     }
+    QVERIFY(listed.empty() || conveyor != before.mid(0, conveyor.size()));
 }
 
-void tst_PlanetView::applyStateFindsChangedCells()
+void tst_PlanetView::refreshAllRecoloursEveryCell()
 {
     auto sphere = std::make_shared<const HexSphere>(2);
-    const qsizetype count = sphere->cellCount();
+    VisibleCells mirror = grassland(sphere->cellCount());
     PlanetView view;
-    QByteArray terrain(count, char(kGrass));
-    QByteArray elevation(count, char(100));
-    view.showPlanet(sphere, terrain, elevation);
+    QVERIFY(!view.refreshAll()); // No planet yet.
+    view.showPlanet(sphere, &mirror);
 
-    QCOMPARE(view.applyState(terrain, elevation), 0);
-    terrain[3] = char(kSnow);
-    elevation[30] = char(101);
-    QCOMPARE(view.applyState(terrain, elevation), 2);
-    QCOMPARE(view.colourData().mid(PlanetMesh::colourOffset(3), PlanetMesh::kColourBytesPerCell),
-             cellColours(kSnow, 100));
-    QCOMPARE(view.applyState(terrain.left(5), elevation.left(5)), 0); // wrong size: ignored
+    // A new snapshot replaces the whole mirror in place.
+    VisibleCells snapshot = grassland(sphere->cellCount());
+    snapshot.pollution.assign(sphere->cellCount(), 180);
+    snapshot.resource[3] = 3;
+    mirror = snapshot;
+    QVERIFY(view.refreshAll());
+    QCOMPARE(view.colourData(), PlanetMesh::colours(snapshot));
+    QVERIFY(shownColours(view, 3) != shownColours(view, 4));
+}
+
+void tst_PlanetView::aMirrorOfAnotherWorldIsIgnored()
+{
+    auto sphere = std::make_shared<const HexSphere>(2);
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.showPlanet(sphere, &mirror);
+    const QByteArray shown = view.colourData();
+
+    // The connection joined another world: the mirror is emptied, then resized.
+    mirror = {};
+    const std::vector<CellId> some = {0, 1, 2};
+    QCOMPARE(view.updateCells(some), 0);
+    QVERIFY(!view.refreshAll());
+    mirror = grassland(sphere->cellCount() + 10);
+    mirror.flora.assign(mirror.cellCount(), 255);
+    QCOMPARE(view.updateCells(some), 0);
+    QVERIFY(!view.refreshAll());
+    QCOMPARE(view.colourData(), shown);
 }
 
 QTEST_MAIN(tst_PlanetView)

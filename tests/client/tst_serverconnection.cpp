@@ -1,15 +1,22 @@
 #include "net/serverconnection.h"
 
+#include "geometry/hexsphere.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
+#include "protocol/worldcodec.h"
 
 #include <QSignalSpy>
 #include <QTest>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <functional>
+#include <vector>
+
 using hex::client::ServerConnection;
 using hex::client::WorldDescription;
+using hex::geometry::CellId;
+using hex::geometry::HexSphere;
 namespace protocol = hex::protocol;
 
 namespace {
@@ -42,21 +49,79 @@ QByteArray worldInfo(int n, std::uint32_t cellCount = 0, std::uint32_t version =
     return encode(envelope);
 }
 
-QByteArray snapshot(std::size_t terrainBytes, std::size_t elevationBytes)
+/// A snapshot of tick 8 of a world of `cellCount` cells: cell c has elevation c, flora
+/// c+1, ..., structure 0 and no owner; `change` may spoil it.
+protocol::Snapshot snapshotOf(std::uint32_t cellCount,
+                              const std::function<void(protocol::Snapshot &)> &change = {})
+{
+    protocol::Snapshot snapshot;
+    snapshot.set_tick(8);
+    std::string terrain, elevation, flora, water, pollution, resource, structure, orientation,
+        owner;
+    for (std::uint32_t c = 0; c < cellCount; ++c) {
+        terrain.push_back(char(3));
+        elevation.push_back(char(c));
+        flora.push_back(char(c + 1));
+        water.push_back(char(c + 2));
+        pollution.push_back(char(c + 3));
+        resource.push_back(char(c % 5));
+        structure.append("\0\0", 2);
+        orientation.push_back(char(c % 6));
+        owner.append("\xff\xff", 2);
+    }
+    snapshot.set_terrain(terrain);
+    snapshot.set_elevation(elevation);
+    snapshot.set_flora(flora);
+    snapshot.set_water(water);
+    snapshot.set_pollution(pollution);
+    snapshot.set_resource(resource);
+    snapshot.set_structure(structure);
+    snapshot.set_orientation(orientation);
+    snapshot.set_owner(owner);
+    if (change)
+        change(snapshot);
+    return snapshot;
+}
+
+QByteArray snapshot(std::uint32_t cellCount,
+                    const std::function<void(protocol::Snapshot &)> &change = {})
 {
     protocol::Envelope envelope;
-    protocol::Snapshot *snapshot = envelope.mutable_snapshot();
-    snapshot->set_tick(8);
-    snapshot->set_terrain(std::string(terrainBytes, '\3'));
-    snapshot->set_elevation(std::string(elevationBytes, '\200'));
+    *envelope.mutable_snapshot() = snapshotOf(cellCount, change);
     return encode(envelope);
 }
 
-QByteArray tick(std::uint64_t number)
+/// A delta of `chunk` that gives every cell listed flora v, water v+1, pollution v+2,
+/// resource 1, structure 0x100·v + 7, orientation v mod 6 and owner v.
+protocol::ChunkDelta delta(std::uint32_t chunk, const std::vector<CellId> &cells, std::uint8_t v)
+{
+    protocol::ChunkDelta delta;
+    delta.set_chunk(chunk);
+    for (const CellId cell : cells) {
+        delta.add_cells(cell);
+        delta.mutable_flora()->push_back(char(v));
+        delta.mutable_water()->push_back(char(v + 1));
+        delta.mutable_pollution()->push_back(char(v + 2));
+        delta.mutable_resource()->push_back(char(1));
+        delta.mutable_structure()->push_back(char(7));
+        delta.mutable_structure()->push_back(char(v));
+        delta.mutable_orientation()->push_back(char(v % 6));
+        delta.mutable_owner()->push_back(char(v));
+        delta.mutable_owner()->push_back(char(0));
+    }
+    return delta;
+}
+
+QByteArray tick(std::uint64_t number, const std::vector<protocol::ChunkDelta> &deltas = {},
+                std::uint64_t stateHash = 0)
 {
     protocol::Envelope envelope;
-    envelope.mutable_tick()->set_tick(number);
-    envelope.mutable_tick()->set_server_time_ms(1'700'000'000'000);
+    protocol::TickUpdate *update = envelope.mutable_tick();
+    update->set_tick(number);
+    update->set_server_time_ms(1'700'000'000'000);
+    for (const protocol::ChunkDelta &d : deltas)
+        *update->add_deltas() = d;
+    update->set_state_hash(stateHash);
     return encode(envelope);
 }
 
@@ -118,28 +183,86 @@ private:
 } // namespace
 
 Q_DECLARE_METATYPE(Frame)
+Q_DECLARE_METATYPE(std::vector<hex::protocol::ChunkDelta>)
+
+namespace {
+
+/// The mirror a snapshotOf(cellCount) gives, with delta(chunk, cells, v) applied for
+/// each of `deltas`.
+protocol::VisibleCells
+expectedMirror(std::uint32_t cellCount,
+               const std::vector<std::pair<std::vector<CellId>, std::uint8_t>> &deltas)
+{
+    auto cells = protocol::decodeSnapshot(snapshotOf(cellCount), cellCount);
+    Q_ASSERT(cells);
+    for (const auto &[ids, v] : deltas) {
+        for (const CellId c : ids) {
+            cells->flora[c] = v;
+            cells->water[c] = std::uint8_t(v + 1);
+            cells->pollution[c] = std::uint8_t(v + 2);
+            cells->resource[c] = 1;
+            cells->structure[c] = std::uint16_t(0x100 * v + 7);
+            cells->orientation[c] = v % 6;
+            cells->owner[c] = v;
+        }
+    }
+    return *cells;
+}
+
+std::vector<CellId> cellsOf(const HexSphere &sphere, std::uint32_t chunk, std::size_t count)
+{
+    const auto all = sphere.chunkCells(chunk);
+    return {all.begin(), all.begin() + std::ptrdiff_t(count)};
+}
+
+} // namespace
 
 class tst_ServerConnection : public QObject
 {
     Q_OBJECT
 
 private slots:
-    void joinsAndReceivesTheWorld();
+    void joinsAndMirrorsTheWorld();
     void rejectsBadFrames_data();
     void rejectsBadFrames();
+    void rejectsBadDeltas_data();
+    void rejectsBadDeltas();
+    void anotherWorldReplacesTheMirror();
     void reportsRefusedConnection();
 };
 
-void tst_ServerConnection::joinsAndReceivesTheWorld()
+void tst_ServerConnection::joinsAndMirrorsTheWorld()
 {
-    FakeServer server({{worldInfo(2)}, {snapshot(42, 42)}, {tick(9)}, {tick(10)}});
+    const HexSphere shape(2, 1); // 42 cells in 10 chunks, as the server splits them
+    const std::vector<CellId> inChunk0 = cellsOf(shape, 0, 2);
+    const std::vector<CellId> inChunk3 = {shape.chunkCells(3).back()};
+    FakeServer server({{worldInfo(2)},
+                       {snapshot(42)},
+                       {tick(9, {delta(0, inChunk0, 40), delta(3, inChunk3, 50)}, 0x1234)},
+                       {tick(10, {}, 0x5678)}});
     QVERIFY(server.listen());
 
     ServerConnection connection;
     QSignalSpy worlds(&connection, &ServerConnection::worldReceived);
     QSignalSpy snapshots(&connection, &ServerConnection::snapshotReceived);
     QSignalSpy ticks(&connection, &ServerConnection::tickReceived);
+    QSignalSpy changes(&connection, &ServerConnection::cellsChanged);
     QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    QStringList order;
+    std::vector<CellId> changedAtTick;
+    protocol::VisibleCells mirrorAtSnapshot;
+    connect(&connection, &ServerConnection::snapshotReceived, this, [&](quint64 tick) {
+        order << QStringLiteral("snapshot %1").arg(tick);
+        mirrorAtSnapshot = connection.cells();
+    });
+    connect(&connection, &ServerConnection::tickReceived, this,
+            [&](quint64 tick) { order << QStringLiteral("tick %1").arg(tick); });
+    connect(&connection, &ServerConnection::cellsChanged, this, [&](quint64 tick) {
+        order << QStringLiteral("cells %1").arg(tick);
+        changedAtTick = connection.lastChangedCells();
+    });
+    QVERIFY(!connection.sphere());
+    QVERIFY(!connection.hasSnapshot());
     connection.open(server.url(), QStringLiteral("Ada"));
     QCOMPARE(connection.state(), ServerConnection::State::Connecting);
 
@@ -154,13 +277,28 @@ void tst_ServerConnection::joinsAndReceivesTheWorld()
     QCOMPARE(world.name, QStringLiteral("Testworld"));
     QCOMPARE(world.subdivisions, 2);
     QCOMPARE(world.cellCount, 42u);
+    QCOMPARE(world.chunkSplit, 1);
     QCOMPARE(world.ups, 20);
+    QVERIFY(connection.sphere());
+    QCOMPARE(connection.sphere()->cellCount(), 42u);
+    QCOMPARE(connection.sphere()->chunkSplit(), 1);
 
+    // The snapshot fills the mirror; tick 9's deltas change five cells of it.
+    QCOMPARE(order, QStringList({"snapshot 8", "tick 9", "cells 9", "tick 10"}));
     QCOMPARE(snapshots.size(), 1);
     QCOMPARE(snapshots.first().at(0).toULongLong(), 8ull);
-    QCOMPARE(snapshots.first().at(1).toByteArray(), QByteArray(42, '\3'));
-    QCOMPARE(snapshots.first().at(2).toByteArray(), QByteArray(42, '\200'));
+    QVERIFY(mirrorAtSnapshot == expectedMirror(42, {}));
+    QVERIFY(connection.hasSnapshot());
+    QVERIFY(connection.cells() == expectedMirror(42, {{inChunk0, 40}, {inChunk3, 50}}));
+    QCOMPARE(changes.size(), 1);
+    std::vector<CellId> expectedChanged = inChunk0;
+    expectedChanged.insert(expectedChanged.end(), inChunk3.begin(), inChunk3.end());
+    QVERIFY(changedAtTick == expectedChanged);
+    QVERIFY2(connection.lastChangedCells().empty(), "tick 10 changed nothing");
     QCOMPARE(ticks.last().at(0).toULongLong(), 10ull);
+    QCOMPARE(ticks.last().at(1).toLongLong(), 1'700'000'000'000ll);
+    QCOMPARE(connection.lastTick(), 10ull);
+    QCOMPARE(connection.lastStateHash(), 0x5678ull);
 
     connection.close();
     QCOMPARE(connection.state(), ServerConnection::State::Disconnected);
@@ -172,6 +310,8 @@ void tst_ServerConnection::rejectsBadFrames_data()
     QTest::addColumn<QString>("message");
     QTest::addColumn<bool>("staysJoinable"); // the world still arrives after the bad frame
 
+    const QString badSnapshot
+        = QStringLiteral("The server sent a snapshot of tick 8 that does not fit the world: ");
     QTest::newRow("garbage bytes")
         << QList<Frame>{{QByteArray("\xff\xff\xff\xff", 4)}}
         << "The server sent a frame that could not be read: The frame is not a valid "
@@ -183,17 +323,39 @@ void tst_ServerConnection::rejectsBadFrames_data()
         << QList<Frame>{{"hello?", true}, {worldInfo(1)}}
         << "The server sent a text frame; Hexsphere servers send binary frames only." << true;
     QTest::newRow("a snapshot before the world")
-        << QList<Frame>{{snapshot(12, 12)}}
-        << "The server sent a snapshot before describing the world." << false;
+        << QList<Frame>{{snapshot(12)}} << "The server sent a snapshot before describing the world."
+        << false;
     QTest::newRow("a tick before the world")
         << QList<Frame>{{tick(1)}} << "The server sent a tick before describing the world."
         << false;
-    QTest::newRow("too few terrain bytes")
-        << QList<Frame>{{worldInfo(1)}, {snapshot(11, 12)}}
-        << "The snapshot has 11 terrain bytes for 12 cells." << true;
-    QTest::newRow("too many elevation bytes")
-        << QList<Frame>{{worldInfo(1)}, {snapshot(12, 13)}}
-        << "The snapshot has 13 elevation bytes for 12 cells." << true;
+    QTest::newRow("a terrain field one byte short")
+        << QList<Frame>{{worldInfo(1)},
+                        {snapshot(12,
+                                  [](protocol::Snapshot &s) { s.mutable_terrain()->pop_back(); })}}
+        << badSnapshot
+               + "The snapshot's terrain field does not hold one value for each of the 12 cells."
+        << true;
+    QTest::newRow("an elevation field one byte long")
+        << QList<Frame>{{worldInfo(1)},
+                        {snapshot(
+                            12,
+                            [](protocol::Snapshot &s) { s.mutable_elevation()->push_back('x'); })}}
+        << badSnapshot
+               + "The snapshot's elevation field does not hold one value for each of the 12 cells."
+        << true;
+    QTest::newRow("a structure field of one byte per cell")
+        << QList<Frame>{{worldInfo(1)},
+                        {snapshot(
+                            12, [](protocol::Snapshot &s) { s.mutable_structure()->resize(12); })}}
+        << badSnapshot
+               + "The snapshot's structure field does not hold one value for each of the 12 cells."
+        << true;
+    QTest::newRow("no owner field")
+        << QList<Frame>{{worldInfo(1)},
+                        {snapshot(12, [](protocol::Snapshot &s) { s.clear_owner(); })}}
+        << badSnapshot
+               + "The snapshot's owner field does not hold one value for each of the 12 cells."
+        << true;
     QTest::newRow("a cell count that disagrees with the size")
         << QList<Frame>{{worldInfo(1, 13)}}
         << "The server described 13 cells, but a world of size 1 has 12." << false;
@@ -202,7 +364,10 @@ void tst_ServerConnection::rejectsBadFrames_data()
         << "The server described a world of size 5000, outside 1..1024." << false;
     QTest::newRow("another protocol version")
         << QList<Frame>{{worldInfo(1, 0, 99)}}
-        << "The server speaks protocol version 99, but this client speaks version 1." << false;
+        << QStringLiteral("The server speaks protocol version 99, but this client speaks "
+                          "version %1.")
+               .arg(protocol::kProtocolVersion)
+        << false;
     QTest::newRow("a Hello from the server")
         << QList<Frame>{{hello()}, {worldInfo(1)}}
         << "The server sent a Hello, which only clients send." << true;
@@ -232,8 +397,145 @@ void tst_ServerConnection::rejectsBadFrames()
     QVERIFY2(reported.contains(message), qPrintable(reported));
     QCOMPARE(connection.errorString(), reported);
     QCOMPARE(snapshots.size(), 0); // Nothing bad ever reaches the view.
+    QVERIFY(!connection.hasSnapshot());
+    QCOMPARE(connection.cells().cellCount(), 0u);
     if (staysJoinable)
         QTRY_COMPARE(worlds.size(), 1);
+}
+
+void tst_ServerConnection::rejectsBadDeltas_data()
+{
+    QTest::addColumn<bool>("withSnapshot");
+    QTest::addColumn<std::vector<protocol::ChunkDelta>>("deltas");
+    QTest::addColumn<QString>("reason");
+
+    const HexSphere shape(2, 1); // what worldInfo(2) describes: 10 chunks
+    const std::vector<CellId> two = cellsOf(shape, 0, 2);
+    const CellId inChunk1 = shape.chunkCells(1).front();
+    auto spoilt = [](protocol::ChunkDelta d, const std::function<void(protocol::ChunkDelta &)> &f) {
+        f(d);
+        return d;
+    };
+
+    QTest::newRow("a chunk the world does not have")
+        << true << std::vector{delta(10, {two[0]}, 1)}
+        << "A delta names chunk 10, but the world has 10 chunks.";
+    QTest::newRow("a cell outside its chunk")
+        << true << std::vector{delta(0, {two[0], inChunk1}, 1)}
+        << QStringLiteral("The delta of chunk 0 lists cell %1, which is out of order or not in "
+                          "that chunk.")
+               .arg(inChunk1);
+    QTest::newRow("a cell past the end of the world")
+        << true << std::vector{delta(0, {two[0], 42}, 1)}
+        << "The delta of chunk 0 lists cell 42, which is out of order or not in that chunk.";
+    QTest::newRow("cells out of order")
+        << true << std::vector{delta(0, {two[1], two[0]}, 1)}
+        << QStringLiteral("The delta of chunk 0 lists cell %1, which is out of order or not in "
+                          "that chunk.")
+               .arg(two[0]);
+    QTest::newRow("a cell listed twice")
+        << true << std::vector{delta(0, {two[0], two[0]}, 1)}
+        << QStringLiteral("The delta of chunk 0 lists cell %1, which is out of order or not in "
+                          "that chunk.")
+               .arg(two[0]);
+    QTest::newRow("a flora field one byte short")
+        << true
+        << std::vector{spoilt(delta(0, two, 1),
+                              [](protocol::ChunkDelta &d) { d.mutable_flora()->pop_back(); })}
+        << "The delta of chunk 0 lists 2 cells but its flora field does not match.";
+    QTest::newRow("a structure field of one byte per cell")
+        << true
+        << std::vector{spoilt(delta(0, two, 1),
+                              [](protocol::ChunkDelta &d) { d.mutable_structure()->resize(2); })}
+        << "The delta of chunk 0 lists 2 cells but its structure field does not match.";
+    QTest::newRow("no owner field")
+        << true
+        << std::vector{spoilt(delta(0, two, 1), [](protocol::ChunkDelta &d) { d.clear_owner(); })}
+        << "The delta of chunk 0 lists 2 cells but its owner field does not match.";
+    QTest::newRow("a good delta, then a bad one: the tick is taken back whole")
+        << true
+        << std::vector{delta(0, two, 1),
+                       spoilt(delta(3, cellsOf(shape, 3, 3), 2),
+                              [](protocol::ChunkDelta &d) { d.mutable_water()->push_back('x'); })}
+        << "The delta of chunk 3 lists 3 cells but its water field does not match.";
+    QTest::newRow("a delta before the snapshot")
+        << false << std::vector{delta(0, two, 1)} << "A delta arrived before the snapshot.";
+}
+
+void tst_ServerConnection::rejectsBadDeltas()
+{
+    QFETCH(bool, withSnapshot);
+    QFETCH(std::vector<protocol::ChunkDelta>, deltas);
+    QFETCH(QString, reason);
+
+    const HexSphere shape(2, 1);
+    ServerConnection connection; // fed frames directly: no socket needed
+    connection.handleFrame(worldInfo(2));
+    if (withSnapshot)
+        connection.handleFrame(snapshot(42));
+    std::vector<protocol::ChunkDelta> good;
+    if (withSnapshot)
+        good.push_back(delta(5, cellsOf(shape, 5, 2), 9));
+    connection.handleFrame(tick(9, good, 0x99));
+    QCOMPARE(connection.errorString(), QString());
+    const protocol::VisibleCells before = connection.cells();
+    QCOMPARE(before.cellCount(), withSnapshot ? 42u : 0u);
+
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    QSignalSpy ticks(&connection, &ServerConnection::tickReceived);
+    QSignalSpy changes(&connection, &ServerConnection::cellsChanged);
+    connection.handleFrame(tick(10, deltas, 0xBAD));
+
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(errors.first().first().toString(),
+             "The server sent tick 10 with changes that do not fit the world: " + reason);
+    QVERIFY2(connection.cells() == before, "the mirror is unchanged");
+    QCOMPARE(ticks.size(), 0);
+    QCOMPARE(changes.size(), 0);
+    QVERIFY(connection.lastChangedCells().empty());
+    QCOMPARE(connection.lastTick(), 9ull);
+    QCOMPARE(connection.lastStateHash(), 0x99ull);
+    QCOMPARE(connection.state(), ServerConnection::State::Joined);
+
+    // The next good tick is applied as usual.
+    connection.handleFrame(tick(11, {}, 0x111));
+    QCOMPARE(ticks.size(), 1);
+    QCOMPARE(connection.lastStateHash(), 0x111ull);
+    QCOMPARE(errors.size(), 1);
+}
+
+void tst_ServerConnection::anotherWorldReplacesTheMirror()
+{
+    const HexSphere shape(2, 1);
+    ServerConnection connection;
+    QSignalSpy snapshots(&connection, &ServerConnection::snapshotReceived);
+    connection.handleFrame(worldInfo(2));
+    const auto sphere = connection.sphere();
+    QVERIFY(sphere);
+    connection.handleFrame(snapshot(42));
+    connection.handleFrame(tick(9, {delta(0, cellsOf(shape, 0, 1), 3)}));
+    QVERIFY(connection.cells() == expectedMirror(42, {{cellsOf(shape, 0, 1), 3}}));
+
+    // A new snapshot replaces every cell.
+    connection.handleFrame(snapshot(42));
+    QCOMPARE(snapshots.size(), 2);
+    QVERIFY(connection.cells() == expectedMirror(42, {}));
+
+    // The same world again, say after a reconnect: the sphere is kept, the mirror waits
+    // for its snapshot.
+    connection.handleFrame(worldInfo(2));
+    QCOMPARE(connection.sphere(), sphere);
+    QVERIFY(!connection.hasSnapshot());
+    QCOMPARE(connection.cells().cellCount(), 0u);
+
+    // A world of another size: a new sphere.
+    connection.handleFrame(worldInfo(1));
+    QVERIFY(connection.sphere() != sphere);
+    QCOMPARE(connection.sphere()->cellCount(), 12u);
+    connection.handleFrame(snapshot(12));
+    QVERIFY(connection.hasSnapshot());
+    QCOMPARE(connection.cells().cellCount(), 12u);
+    QCOMPARE(connection.errorString(), QString());
 }
 
 void tst_ServerConnection::reportsRefusedConnection()

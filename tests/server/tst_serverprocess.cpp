@@ -4,6 +4,7 @@
 #include "geometry/hexsphere.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
+#include "protocol/worldcodec.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -22,6 +23,7 @@ private slots:
     void snapshotHoldsEveryCell();
     void ticksAtTheAskedRate_data();
     void ticksAtTheAskedRate();
+    void deltasKeepAMirrorExact();
     void badFramesGetErrors_data();
     void badFramesGetErrors();
     void versionMismatchNamesBothVersions();
@@ -140,6 +142,9 @@ void tst_ServerProcess::snapshotHoldsEveryCell()
     const auto &snapshot = client.first(protocol::Envelope::kSnapshot)->snapshot();
     QCOMPARE(std::uint64_t(snapshot.terrain().size()), cells);
     QCOMPARE(std::uint64_t(snapshot.elevation().size()), cells);
+    const auto visible = protocol::decodeSnapshot(snapshot, std::uint32_t(cells));
+    QVERIFY2(visible, qPrintable(visible ? QString() : visible.error()));
+    QCOMPARE(std::uint64_t(visible->structure.size()), cells);
     // WorldInfo comes before the snapshot.
     QCOMPARE(client.m_received.front().envelope.body_case(), protocol::Envelope::kWorldInfo);
     QCOMPARE(client.m_undecodable, 0);
@@ -186,6 +191,53 @@ void tst_ServerProcess::ticksAtTheAskedRate()
     // Within 10 % on average: the loop keeps a fixed timestep, so jitter does not add up.
     QVERIFY2(qAbs(localRate - ups) <= 0.10 * ups, qPrintable(QString::number(localRate)));
     QVERIFY2(qAbs(serverRate - ups) <= 0.10 * ups, qPrintable(QString::number(serverRate)));
+}
+
+void tst_ServerProcess::deltasKeepAMirrorExact()
+{
+    // A client that applies every tick's deltas to the snapshot it joined with holds
+    // exactly what a client joining later gets as its snapshot.
+    const int n = 16;
+    ServerProcess server;
+    QVERIFY2(server.start({"--size", QString::number(n), "--ups", "60"}),
+             qPrintable(server.output()));
+    Client early(server.url());
+    QVERIFY(early.waitConnected());
+    early.hello();
+    QVERIFY(early.waitFor([&] { return early.count(protocol::Envelope::kTick) >= 60; }));
+    Client late(server.url());
+    QVERIFY(late.waitConnected());
+    late.hello();
+    QVERIFY(late.waitFor([&] { return late.count(protocol::Envelope::kSnapshot) == 1; }));
+    const auto &lateSnapshot = late.first(protocol::Envelope::kSnapshot)->snapshot();
+    const std::uint64_t joinTick = lateSnapshot.tick();
+    QVERIFY(early.waitFor([&] {
+        return !early.m_received.empty()
+               && early.m_received.back().envelope.tick().tick() > joinTick;
+    }));
+
+    const geometry::HexSphere sphere(n);
+    const auto &earlySnapshot = early.first(protocol::Envelope::kSnapshot)->snapshot();
+    auto mirror = protocol::decodeSnapshot(earlySnapshot, sphere.cellCount());
+    QVERIFY2(mirror, qPrintable(mirror ? QString() : mirror.error()));
+    std::size_t changedCells = 0;
+    for (const auto &r : early.m_received) {
+        if (r.envelope.body_case() != protocol::Envelope::kTick)
+            continue;
+        const auto &update = r.envelope.tick();
+        if (update.tick() <= earlySnapshot.tick() || update.tick() > joinTick)
+            continue;
+        QVERIFY(update.state_hash() != 0);
+        for (const auto &delta : update.deltas()) {
+            const auto applied = protocol::applyChunkDelta(delta, sphere, *mirror);
+            QVERIFY2(applied, qPrintable(applied ? QString() : applied.error()));
+            changedCells += std::size_t(delta.cells_size());
+        }
+    }
+    const auto expected = protocol::decodeSnapshot(lateSnapshot, sphere.cellCount());
+    QVERIFY2(expected, qPrintable(expected ? QString() : expected.error()));
+    QVERIFY2(changedCells > 0, "the planet did not change at all in a second");
+    QVERIFY(*mirror == *expected);
 }
 
 void tst_ServerProcess::badFramesGetErrors_data()

@@ -1,0 +1,199 @@
+#include "celllook.h"
+
+#include "protocol/worldcodec.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+
+namespace hex::client {
+
+namespace {
+
+using sim::Rgb;
+
+constexpr std::uint16_t kNoOwner = 0xFFFF;
+
+// Amounts (0..255) count on a logarithmic scale: content may cap flora at 8 or water at
+// 64, and a seedling or a puddle should show as well as a jungle or a lake does.
+// Weights are out of 256: the least amount blends in at the minimum weight, 255 at the
+// maximum.
+
+const Rgb kWaterBlue{40, 100, 200};
+constexpr int kWaterMinWeight = 72;
+constexpr int kWaterMaxWeight = 208;
+
+const Rgb kFloraGreen{18, 118, 26};
+constexpr int kFloraMinWeight = 72;
+constexpr int kFloraMaxWeight = 216;
+
+/// A deposit's tint: strong enough to read through flora and water.
+constexpr int kResourceWeight = 184;
+
+const Rgb kSmog{76, 69, 60};
+constexpr int kPollutionMinWeight = 32;
+constexpr int kPollutionMaxWeight = 216;
+
+/// Owned ground: a light tint. A structure: its own colour, then this much owner.
+constexpr int kOwnerTintWeight = 64;
+constexpr int kStructureOwnerWeight = 40;
+
+constexpr std::array<Rgb, 5> kResourcePalette = {{
+    {0, 0, 0},       // 0: none
+    {146, 62, 38},   // 1: iron, rust red-brown
+    {226, 124, 44},  // 2: copper, orange
+    {28, 26, 30},    // 3: coal, near black
+    {206, 204, 198}, // 4: stone, light grey
+}};
+
+constexpr std::array<Rgb, 8> kPlayerPalette = {{
+    {228, 52, 52},  // red
+    {52, 112, 236}, // blue
+    {240, 220, 40}, // yellow
+    {156, 68, 220}, // purple
+    {36, 204, 196}, // cyan
+    {250, 118, 16}, // orange
+    {232, 84, 176}, // pink
+    {136, 224, 52}, // lime
+}};
+
+/// Saturated, and far from every terrain colour: no mid greens, sea blues, sands or
+/// greys.
+constexpr std::array<Rgb, 10> kStructurePalette = {{
+    {0, 0, 0},      // 0: none
+    {236, 88, 16},  // 1: extractor, vivid orange
+    {255, 226, 40}, // 2: conveyor, bright yellow
+    {196, 28, 36},  // 3: furnace, red
+    {112, 48, 236}, // 4: assembler, violet
+    {90, 20, 60},   // 5: chest, dark wine
+    {0, 236, 255},  // 6: splitter, cyan
+    {255, 96, 208}, // 7: inserter, hot pink
+    {148, 255, 0},  // 8: seeder, acid green
+    {90, 255, 200}, // 9: scrubber, aquamarine
+}};
+
+std::uint32_t mixBits(std::uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/// A colour of hue `hue` (0..1535: six sectors of 256), saturation and value 0..255.
+Rgb fromHsv(int hue, int saturation, int value)
+{
+    const int sector = hue / 256;
+    const int f = hue % 256;
+    const int p = value * (255 - saturation) / 255;
+    const int q = value * (255 * 256 - saturation * f) / (255 * 256);
+    const int t = value * (255 * 256 - saturation * (255 - f)) / (255 * 256);
+    auto rgb = [](int r, int g, int b) {
+        return Rgb{std::uint8_t(r), std::uint8_t(g), std::uint8_t(b)};
+    };
+    switch (sector) {
+    case 0:
+        return rgb(value, t, p);
+    case 1:
+        return rgb(q, value, p);
+    case 2:
+        return rgb(p, value, t);
+    case 3:
+        return rgb(p, q, value);
+    case 4:
+        return rgb(t, p, value);
+    default:
+        return rgb(value, p, q);
+    }
+}
+
+/// A stable colour for an index past a palette's end.
+Rgb derivedColour(std::uint32_t index, std::uint32_t salt, int saturation, int value)
+{
+    return fromHsv(int(mixBits(index * 0x9E3779B9u ^ salt) % 1536), saturation, value);
+}
+
+/// log2(amount) in 1/16 steps: 0 for 1, 16 for 2, ..., 127 for 255.
+int logLevel(std::uint8_t amount)
+{
+    const int width = std::bit_width(unsigned(amount)); // 1..8
+    const int below = 1 << (width - 1);
+    return (width - 1) * 16 + (amount - below) * 16 / below;
+}
+
+/// 0 for no amount, else `minimum` .. `maximum` along logLevel().
+int rampWeight(std::uint8_t amount, int minimum, int maximum)
+{
+    if (amount == 0)
+        return 0;
+    return minimum + (maximum - minimum) * logLevel(amount) / 127;
+}
+
+bool isWater(std::uint8_t terrain)
+{
+    return terrain == std::uint8_t(sim::Terrain::DeepWater)
+           || terrain == std::uint8_t(sim::Terrain::ShallowWater);
+}
+
+} // namespace
+
+Rgb blend(Rgb from, Rgb to, int weight)
+{
+    weight = std::clamp(weight, 0, 256);
+    auto channel = [weight](int a, int b) {
+        return std::uint8_t(a + (b - a) * weight / 256);
+    };
+    return {channel(from.r, to.r), channel(from.g, to.g), channel(from.b, to.b)};
+}
+
+Rgb resourceColour(std::uint8_t resource)
+{
+    if (resource < kResourcePalette.size())
+        return kResourcePalette[resource];
+    return derivedColour(resource, 0x5EED0001u, 180, 200);
+}
+
+Rgb playerColour(std::uint16_t player)
+{
+    if (player == kNoOwner)
+        return {};
+    if (player < kPlayerPalette.size())
+        return kPlayerPalette[player];
+    return derivedColour(player, 0x5EED0002u, 200, 236);
+}
+
+Rgb structureColour(std::uint16_t prototype)
+{
+    if (prototype < kStructurePalette.size())
+        return kStructurePalette[prototype];
+    return derivedColour(prototype, 0x5EED0003u, 255, 255);
+}
+
+Rgb cellColour(const protocol::VisibleCells &cells, geometry::CellId cell)
+{
+    Q_ASSERT(cell < cells.cellCount());
+    const std::uint16_t owner = cells.owner[cell];
+    if (const std::uint16_t structure = cells.structure[cell]) {
+        const Rgb look = structureColour(structure);
+        return owner == kNoOwner ? look : blend(look, playerColour(owner), kStructureOwnerWeight);
+    }
+
+    const std::uint8_t terrain = cells.terrain[cell];
+    Rgb look = sim::terrainColour(terrain, cells.elevation[cell]);
+    if (!isWater(terrain))
+        look = blend(look, kWaterBlue,
+                     rampWeight(cells.water[cell], kWaterMinWeight, kWaterMaxWeight));
+    look
+        = blend(look, kFloraGreen, rampWeight(cells.flora[cell], kFloraMinWeight, kFloraMaxWeight));
+    if (const std::uint8_t resource = cells.resource[cell])
+        look = blend(look, resourceColour(resource), kResourceWeight);
+    look = blend(look, kSmog,
+                 rampWeight(cells.pollution[cell], kPollutionMinWeight, kPollutionMaxWeight));
+    if (owner != kNoOwner)
+        look = blend(look, playerColour(owner), kOwnerTintWeight);
+    return look;
+}
+
+} // namespace hex::client

@@ -1,0 +1,202 @@
+#include "worldcodec.h"
+
+#include <QCoreApplication>
+
+#include <algorithm>
+#include <cstring>
+
+namespace hex::protocol {
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("hex::protocol", text);
+}
+
+std::string bytesOf(const std::vector<std::uint8_t> &values)
+{
+    return std::string(reinterpret_cast<const char *>(values.data()), values.size());
+}
+
+std::string bytesOf(const std::vector<std::uint16_t> &values)
+{
+    std::string out(values.size() * 2, '\0');
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        out[2 * i] = char(values[i] & 0xFF);
+        out[2 * i + 1] = char(values[i] >> 8);
+    }
+    return out;
+}
+
+template<typename T>
+void appendValue(std::string &out, T value)
+{
+    out.push_back(char(value & 0xFF));
+    if constexpr (sizeof(T) == 2)
+        out.push_back(char(value >> 8));
+}
+
+template<typename T>
+T valueAt(const std::string &bytes, std::size_t index)
+{
+    if constexpr (sizeof(T) == 1)
+        return T(std::uint8_t(bytes[index]));
+    else
+        return T(std::uint8_t(bytes[2 * index]) | std::uint8_t(bytes[2 * index + 1]) << 8);
+}
+
+template<typename T>
+bool unpack(const std::string &bytes, std::uint32_t count, std::vector<T> &out)
+{
+    if (bytes.size() != std::size_t(count) * sizeof(T))
+        return false;
+    out.resize(count);
+    for (std::uint32_t i = 0; i < count; ++i)
+        out[i] = valueAt<T>(bytes, i);
+    return true;
+}
+
+} // namespace
+
+VisibleCells visibleCells(const sim::WorldState &state)
+{
+    return {state.terrain,   state.elevation, state.flora,       state.water, state.pollution,
+            state.resourceKind, state.structure, state.orientation, state.owner};
+}
+
+void encodeSnapshot(const sim::WorldState &state, Snapshot *out)
+{
+    out->set_tick(state.tick);
+    out->set_terrain(bytesOf(state.terrain));
+    out->set_elevation(bytesOf(state.elevation));
+    out->set_flora(bytesOf(state.flora));
+    out->set_water(bytesOf(state.water));
+    out->set_pollution(bytesOf(state.pollution));
+    out->set_resource(bytesOf(state.resourceKind));
+    out->set_structure(bytesOf(state.structure));
+    out->set_orientation(bytesOf(state.orientation));
+    out->set_owner(bytesOf(state.owner));
+}
+
+void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta,
+                      ChunkDelta *out)
+{
+    out->set_chunk(delta.chunk);
+    const std::size_t n = delta.cells.size();
+    std::string flora, water, pollution, resource, structure, orientation, owner;
+    flora.reserve(n);
+    water.reserve(n);
+    pollution.reserve(n);
+    resource.reserve(n);
+    structure.reserve(2 * n);
+    orientation.reserve(n);
+    owner.reserve(2 * n);
+    out->mutable_cells()->Reserve(int(n));
+    for (const geometry::CellId cell : delta.cells) {
+        out->add_cells(cell);
+        appendValue(flora, state.flora[cell]);
+        appendValue(water, state.water[cell]);
+        appendValue(pollution, state.pollution[cell]);
+        appendValue(resource, state.resourceKind[cell]);
+        appendValue(structure, state.structure[cell]);
+        appendValue(orientation, state.orientation[cell]);
+        appendValue(owner, state.owner[cell]);
+    }
+    out->set_flora(std::move(flora));
+    out->set_water(std::move(water));
+    out->set_pollution(std::move(pollution));
+    out->set_resource(std::move(resource));
+    out->set_structure(std::move(structure));
+    out->set_orientation(std::move(orientation));
+    out->set_owner(std::move(owner));
+}
+
+tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &s, std::uint32_t cellCount)
+{
+    VisibleCells cells;
+    const struct
+    {
+        const char *name;
+        bool ok;
+    } fields[] = {
+        {"terrain", unpack(s.terrain(), cellCount, cells.terrain)},
+        {"elevation", unpack(s.elevation(), cellCount, cells.elevation)},
+        {"flora", unpack(s.flora(), cellCount, cells.flora)},
+        {"water", unpack(s.water(), cellCount, cells.water)},
+        {"pollution", unpack(s.pollution(), cellCount, cells.pollution)},
+        {"resource", unpack(s.resource(), cellCount, cells.resource)},
+        {"structure", unpack(s.structure(), cellCount, cells.structure)},
+        {"orientation", unpack(s.orientation(), cellCount, cells.orientation)},
+        {"owner", unpack(s.owner(), cellCount, cells.owner)},
+    };
+    for (const auto &field : fields) {
+        if (!field.ok) {
+            return tl::make_unexpected(
+                tr("The snapshot's %1 field does not hold one value for each of the %2 cells.")
+                    .arg(QLatin1String(field.name))
+                    .arg(cellCount));
+        }
+    }
+    return cells;
+}
+
+tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
+                                            const geometry::HexSphere &sphere,
+                                            VisibleCells &cells,
+                                            std::vector<geometry::CellId> *changed)
+{
+    if (delta.chunk() >= sphere.chunkCount())
+        return tl::make_unexpected(tr("A delta names chunk %1, but the world has %2 chunks.")
+                                       .arg(delta.chunk())
+                                       .arg(sphere.chunkCount()));
+    if (cells.cellCount() != sphere.cellCount())
+        return tl::make_unexpected(tr("A delta arrived before the snapshot."));
+    const std::size_t n = std::size_t(delta.cells_size());
+    const struct
+    {
+        const char *name;
+        std::size_t size;
+        std::size_t width;
+    } fields[] = {
+        {"flora", delta.flora().size(), 1},         {"water", delta.water().size(), 1},
+        {"pollution", delta.pollution().size(), 1}, {"resource", delta.resource().size(), 1},
+        {"structure", delta.structure().size(), 2}, {"orientation", delta.orientation().size(), 1},
+        {"owner", delta.owner().size(), 2},
+    };
+    for (const auto &field : fields) {
+        if (field.size != n * field.width) {
+            return tl::make_unexpected(
+                tr("The delta of chunk %1 lists %2 cells but its %3 field does not match.")
+                    .arg(delta.chunk())
+                    .arg(n)
+                    .arg(QLatin1String(field.name)));
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const geometry::CellId cell = delta.cells(int(i));
+        if (cell >= sphere.cellCount() || sphere.chunkOf(cell) != delta.chunk()
+            || (i > 0 && cell <= delta.cells(int(i - 1)))) {
+            return tl::make_unexpected(
+                tr("The delta of chunk %1 lists cell %2, which is out of order or not in "
+                   "that chunk.")
+                    .arg(delta.chunk())
+                    .arg(cell));
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const geometry::CellId cell = delta.cells(int(i));
+        cells.flora[cell] = valueAt<std::uint8_t>(delta.flora(), i);
+        cells.water[cell] = valueAt<std::uint8_t>(delta.water(), i);
+        cells.pollution[cell] = valueAt<std::uint8_t>(delta.pollution(), i);
+        cells.resource[cell] = valueAt<std::uint8_t>(delta.resource(), i);
+        cells.structure[cell] = valueAt<std::uint16_t>(delta.structure(), i);
+        cells.orientation[cell] = valueAt<std::uint8_t>(delta.orientation(), i);
+        cells.owner[cell] = valueAt<std::uint16_t>(delta.owner(), i);
+        if (changed)
+            changed->push_back(cell);
+    }
+    return {};
+}
+
+} // namespace hex::protocol

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "hexsphere.pb.h"
+
+#include "geometry/hexsphere.h"
+#include "sim/world.h"
+
+#include <QString>
+
+#include <tl/expected.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace hex::protocol {
+
+/// The per-cell state a client sees: the visible subset of sim::WorldState, one value
+/// per cell in cell-id order. What a Snapshot carries and ChunkDeltas update.
+struct VisibleCells
+{
+    std::vector<std::uint8_t> terrain;
+    std::vector<std::uint8_t> elevation;
+    std::vector<std::uint8_t> flora;
+    std::vector<std::uint8_t> water;
+    std::vector<std::uint8_t> pollution;
+    std::vector<std::uint8_t> resource;
+    std::vector<std::uint16_t> structure;
+    std::vector<std::uint8_t> orientation;
+    std::vector<std::uint16_t> owner;
+
+    std::uint32_t cellCount() const { return std::uint32_t(terrain.size()); }
+    bool operator==(const VisibleCells &) const = default;
+};
+
+/// The visible cells of `state`.
+VisibleCells visibleCells(const sim::WorldState &state);
+
+/// Fills `out` with every cell of `state` at its current tick.
+void encodeSnapshot(const sim::WorldState &state, Snapshot *out);
+/// Fills `out` with the current values of the cells listed in `delta`.
+void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta,
+                      ChunkDelta *out);
+
+/// Checks and unpacks a snapshot of a world of `cellCount` cells. On failure says which
+/// field has the wrong size.
+[[nodiscard]] tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &snapshot,
+                                                                 std::uint32_t cellCount);
+/// Checks `delta` against `sphere` (known chunk, ascending cells of that chunk, field
+/// sizes) and applies it to `cells`. Changes nothing and says why when it is invalid.
+/// On success appends the changed cell ids to `changed` if given.
+[[nodiscard]] tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
+                                                          const geometry::HexSphere &sphere,
+                                                          VisibleCells &cells,
+                                                          std::vector<geometry::CellId> *changed
+                                                          = nullptr);
+
+} // namespace hex::protocol
