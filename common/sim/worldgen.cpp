@@ -230,22 +230,12 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
                          std::uint64_t seed)
 {
-    WorldState state;
     const std::uint32_t count = sphere->cellCount();
     GeneratedTerrain ground = generateTerrain(*sphere, seed);
-    state.sphere = std::move(sphere);
+    WorldState state = WorldState::blank(std::move(sphere), seed);
     const geometry::HexSphere &s = *state.sphere;
-    state.seed = seed;
     state.terrain = std::move(ground.terrain);
     state.elevation = std::move(ground.elevation);
-    state.resourceKind.assign(count, kNoResource);
-    state.resourceAmount.assign(count, 0);
-    state.flora.assign(count, 0);
-    state.water.assign(count, 0);
-    state.pollution.assign(count, 0);
-    state.structure.assign(count, kNoStructure);
-    state.orientation.assign(count, 0);
-    state.owner.assign(count, kNoPlayer);
 
     placeDeposits(s, content, seed, state);
 

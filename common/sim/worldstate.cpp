@@ -25,4 +25,25 @@ std::uint64_t WorldState::computeCellsHash() const
            ^ layerHash(owner, Layer::Owner);
 }
 
+WorldState WorldState::blank(std::shared_ptr<const geometry::HexSphere> sphere,
+                             std::uint64_t seed)
+{
+    WorldState state;
+    const std::uint32_t count = sphere->cellCount();
+    state.sphere = std::move(sphere);
+    state.seed = seed;
+    state.terrain.assign(count, 0);
+    state.elevation.assign(count, 0);
+    state.resourceKind.assign(count, kNoResource);
+    state.resourceAmount.assign(count, 0);
+    state.flora.assign(count, 0);
+    state.water.assign(count, 0);
+    state.pollution.assign(count, 0);
+    state.structure.assign(count, kNoStructure);
+    state.orientation.assign(count, 0);
+    state.owner.assign(count, kNoPlayer);
+    state.cellsHash = state.computeCellsHash();
+    return state;
+}
+
 } // namespace hex::sim

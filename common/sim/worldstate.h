@@ -125,6 +125,12 @@ struct WorldState
     /// Recomputes cellsHash from the arrays (after generation or loading).
     std::uint64_t computeCellsHash() const;
 
+    /// A state for `sphere` with every array sized and empty: terrain 0, no deposits,
+    /// nothing living, no structures, no owners; tick 0, no players. cellsHash is
+    /// computed. The start of world generation and of hand-made test worlds.
+    static WorldState blank(std::shared_ptr<const geometry::HexSphere> sphere,
+                            std::uint64_t seed);
+
     bool operator==(const WorldState &other) const = default;
 };
 

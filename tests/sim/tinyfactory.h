@@ -118,20 +118,10 @@ inline Content tinyContent()
 /// An empty world on `sphere`: grassland everywhere, nothing owned or built.
 inline WorldState emptyWorld(std::shared_ptr<const geometry::HexSphere> sphere)
 {
-    WorldState s;
-    const std::uint32_t n = sphere->cellCount();
-    s.sphere = std::move(sphere);
-    s.seed = 7;
-    s.terrain.assign(n, std::uint8_t(Terrain::Grassland));
-    s.elevation.assign(n, 150);
-    s.resourceKind.assign(n, kNoResource);
-    s.resourceAmount.assign(n, 0);
-    s.flora.assign(n, 0);
-    s.water.assign(n, 0);
-    s.pollution.assign(n, 0);
-    s.structure.assign(n, kNoStructure);
-    s.orientation.assign(n, 0);
-    s.owner.assign(n, kNoPlayer);
+    WorldState s = WorldState::blank(std::move(sphere), 7);
+    std::fill(s.terrain.begin(), s.terrain.end(), std::uint8_t(Terrain::Grassland));
+    std::fill(s.elevation.begin(), s.elevation.end(), std::uint8_t(150));
+    s.cellsHash = s.computeCellsHash();
     return s;
 }
 

@@ -52,20 +52,10 @@ Content quietContent()
 /// Flat grassland at elevation 150, nothing living.
 WorldState blankWorld(int subdivisions)
 {
-    WorldState s;
-    s.sphere = std::make_shared<const geometry::HexSphere>(subdivisions);
-    const std::uint32_t n = s.sphere->cellCount();
-    s.seed = 99;
-    s.terrain.assign(n, std::uint8_t(Terrain::Grassland));
-    s.elevation.assign(n, 150);
-    s.resourceKind.assign(n, kNoResource);
-    s.resourceAmount.assign(n, 0);
-    s.flora.assign(n, 0);
-    s.water.assign(n, 0);
-    s.pollution.assign(n, 0);
-    s.structure.assign(n, kNoStructure);
-    s.orientation.assign(n, 0);
-    s.owner.assign(n, kNoPlayer);
+    WorldState s
+        = WorldState::blank(std::make_shared<const geometry::HexSphere>(subdivisions), 99);
+    std::fill(s.terrain.begin(), s.terrain.end(), std::uint8_t(Terrain::Grassland));
+    std::fill(s.elevation.begin(), s.elevation.end(), std::uint8_t(150));
     s.cellsHash = s.computeCellsHash();
     return s;
 }
