@@ -24,12 +24,18 @@
 //
 // The dense part of phase 1 is small on purpose: living flora must be checked against its
 // neighbours every tick, and pollution and water found wherever they are. Everything that
-// happens to a cell only by chance (a birth, ore accreting, evaporation, rain) is found from
-// the other end: "dice" roll which cells are lucky this tick, a handful per thousand cells,
-// and only those cells are looked at. Dice are counter-based like everything else: segment g
-// of 4096 cell ids draws random32(seed, tick, g, stream·65536 + k) for its k-th lucky cell,
-// turning each draw into a geometric gap with an integer table, so a cell is lucky with
-// probability per65536 / 65536 and independently of the others.
+// happens to a cell only by chance (a birth, a death, ore accreting, evaporation, rain) is
+// found from the other end: "dice" roll which cells are lucky this tick, a handful per
+// thousand cells, and only those cells are looked at. Dice are counter-based like everything
+// else: segment g of 4096 cell ids draws random32(seed, tick, g, stream·65536 + k) for its
+// k-th lucky cell, turning each draw into a geometric gap with an integer table, so a cell is
+// lucky with probability per65536 / 65536 and independently of the others.
+//
+// Flora's two dice combine the same way in both paths: a cell hit by death ends the tick
+// with no flora, whatever the rule computed for it, and death wins over birth (an empty cell
+// hit by both stays empty). The vector kernel turns a chunk's births and deaths into one bit
+// per cell and masks the rule's result with them; the table path lists the chunk's deaths
+// first, so that the rule and the births can look each cell up in ascending order.
 //
 // Regular chunks (16×16 cells, row-major, away from the twelve pentagons) are read as tiles:
 // a layer of the chunk (flora; pollution when there is some nearby; elevation and water
@@ -52,6 +58,7 @@ enum RngStream : std::uint32_t {
     kEvaporationStream = 3,
     kDecayStream = 4,
     kRainStream = 5,
+    kDeathStream = 6,
 };
 
 /// Senders to one cell at most; each may fill a sixth of its free room.
@@ -223,6 +230,7 @@ private:
 struct PartDice
 {
     DiceCursor birth;
+    DiceCursor death;
     DiceCursor ore;
     DiceCursor evaporation;
     DiceCursor rain;
@@ -259,6 +267,9 @@ struct alignas(64) PartScratch
     std::vector<std::vector<Flow>> inflows; ///< by the part owning the receiver
     std::vector<CellId> evaporations;       ///< own cells losing one unit
     std::vector<CellId> rains;              ///< own land cells gaining one (up to the most)
+    /// The cells hit by death in the chunk (or the pentagons) being read, ascending; only
+    /// for the path through the table.
+    std::vector<CellId> deaths;
 
     /// Lists a change of one byte layer and accounts for it in the hash share now, while
     /// the old value is at hand.
@@ -301,6 +312,7 @@ struct Tables
     std::uint8_t waterNeeded = 0;
     std::vector<std::uint8_t> soilTerrains; ///< terrain values flora may live on
     Dice birth;
+    Dice death;
 
     Dice accretion;
     std::uint8_t neighboursNeeded = 1;
@@ -375,10 +387,14 @@ struct Tables
     /// pollution; if not, no cell of the chunk has any in reach.
     void readChunk(const Layers &l, const ChunkPlan &plan, bool pollutionNear, int part,
                    PartDice &dice, PartScratch &out) const;
-    /// Also takes the chunk's births from `dice`.
+    /// Also takes the chunk's births and deaths from `dice`.
     void readVectorChunk(const Layers &l, const ChunkPlan &plan, bool pollutionNear, int part,
                          PartDice &dice, PartScratch &out) const;
-    void readCell(const Layers &l, CellId cell, bool pollutionNear, int part,
+    /// Moves the cells hit by death below `end` from `death` to out.deaths (cleared
+    /// first), for readCell() and luckyCells() to consult.
+    static void takeDeaths(DiceCursor &death, CellId end, PartScratch &out);
+    /// `dies`: the cell is hit by death this tick.
+    void readCell(const Layers &l, CellId cell, bool pollutionNear, int part, bool dies,
                   PartScratch &out) const;
     void pollutionAt(const Layers &l, CellId cell, std::uint8_t p, const std::uint8_t *around,
                      int count, PartScratch &out) const;
@@ -386,7 +402,8 @@ struct Tables
     Flow outflowOf(const Layers &l, CellId cell, const CellId *nbs, int count) const;
     void waterAt(const Layers &l, CellId cell, const CellId *nbs, int count, int part,
                  PartScratch &out) const;
-    /// Handles the lucky cells below `end` (all in `plan`, or pentagons when null).
+    /// Handles the lucky cells below `end` (all in `plan`, or pentagons when null). Births
+    /// on cells in out.deaths do not happen.
     void luckyCells(const Layers &l, const ChunkPlan *plan, CellId end, PartDice &dice,
                     PartScratch &out) const;
     void birthAt(const Layers &l, const ChunkPlan *plan, CellId cell, PartScratch &out) const;
@@ -425,6 +442,7 @@ void Tables::buildRules(const Content &content)
     pollutionHarm = flora.pollutionHarm;
     waterNeeded = flora.waterNeeded;
     birth.init(flora.birthChance);
+    death.init(flora.deathChance);
 
     accretion.init(rules.ore.accretionChance);
     neighboursNeeded = std::max<std::uint8_t>(rules.ore.neighboursNeeded, 1);
@@ -444,8 +462,10 @@ void Tables::buildRules(const Content &content)
     evaporation.init(water.evaporationChance);
     rain.init(water.rainChance);
 
-    // Below 6 a cell could give away more than it has to six lower neighbours.
-    const int spreadDivisor = std::max<int>(rules.pollution.spreadDivisor, kMaxSenders);
+    // Below 6 a cell could give away more than it has to six lower neighbours; the
+    // content validator refuses that.
+    const int spreadDivisor = rules.pollution.spreadDivisor;
+    Q_ASSERT(spreadDivisor >= kMaxSenders);
     for (int diff = -255; diff <= 255; ++diff)
         spread[diff + 255] = std::int8_t(diff / spreadDivisor); // truncates toward zero
     decayChance = rules.pollution.decayChance;
@@ -705,8 +725,15 @@ void Tables::waterAt(const Layers &l, CellId cell, const CellId *nbs, int count,
 void Tables::luckyCells(const Layers &l, const ChunkPlan *plan, CellId end, PartDice &dice,
                         PartScratch &out) const
 {
-    for (; dice.birth.next() < end; dice.birth.advance())
-        birthAt(l, plan, dice.birth.next(), out);
+    // Death wins over birth (births of vector chunks were taken with their deaths).
+    auto dead = out.deaths.cbegin();
+    for (; dice.birth.next() < end; dice.birth.advance()) {
+        const CellId cell = dice.birth.next();
+        while (dead != out.deaths.cend() && *dead < cell)
+            ++dead;
+        if (dead == out.deaths.cend() || *dead != cell)
+            birthAt(l, plan, cell, out);
+    }
     for (; dice.ore.next() < end; dice.ore.advance())
         oreAt(l, plan, dice.ore.next(), out);
     for (; dice.evaporation.next() < end; dice.evaporation.advance()) {
@@ -809,7 +836,14 @@ void Tables::oreAt(const Layers &l, const ChunkPlan *plan, CellId cell, PartScra
                 ^ cellValueHash(cell, Layer::ResourceAmount, std::uint32_t(amount));
 }
 
-void Tables::readCell(const Layers &l, CellId cell, bool pollutionNear, int part,
+void Tables::takeDeaths(DiceCursor &death, CellId end, PartScratch &out)
+{
+    out.deaths.clear();
+    for (; death.next() < end; death.advance())
+        out.deaths.push_back(death.next());
+}
+
+void Tables::readCell(const Layers &l, CellId cell, bool pollutionNear, int part, bool dies,
                       PartScratch &out) const
 {
     const auto nbs = sphere->neighbours(cell);
@@ -818,7 +852,9 @@ void Tables::readCell(const Layers &l, CellId cell, bool pollutionNear, int part
     const std::uint8_t f = l.flora[cell];
     const std::uint8_t p = l.pollution[cell];
     const std::uint8_t flags = terrainFlags[l.terrain[cell]];
-    if (f != 0) {
+    if (f != 0 && dies) {
+        out.change(out.flora, Layer::Flora, cell, f, 0);
+    } else if (f != 0) {
         int live = 0;
         for (const CellId nb : nbs)
             live += l.flora[nb] != 0;
@@ -847,14 +883,20 @@ void Tables::readCell(const Layers &l, CellId cell, bool pollutionNear, int part
 void Tables::readChunk(const Layers &l, const ChunkPlan &plan, bool pollutionNear, int part,
                        PartDice &dice, PartScratch &out) const
 {
+    out.deaths.clear();
 #if HEX_AUTOMATON_SSE2
     if (plan.vector) {
         readVectorChunk(l, plan, pollutionNear, part, dice, out);
         return;
     }
 #endif
-    for (CellId cell = plan.begin; cell < plan.end; ++cell)
-        readCell(l, cell, pollutionNear, part, out);
+    takeDeaths(dice.death, plan.end, out);
+    auto dead = out.deaths.cbegin();
+    for (CellId cell = plan.begin; cell < plan.end; ++cell) {
+        const bool dies = dead != out.deaths.cend() && *dead == cell;
+        dead += dies;
+        readCell(l, cell, pollutionNear, part, dies, out);
+    }
 }
 
 #if HEX_AUTOMATON_SSE2
@@ -895,13 +937,18 @@ void Tables::readVectorChunk(const Layers &l, const ChunkPlan &plan, bool pollut
     const __m128i zero = _mm_setzero_si128();
     const __m128i one = _mm_set1_epi8(1);
 
-    // The lucky cells for births, as one bit per cell.
+    // The lucky cells for births, and those hit by death, as one bit per cell.
     std::uint16_t luckyRows[kTileSide] = {};
     std::uint32_t anyLucky = 0;
     for (; dice.birth.next() < plan.end; dice.birth.advance()) {
         const CellId at = dice.birth.next() - plan.begin;
         luckyRows[at / kTileSide] |= std::uint16_t(1u << (at % kTileSide));
         anyLucky = 1;
+    }
+    std::uint16_t deadRows[kTileSide] = {};
+    for (; dice.death.next() < plan.end; dice.death.advance()) {
+        const CellId at = dice.death.next() - plan.begin;
+        deadRows[at / kTileSide] |= std::uint16_t(1u << (at % kTileSide));
     }
 
     // What this chunk holds: flora, wet land.
@@ -935,9 +982,14 @@ void Tables::readVectorChunk(const Layers &l, const ChunkPlan &plan, bool pollut
         const __m128i maxBirth = _mm_set1_epi8(char(birthMax));
         const __m128i needed = _mm_set1_epi8(char(waterNeeded));
         const __m128i newborn = _mm_set1_epi8(char(birthFlora));
-        // Lane i of a row tests bit i of its lucky mask.
+        // Lane i of a row tests bit i of a row mask.
         const __m128i laneBits
             = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, char(128), 1, 2, 4, 8, 16, 32, 64, char(128));
+        auto lanes = [&](std::uint16_t bits) {
+            const __m128i lowHigh = _mm_unpacklo_epi64(_mm_set1_epi8(char(bits & 0xFF)),
+                                                       _mm_set1_epi8(char(bits >> 8)));
+            return _mm_cmpeq_epi8(_mm_and_si128(lowHigh, laneBits), laneBits);
+        };
         const bool everySoil = soilTerrains.size() == 8;
         for (int r = 0; r < kTileSide; ++r) {
             const CellId rowBegin = plan.begin + CellId(r * kTileSide);
@@ -972,9 +1024,7 @@ void Tables::readVectorChunk(const Layers &l, const ChunkPlan &plan, bool pollut
             if (luckyRows[r] != 0) {
                 // Lucky empty soil cells with the right count of live neighbours, enough
                 // water and not too much pollution.
-                const __m128i lowHigh = _mm_unpacklo_epi64(_mm_set1_epi8(char(luckyRows[r] & 0xFF)),
-                                                           _mm_set1_epi8(char(luckyRows[r] >> 8)));
-                const __m128i lucky = _mm_cmpeq_epi8(_mm_and_si128(lowHigh, laneBits), laneBits);
+                const __m128i lucky = lanes(luckyRows[r]);
                 const __m128i born = _mm_andnot_si128(
                     _mm_or_si128(alive, harmed),
                     _mm_and_si128(_mm_and_si128(lucky, soil),
@@ -983,6 +1033,9 @@ void Tables::readVectorChunk(const Layers &l, const ChunkPlan &plan, bool pollut
                                                 atLeast(load16(l.water + rowBegin), needed))));
                 next = _mm_or_si128(next, _mm_and_si128(born, newborn));
             }
+            // Death wins over the rule and over a birth.
+            if (deadRows[r] != 0)
+                next = _mm_andnot_si128(lanes(deadRows[r]), next);
             std::uint32_t changed
                 = std::uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(next, f))) ^ 0xFFFFu;
             if (changed == 0)
@@ -1158,12 +1211,16 @@ void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
         const CellId end = t.partCell[std::size_t(part) + 1];
         PartDice dice;
         dice.birth.start(t.birth, l.seed, l.tick, kBirthStream, begin, end);
+        dice.death.start(t.death, l.seed, l.tick, kDeathStream, begin, end);
         dice.ore.start(t.accretion, l.seed, l.tick, kOreStream, begin, end);
         dice.evaporation.start(t.evaporation, l.seed, l.tick, kEvaporationStream, begin, end);
         dice.rain.start(t.rain, l.seed, l.tick, kRainStream, begin, end);
         if (part == 0) {
-            for (CellId p = 0; p < 12; ++p)
-                t.readCell(l, p, pollutionNear(t.sphere->chunkOf(p)), part, out);
+            Tables::takeDeaths(dice.death, 12, out);
+            for (CellId p = 0; p < 12; ++p) {
+                const bool dies = std::binary_search(out.deaths.begin(), out.deaths.end(), p);
+                t.readCell(l, p, pollutionNear(t.sphere->chunkOf(p)), part, dies, out);
+            }
             t.luckyCells(l, nullptr, 12, dice, out);
         }
         for (std::uint32_t c = t.partChunk[std::size_t(part)];

@@ -815,13 +815,14 @@ Status ContentParser::readAutomaton(const QJsonObject &root)
 
     AutomatonRules &rules = m_content.automaton;
     flora.allowOnly({"birthMin", "birthMax", "surviveMin", "surviveMax", "birthChance",
-                     "birthFlora", "growth", "wither", "maxFlora", "terrainMask", "pollutionHarm",
-                     "waterNeeded"});
+                     "deathChance", "birthFlora", "growth", "wither", "maxFlora", "terrainMask",
+                     "pollutionHarm", "waterNeeded"});
     rules.flora.birthMin = std::uint8_t(flora.number("birthMin", 0, kSideCount));
     rules.flora.birthMax = std::uint8_t(flora.number("birthMax", 0, kSideCount));
     rules.flora.surviveMin = std::uint8_t(flora.number("surviveMin", 0, kSideCount));
     rules.flora.surviveMax = std::uint8_t(flora.number("surviveMax", 0, kSideCount));
     rules.flora.birthChance = std::uint32_t(flora.number("birthChance", 0, kPer65536));
+    rules.flora.deathChance = std::uint32_t(flora.number("deathChance", 0, kPer65536));
     rules.flora.birthFlora = std::uint8_t(flora.number("birthFlora", 1, 255));
     rules.flora.growth = std::uint8_t(flora.number("growth", 0, 255));
     rules.flora.wither = std::uint8_t(flora.number("wither", 0, 255));
@@ -853,7 +854,9 @@ Status ContentParser::readAutomaton(const QJsonObject &root)
         return water.status();
 
     pollution.allowOnly({"spreadDivisor", "decayChance"});
-    rules.pollution.spreadDivisor = std::uint8_t(pollution.number("spreadDivisor", 1, 255));
+    // Below 6 a cell could give away more than it has to six neighbours with none.
+    rules.pollution.spreadDivisor
+        = std::uint8_t(pollution.number("spreadDivisor", kSideCount, 255));
     rules.pollution.decayChance = std::uint32_t(pollution.number("decayChance", 0, kPer65536));
     return pollution.status();
 }

@@ -111,12 +111,18 @@ struct RecipeDef
 /// its flora > 0. An empty cell is born (flora = birthFlora) when its live
 /// neighbours are within [birthMin, birthMax] and a chance roll succeeds; a live cell
 /// survives when its live neighbours are within [surviveMin, surviveMax], and then
-/// grows by growth up to maxFlora, else it withers by wither (dying at 0).
+/// grows by growth up to maxFlora, else it withers by wither (dying at 0). On top of
+/// the rule, a cell hit by the death roll ends the tick with no flora.
 struct FloraRules
 {
     std::uint8_t birthMin = 2, birthMax = 3;
     std::uint8_t surviveMin = 1, surviveMax = 4;
     std::uint32_t birthChance = 0; ///< per65536, per tick
+    /// Per 65536, per tick, per cell (0..65536): a cell hit ends the tick with flora 0,
+    /// whatever the rule gave it. Death wins over birth: an empty cell hit by both stays
+    /// empty, so births happen at birthChance · (1 - deathChance / 65536). Random deaths
+    /// keep flora from freezing into still patterns.
+    std::uint32_t deathChance = 0;
     std::uint8_t birthFlora = 1, growth = 1, wither = 1, maxFlora = 255;
     std::uint8_t terrainMask = 0; ///< terrains flora can live on
     /// Pollution at or above this withers flora regardless of neighbours.
@@ -150,8 +156,10 @@ struct WaterRules
 /// Pollution: machines emit it; it spreads to neighbours, decays, and harms flora.
 struct PollutionRules
 {
-    std::uint8_t spreadDivisor = 8; ///< share of the difference a neighbour takes
-    std::uint32_t decayChance = 0;  ///< per65536: lose 1 unit
+    /// A neighbour with less takes (difference / spreadDivisor) per tick; 6..255, so that
+    /// a cell never gives away more than it has to six neighbours.
+    std::uint8_t spreadDivisor = 8;
+    std::uint32_t decayChance = 0; ///< per65536: lose 1 unit
     bool operator==(const PollutionRules &) const = default;
 };
 

@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <numeric>
 
@@ -31,6 +32,7 @@ Content quietContent()
     r.flora.surviveMin = 1;
     r.flora.surviveMax = 4;
     r.flora.birthChance = 0;
+    r.flora.deathChance = 0;
     r.flora.birthFlora = 2;
     r.flora.growth = 1;
     r.flora.wither = 1;
@@ -52,8 +54,7 @@ Content quietContent()
 /// Flat grassland at elevation 150, nothing living.
 WorldState blankWorld(int subdivisions)
 {
-    WorldState s
-        = WorldState::blank(std::make_shared<const geometry::HexSphere>(subdivisions), 99);
+    WorldState s = WorldState::blank(std::make_shared<const geometry::HexSphere>(subdivisions), 99);
     std::fill(s.terrain.begin(), s.terrain.end(), std::uint8_t(Terrain::Grassland));
     std::fill(s.elevation.begin(), s.elevation.end(), std::uint8_t(150));
     s.cellsHash = s.computeCellsHash();
@@ -118,6 +119,7 @@ Content livelyContent()
     r.flora.surviveMin = 1;
     r.flora.surviveMax = 2;
     r.flora.birthChance = 2000;
+    r.flora.deathChance = 1500;
     r.flora.pollutionHarm = 60;
     r.flora.terrainMask = std::uint8_t(1u << int(Terrain::Grassland) | 1u << int(Terrain::Forest)
                                        | 1u << int(Terrain::Sand));
@@ -139,6 +141,8 @@ private slots:
     void floraSurvival();
     void floraBirth_data();
     void floraBirth();
+    void floraDeath_data();
+    void floraDeath();
     void pollutionHarmsFlora_data();
     void pollutionHarmsFlora();
     void waterFlowsDownhill_data();
@@ -243,6 +247,99 @@ void tst_Automaton::floraBirth()
     s.cellsHash = s.computeCellsHash();
     run(s, c);
     QCOMPARE(int(s.flora[centre]), expected);
+}
+
+void tst_Automaton::floraDeath_data()
+{
+    QTest::addColumn<int>("deathChance");
+    QTest::addColumn<int>("birthChance");
+    QTest::addColumn<int>("kernel");
+    const int vector = int(AutomatonKernel::Vector);
+    const int table = int(AutomatonKernel::Portable);
+    QTest::newRow("chance 0 never kills") << 0 << 0 << vector;
+    QTest::newRow("chance 0 never kills, through the table") << 0 << 0 << table;
+    QTest::newRow("chance 65536 clears every living cell in one tick") << 65536 << 0 << vector;
+    QTest::newRow("chance 65536 clears every living cell, through the table")
+        << 65536 << 0 << table;
+    QTest::newRow("chance 65536 wins over sure births") << 65536 << 65536 << vector;
+    QTest::newRow("chance 65536 wins over sure births, through the table")
+        << 65536 << 65536 << table;
+    QTest::newRow("chance 1/8 kills about an eighth") << 8192 << 0 << vector;
+    QTest::newRow("chance 1/8 kills about an eighth, through the table") << 8192 << 0 << table;
+    QTest::newRow("chance 1 % kills about 1 %") << 655 << 0 << vector;
+    QTest::newRow("chance 1/8 keeps an eighth of sure births from happening")
+        << 8192 << 65536 << vector;
+    QTest::newRow("chance 1/8 keeps an eighth of sure births, through the table")
+        << 8192 << 65536 << table;
+}
+
+void tst_Automaton::floraDeath()
+{
+    QFETCH(int, deathChance);
+    QFETCH(int, birthChance);
+    QFETCH(int, kernel);
+    // Any count of live neighbours allows life and birth, so only death empties a cell.
+    Content c = quietContent();
+    c.automaton.flora.surviveMin = 0;
+    c.automaton.flora.surviveMax = 6;
+    c.automaton.flora.birthMin = 0;
+    c.automaton.flora.birthMax = 6;
+    c.automaton.flora.birthChance = std::uint32_t(birthChance);
+    c.automaton.flora.deathChance = std::uint32_t(deathChance);
+    // n=32: 10242 cells, in regular chunks, irregular ones and the pentagons. About half
+    // of them alive.
+    WorldState s = blankWorld(32);
+    for (CellId cell = 0; cell < s.cellCount(); ++cell)
+        s.flora[cell] = mix64(cell ^ 0x5EEDu) % 2 == 0 ? std::uint8_t(1 + cell % 7) : 0;
+    s.cellsHash = s.computeCellsHash();
+    const WorldState before = s;
+    const ChangeSet changes = run(s, c, 1, 2, AutomatonKernel(kernel));
+    QCOMPARE(s.cellsHash, s.computeCellsHash());
+
+    std::uint32_t living = 0;
+    std::uint32_t killed = 0;
+    std::uint32_t empty = 0;
+    std::uint32_t born = 0;
+    for (CellId cell = 0; cell < s.cellCount(); ++cell) {
+        const int was = before.flora[cell];
+        const int now = s.flora[cell];
+        QVERIFY2((was != now) == changes.isMarked(cell), qPrintable(QString::number(cell)));
+        if (was != 0) {
+            ++living;
+            killed += now == 0;
+            // A survivor grows as the rule says; a victim is gone, whatever it had.
+            QVERIFY2(now == 0 || now == was + 1, qPrintable(QString::number(cell)));
+        } else {
+            ++empty;
+            born += now != 0;
+            QVERIFY2(now == 0 || now == 2, qPrintable(QString::number(cell)));
+        }
+    }
+    QVERIFY(living > 4000 && empty > 4000);
+    if (deathChance == 0)
+        QCOMPARE(killed, 0u);
+    if (deathChance == 65536) {
+        QCOMPARE(killed, living);
+        QCOMPARE(born, 0u);
+    }
+    // Within five standard deviations of the expected counts: the dice are seeded, so
+    // this either always holds or never does.
+    const auto near = [](std::uint32_t hits, std::uint32_t cells, double p) {
+        const double expected = cells * p;
+        return std::abs(hits - expected) <= 5 * std::sqrt(cells * p * (1 - p)) + 0.5;
+    };
+    const double death = deathChance / 65536.0;
+    const double birth = birthChance / 65536.0 * (1 - death);
+    QVERIFY2(near(killed, living, death),
+             qPrintable(QStringLiteral("%1 of %2 living cells killed, expected a share of %3")
+                            .arg(killed)
+                            .arg(living)
+                            .arg(death)));
+    QVERIFY2(near(born, empty, birth),
+             qPrintable(QStringLiteral("%1 of %2 empty cells born, expected a share of %3")
+                            .arg(born)
+                            .arg(empty)
+                            .arg(birth)));
 }
 
 void tst_Automaton::pollutionHarmsFlora_data()
@@ -540,11 +637,9 @@ void tst_Automaton::kernelsAndThreadsAgree()
         AutomatonKernel kernel;
         int threads;
     };
-    const Way ways[] = {{AutomatonKernel::Portable, 1},
-                        {AutomatonKernel::Vector, 1},
-                        {AutomatonKernel::Vector, 2},
-                        {AutomatonKernel::Vector, 3},
-                        {AutomatonKernel::Portable, 4}};
+    const Way ways[] = {{AutomatonKernel::Portable, 1}, {AutomatonKernel::Vector, 1},
+                        {AutomatonKernel::Vector, 2},   {AutomatonKernel::Vector, 3},
+                        {AutomatonKernel::Vector, 4},   {AutomatonKernel::Portable, 4}};
     std::vector<WorldState> ends;
     for (const Way &way : ways) {
         WorldState s = start;
@@ -561,6 +656,12 @@ void tst_Automaton::kernelsAndThreadsAgree()
     for (std::size_t i = 1; i < ends.size(); ++i) {
         QVERIFY2(ends[i] == end, qPrintable(QStringLiteral("way %1 differs").arg(i)));
     }
+    // Deaths took part: without them the flora ends elsewhere.
+    Content deathless = c;
+    deathless.automaton.flora.deathChance = 0;
+    WorldState s = start;
+    run(s, deathless, 120);
+    QVERIFY(s.flora != end.flora);
 }
 
 void tst_Automaton::changesAreMarkedExactly()

@@ -38,7 +38,7 @@ std::map<QString, QByteArray> fixture()
 ]})"},
         {QStringLiteral("rules.json"), R"({"startingInventory": {"plate": 10}})"},
         {QStringLiteral("automaton.json"), R"({
-    "flora": {"birthMin": 2, "birthMax": 3, "surviveMin": 1, "surviveMax": 4, "birthChance": 300, "birthFlora": 1, "growth": 1, "wither": 2, "maxFlora": 200, "terrainMask": ["grassland", "forest"], "pollutionHarm": 100, "waterNeeded": 0},
+    "flora": {"birthMin": 2, "birthMax": 3, "surviveMin": 1, "surviveMax": 4, "birthChance": 300, "deathChance": 40, "birthFlora": 1, "growth": 1, "wither": 2, "maxFlora": 200, "terrainMask": ["grassland", "forest"], "pollutionHarm": 100, "waterNeeded": 0},
     "ore": {"accretionChance": 5, "neighboursNeeded": 2, "accretionAmount": 1},
     "water": {"flowDivisor": 2, "evaporationChance": 100, "rainChance": 50, "maxWater": 255},
     "pollution": {"spreadDivisor": 8, "decayChance": 2000}
@@ -90,6 +90,8 @@ private slots:
     void findByKey_data();
     void findByKey();
     void versionFollowsTheBytes();
+    void automatonEdgeValues_data();
+    void automatonEdgeValues();
     void invalidContent_data();
     void invalidContent();
     void missingDirectory();
@@ -270,6 +272,7 @@ void tst_Content::fixtureLoads()
 
     const sim::AutomatonRules &rules = content.automaton;
     QCOMPARE(rules.flora.birthChance, 300u);
+    QCOMPARE(rules.flora.deathChance, 40u);
     QCOMPARE(rules.flora.wither, std::uint8_t(2));
     QCOMPARE(rules.flora.maxFlora, std::uint8_t(200));
     QCOMPARE(rules.flora.terrainMask, std::uint8_t(1u << 3 | 1u << 4)); // grassland, forest
@@ -277,6 +280,7 @@ void tst_Content::fixtureLoads()
     QCOMPARE(rules.ore.accretionChance, 5u);
     QCOMPARE(rules.water.evaporationChance, 100u);
     QCOMPARE(rules.water.rainChance, 50u);
+    QCOMPARE(rules.pollution.spreadDivisor, std::uint8_t(8));
     QCOMPARE(rules.pollution.decayChance, 2000u);
 }
 
@@ -358,6 +362,37 @@ void tst_Content::versionFollowsTheBytes()
     QCOMPARE(a->version.size(), 16);
     for (QChar ch : a->version)
         QVERIFY((ch >= u'0' && ch <= u'9') || (ch >= u'a' && ch <= u'f'));
+}
+
+void tst_Content::automatonEdgeValues_data()
+{
+    // The fixture's automaton.json with these two values, each at the edge of its range
+    // in some row: it loads as written.
+    QTest::addColumn<int>("deathChance");
+    QTest::addColumn<int>("spreadDivisor");
+    QTest::newRow("death chance 0: flora never dies at random") << 0 << 8;
+    QTest::newRow("death chance 65536: every cell dies each tick") << 65536 << 8;
+    QTest::newRow("spread divisor 6, the least") << 40 << 6;
+    QTest::newRow("spread divisor 255, the most") << 40 << 255;
+}
+
+void tst_Content::automatonEdgeValues()
+{
+    QFETCH(int, deathChance);
+    QFETCH(int, spreadDivisor);
+    auto files = fixture();
+    QString text = QString::fromUtf8(files.at(QStringLiteral("automaton.json")));
+    const QString death = QStringLiteral(R"("deathChance": 40)");
+    const QString spread = QStringLiteral(R"("spreadDivisor": 8)");
+    QCOMPARE(text.count(death), 1);
+    QCOMPARE(text.count(spread), 1);
+    text.replace(death, QStringLiteral(R"("deathChance": %1)").arg(deathChance));
+    text.replace(spread, QStringLiteral(R"("spreadDivisor": %1)").arg(spreadDivisor));
+    files[QStringLiteral("automaton.json")] = text.toUtf8();
+    const auto loaded = sim::loadContentFromFiles(files);
+    QVERIFY2(loaded, qPrintable(loaded ? QString() : loaded.error()));
+    QCOMPARE(int(loaded->automaton.flora.deathChance), deathChance);
+    QCOMPARE(int(loaded->automaton.pollution.spreadDivisor), spreadDivisor);
 }
 
 void tst_Content::invalidContent_data()
@@ -582,6 +617,29 @@ void tst_Content::invalidContent_data()
         << R"("birthChance": 70000)"
         << "automaton.json: flora: field 'birthChance' must be a whole number from 0 to 65536, "
            "not 70000.";
+    QTest::newRow("flora without a death chance")
+        << "automaton.json"
+        << R"("deathChance": 40, )"
+        << ""
+        << "automaton.json: flora: missing required field 'deathChance'.";
+    QTest::newRow("flora death chance above one in one")
+        << "automaton.json"
+        << R"("deathChance": 40)"
+        << R"("deathChance": 65537)"
+        << "automaton.json: flora: field 'deathChance' must be a whole number from 0 to 65536, "
+           "not 65537.";
+    QTest::newRow("negative flora death chance")
+        << "automaton.json"
+        << R"("deathChance": 40)"
+        << R"("deathChance": -1)"
+        << "automaton.json: flora: field 'deathChance' must be a whole number from 0 to 65536, "
+           "not -1.";
+    QTest::newRow("fractional flora death chance")
+        << "automaton.json"
+        << R"("deathChance": 40)"
+        << R"("deathChance": 0.5)"
+        << "automaton.json: flora: field 'deathChance' must be a whole number from 0 to 65536, "
+           "not 0.5.";
     QTest::newRow("flora birth range upside down")
         << "automaton.json"
         << R"("birthMin": 2)"
@@ -598,6 +656,18 @@ void tst_Content::invalidContent_data()
         << R"("decayChance")"
         << R"("decayChanse")"
         << "automaton.json: pollution: unknown field 'decayChanse'.";
+    QTest::newRow("pollution spread divisor that gives away more than a cell has")
+        << "automaton.json"
+        << R"("spreadDivisor": 8)"
+        << R"("spreadDivisor": 5)"
+        << "automaton.json: pollution: field 'spreadDivisor' must be a whole number from 6 to "
+           "255, not 5.";
+    QTest::newRow("pollution spread divisor above a byte")
+        << "automaton.json"
+        << R"("spreadDivisor": 8)"
+        << R"("spreadDivisor": 256)"
+        << "automaton.json: pollution: field 'spreadDivisor' must be a whole number from 6 to "
+           "255, not 256.";
     QTest::newRow("zero flow divisor")
         << "automaton.json"
         << R"("flowDivisor": 2)"
