@@ -216,6 +216,22 @@
         <source>The server sent tick %1 with changes that do not fit the world: %2</source>
         <translation></translation>
     </message>
+    <message>
+        <source>The server sent an action, which only clients send.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server gave this client player number %1, which is not a valid player.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent a result for action %1, which this client did not send.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The server sent tick %1 with results that do not fit: %2</source>
+        <translation></translation>
+    </message>
 </context>
 <context>
     <name>hex::client::TimedScreenshot</name>
@@ -295,6 +311,18 @@
     </message>
     <message>
         <source>The delta of chunk %1 lists cell %2, which is out of order or not in that chunk.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The action&apos;s %1 is %2, but it must be at most %3.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The action&apos;s kind %1 is not one of the known kinds 1..7.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>The action&apos;s cell %1 does not exist: the world has %2 cells.</source>
         <translation></translation>
     </message>
 </context>

@@ -216,6 +216,22 @@
         <source>The server sent tick %1 with changes that do not fit the world: %2</source>
         <translation>Le serveur a envoyé le tic %1 avec des changements qui ne correspondent pas au monde&#xa0;: %2</translation>
     </message>
+    <message>
+        <source>The server sent an action, which only clients send.</source>
+        <translation>Le serveur a envoyé une action, ce que seuls les clients envoient.</translation>
+    </message>
+    <message>
+        <source>The server gave this client player number %1, which is not a valid player.</source>
+        <translation>Le serveur a attribué à ce client le numéro de joueur %1, qui n’est pas un joueur valide.</translation>
+    </message>
+    <message>
+        <source>The server sent a result for action %1, which this client did not send.</source>
+        <translation>Le serveur a envoyé un résultat pour l’action %1, que ce client n’a pas envoyée.</translation>
+    </message>
+    <message>
+        <source>The server sent tick %1 with results that do not fit: %2</source>
+        <translation>Le serveur a envoyé le tic %1 avec des résultats qui ne correspondent pas&#xa0;: %2</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::TimedScreenshot</name>
@@ -296,6 +312,18 @@
     <message>
         <source>The delta of chunk %1 lists cell %2, which is out of order or not in that chunk.</source>
         <translation>Le delta du bloc %1 énumère la cellule %2, qui est hors d’ordre ou n’appartient pas à ce bloc.</translation>
+    </message>
+    <message>
+        <source>The action&apos;s %1 is %2, but it must be at most %3.</source>
+        <translation>Le champ %1 de l’action vaut %2, mais il doit valoir au plus %3.</translation>
+    </message>
+    <message>
+        <source>The action&apos;s kind %1 is not one of the known kinds 1..7.</source>
+        <translation>Le type d’action %1 ne fait pas partie des types connus 1..7.</translation>
+    </message>
+    <message>
+        <source>The action&apos;s cell %1 does not exist: the world has %2 cells.</source>
+        <translation>La cellule %1 de l’action n’existe pas&#xa0;: le monde compte %2 cellules.</translation>
     </message>
 </context>
 <context>

@@ -1,6 +1,7 @@
 #include "serverconnection.h"
 
 #include "geometry/hexsphere.h"
+#include "protocol/actioncodec.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
 #include "protocol/worldcodec.h"
@@ -8,6 +9,8 @@
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QTimer>
+
+#include <limits>
 
 namespace hex::client {
 
@@ -103,6 +106,7 @@ void ServerConnection::open(const QUrl &url, const QString &playerName)
     m_world = {};
     m_errorString.clear();
     resetMirror();
+    m_lastClientSeq = 0;
     ++m_attempt;
     qCInfo(lcNet).noquote() << "connecting to" << url.toString();
     setState(State::Connecting);
@@ -132,6 +136,8 @@ void ServerConnection::resetMirror()
     m_changedCells.clear();
     m_lastTick = 0;
     m_lastStateHash = 0;
+    m_playerId = sim::kNoPlayer;
+    m_inventory.clear();
 }
 
 void ServerConnection::setState(State state)
@@ -233,6 +239,9 @@ void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
     case protocol::Envelope::kHello:
         reportError(tr("The server sent a Hello, which only clients send."));
         return;
+    case protocol::Envelope::kClientAction:
+        reportError(tr("The server sent an action, which only clients send."));
+        return;
     case protocol::Envelope::BODY_NOT_SET:
         break;
     }
@@ -292,6 +301,13 @@ void ServerConnection::handleWorldInfo(const protocol::WorldInfo &info)
     m_world.seed = info.seed();
     m_world.ups = int(info.ups());
     m_world.tick = info.tick();
+    if (info.player_id() >= sim::kNoPlayer) {
+        reportError(tr("The server gave this client player number %1, which is not a valid "
+                       "player.")
+                        .arg(info.player_id()));
+        return;
+    }
+    m_playerId = sim::PlayerId(info.player_id());
     qCInfo(lcNet).noquote().nospace()
         << "tick " << m_world.tick << ": joined world '" << m_world.name << "', n=" << n << ", "
         << m_world.cellCount << " cells, " << m_world.ups << " UPS";
@@ -347,11 +363,52 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             return;
         }
     }
+    // Results and inventory are checked before anything is applied, so that a bad one
+    // leaves the tick's own part out but keeps the cells (which were fine).
+    QString ownProblem;
+    for (const protocol::ActionResult &result : update.results()) {
+        if (result.client_seq() == 0 || result.client_seq() > m_lastClientSeq) {
+            ownProblem = tr("The server sent a result for action %1, which this client did "
+                            "not send.")
+                             .arg(result.client_seq());
+            break;
+        }
+    }
     m_lastTick = tick;
     m_lastStateHash = update.state_hash();
     emit tickReceived(tick, qint64(update.server_time_ms()));
     if (!m_changedCells.empty())
         emit cellsChanged(tick);
+    if (!ownProblem.isEmpty()) {
+        reportError(tr("The server sent tick %1 with results that do not fit: %2")
+                        .arg(QString::number(tick), ownProblem));
+        return;
+    }
+    for (const protocol::ActionResult &result : update.results())
+        emit actionResult(result.client_seq(), result.cell(), int(result.reason()),
+                          QString::fromStdString(result.message()));
+    if (update.inventory_size() > 0) {
+        std::map<sim::ItemId, std::uint32_t> inventory;
+        for (const protocol::ItemCount &entry : update.inventory()) {
+            if (entry.count() > 0 && entry.item() <= std::numeric_limits<sim::ItemId>::max())
+                inventory[sim::ItemId(entry.item())] = entry.count();
+        }
+        if (inventory != m_inventory) {
+            m_inventory = std::move(inventory);
+            emit inventoryChanged();
+        }
+    }
+}
+
+quint32 ServerConnection::sendAction(const sim::Action &action)
+{
+    if (m_state != State::Joined)
+        return 0;
+    const quint32 seq = ++m_lastClientSeq;
+    protocol::Envelope envelope;
+    protocol::encodeClientAction(action, seq, envelope.mutable_client_action());
+    m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
+    return seq;
 }
 
 } // namespace hex::client

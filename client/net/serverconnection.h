@@ -1,6 +1,7 @@
 #pragma once
 
 #include "geometry/hexsphere.h"
+#include "sim/actions.h"
 
 #include <QByteArray>
 #include <QObject>
@@ -9,6 +10,7 @@
 #include <QWebSocket>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -103,6 +105,20 @@ public:
     /// before any. For checking that client and server agree.
     std::uint64_t lastStateHash() const { return m_lastStateHash; }
 
+    /// The player this connection acts as, from the last accepted WorldInfo;
+    /// sim::kNoPlayer before one arrived.
+    sim::PlayerId playerId() const { return m_playerId; }
+    /// The player's inventory (item id → count, counts > 0) as the server last sent
+    /// it; empty before the first TickUpdate after joining.
+    const std::map<sim::ItemId, std::uint32_t> &inventory() const { return m_inventory; }
+
+    /// Sends `action` (its player and clientSeq fields are ignored) for the server to
+    /// apply in a coming tick, and returns the client sequence number it was sent under:
+    /// 1, 2, 3, ... per open(). The answer comes through actionResult(), or as an
+    /// errorOccurred() when the server refuses to queue it (out-of-range field, rate
+    /// limit). Returns 0 and sends nothing unless the state is Joined.
+    quint32 sendAction(const sim::Action &action);
+
     /// Decodes and handles one binary frame as if the server had sent it. The socket
     /// calls this; tests may too.
     void handleFrame(const QByteArray &frame);
@@ -119,6 +135,12 @@ signals:
     /// Tick `tick` changed the cells listed in lastChangedCells(). Follows
     /// tickReceived(); not emitted for ticks that changed nothing.
     void cellsChanged(quint64 tick);
+    /// The server applied or refused the action sent as `clientSeq` on `cell`. `reason`
+    /// is a sim::RejectReason value, 0 when accepted; `message` is the server's
+    /// sentence for a refusal, empty when accepted. Follows the tick's tickReceived().
+    void actionResult(quint32 clientSeq, quint32 cell, int reason, const QString &message);
+    /// inventory() changed. Follows the tick's tickReceived().
+    void inventoryChanged();
     /// Something went wrong: a socket error, an Error frame from the server, or a frame
     /// that failed to decode or check. `message` is one translated sentence.
     void errorOccurred(const QString &message);
@@ -152,6 +174,10 @@ private:
     std::vector<geometry::CellId> m_changedCells;
     std::uint64_t m_lastTick = 0;
     std::uint64_t m_lastStateHash = 0;
+    sim::PlayerId m_playerId = sim::kNoPlayer;
+    std::map<sim::ItemId, std::uint32_t> m_inventory;
+    /// The last client sequence number sent; 0 before any action in this connection.
+    quint32 m_lastClientSeq = 0;
 };
 
 } // namespace hex::client

@@ -12,6 +12,9 @@ namespace hex::protocol {
 /// - 2: the living planet: Snapshot gains flora, water, pollution, resource, structure,
 ///   orientation, owner; TickUpdate carries ChunkDelta per changed chunk and the
 ///   state hash.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+/// - 3: players act: Envelope gains ClientAction; TickUpdate gains the receiving
+///   client's ActionResults and inventory (ItemCount); WorldInfo gains player_id;
+///   Error gains RATE_LIMITED, BAD_ACTION and NAME_IN_USE.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 
 } // namespace hex::protocol

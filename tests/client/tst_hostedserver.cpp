@@ -94,7 +94,8 @@ void tst_HostedServer::hostsJoinsAndStops()
     QVERIFY2(errors.isEmpty(), qPrintable(connection.errorString()));
 
     // The mirror shows exactly what the same world shows after the same ticks: replay it
-    // here from the seed (no player has acted, and the simulation is deterministic).
+    // here from the seed (the player joined at the WorldInfo's tick but has not acted,
+    // and the simulation is deterministic).
     const auto content = hex::sim::loadDefaultContent();
     if (!content)
         QFAIL(qPrintable(content.error()));
@@ -102,7 +103,10 @@ void tst_HostedServer::hostsJoinsAndStops()
                            smallWorld().seed);
     const std::uint64_t tick = connection.lastTick();
     QCOMPARE(tick, ticks.last().first().toULongLong());
-    const std::uint64_t hash = replay.simulate(tick);
+    const std::uint64_t joinTick = worlds.first().first().value<WorldDescription>().tick;
+    replay.simulate(joinTick);
+    QCOMPARE(replay.addPlayer(QStringLiteral("Host")), connection.playerId());
+    const std::uint64_t hash = replay.simulate(tick - joinTick);
     QVERIFY2(hex::protocol::visibleCells(replay.state()) == connection.cells(),
              "the client's mirror matches the server's world");
     QCOMPARE(connection.lastStateHash(), hash);

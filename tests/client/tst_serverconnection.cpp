@@ -46,6 +46,7 @@ QByteArray worldInfo(int n, std::uint32_t cellCount = 0, std::uint32_t version =
     info->set_seed(42);
     info->set_ups(20);
     info->set_tick(7);
+    info->set_player_id(3);
     return encode(envelope);
 }
 
@@ -125,6 +126,35 @@ QByteArray tick(std::uint64_t number, const std::vector<protocol::ChunkDelta> &d
     return encode(envelope);
 }
 
+/// The part of a TickUpdate only one client gets, as its own Envelope: the server
+/// appends it to the shared tick() bytes of the same frame.
+QByteArray ownPart(const std::vector<protocol::ActionResult> &results,
+                   const std::vector<std::pair<std::uint32_t, std::uint32_t>> &inventory = {})
+{
+    protocol::Envelope envelope;
+    protocol::TickUpdate *update = envelope.mutable_tick();
+    for (const protocol::ActionResult &r : results)
+        *update->add_results() = r;
+    for (const auto &[item, count] : inventory) {
+        protocol::ItemCount *entry = update->add_inventory();
+        entry->set_item(item);
+        entry->set_count(count);
+    }
+    return encode(envelope);
+}
+
+protocol::ActionResult result(std::uint32_t seq, std::uint32_t cell, std::uint32_t reason = 0,
+                              const char *message = "")
+{
+    protocol::ActionResult r;
+    r.set_client_seq(seq);
+    r.set_cell(cell);
+    r.set_reason(reason);
+    r.set_message(message);
+    r.set_tick(9);
+    return r;
+}
+
 QByteArray error(protocol::Error::Code code, const char *message)
 {
     protocol::Envelope envelope;
@@ -155,6 +185,10 @@ public:
             connect(socket, &QWebSocket::binaryMessageReceived, this,
                     [this, socket](const QByteArray &frame) {
                         const auto envelope = protocol::decodeEnvelope(frame);
+                        if (envelope && envelope->has_client_action()) {
+                            m_actions.push_back(envelope->client_action());
+                            return;
+                        }
                         if (envelope && envelope->has_hello())
                             m_hello = envelope->hello();
                         for (const Frame &f : std::as_const(m_script)) {
@@ -173,11 +207,14 @@ public:
         return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_server.serverPort()));
     }
     const protocol::Hello &hello() const { return m_hello; }
+    /// The ClientActions received, in order.
+    const std::vector<protocol::ClientAction> &actions() const { return m_actions; }
 
 private:
     QWebSocketServer m_server;
     QList<Frame> m_script;
     protocol::Hello m_hello;
+    std::vector<protocol::ClientAction> m_actions;
 };
 
 } // namespace
@@ -229,6 +266,9 @@ private slots:
     void rejectsBadDeltas();
     void anotherWorldReplacesTheMirror();
     void reportsRefusedConnection();
+    void sendsActionsAndRoutesResults();
+    void rejectsBadResults_data();
+    void rejectsBadResults();
 };
 
 void tst_ServerConnection::joinsAndMirrorsTheWorld()
@@ -555,6 +595,95 @@ void tst_ServerConnection::reportsRefusedConnection()
                  QStringLiteral("Connection to ws://127.0.0.1:%1 failed: ").arg(port)),
              qPrintable(errors.first().first().toString()));
     QTRY_COMPARE(connection.state(), ServerConnection::State::Disconnected);
+}
+
+void tst_ServerConnection::sendsActionsAndRoutesResults()
+{
+    FakeServer server({{worldInfo(2)}, {snapshot(42)}});
+    QVERIFY(server.listen());
+    ServerConnection connection;
+    QSignalSpy results(&connection, &ServerConnection::actionResult);
+    QSignalSpy inventories(&connection, &ServerConnection::inventoryChanged);
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    QCOMPARE(connection.sendAction({}), 0u); // not joined yet: nothing sent
+    connection.open(server.url(), QStringLiteral("Ada"));
+    QTRY_VERIFY(connection.hasSnapshot());
+    QCOMPARE(connection.playerId(), hex::sim::PlayerId(3));
+
+    hex::sim::Action build;
+    build.kind = hex::sim::ActionKind::Build;
+    build.cell = 17;
+    build.prototype = 4;
+    build.orientation = 2;
+    hex::sim::Action claim;
+    claim.cell = 5;
+    QCOMPARE(connection.sendAction(claim), 1u);
+    QCOMPARE(connection.sendAction(build), 2u);
+    QTRY_COMPARE(server.actions().size(), std::size_t(2));
+    QCOMPARE(server.actions()[0].kind(), protocol::CLAIM);
+    QCOMPARE(server.actions()[0].client_seq(), 1u);
+    QCOMPARE(server.actions()[0].cell(), 5u);
+    QCOMPARE(server.actions()[1].kind(), protocol::BUILD);
+    QCOMPARE(server.actions()[1].client_seq(), 2u);
+    QCOMPARE(server.actions()[1].cell(), 17u);
+    QCOMPARE(server.actions()[1].prototype(), 4u);
+    QCOMPARE(server.actions()[1].orientation(), 2u);
+
+    // The shared tick and this client's part, as the server sends them: one frame.
+    connection.handleFrame(
+        tick(9) + ownPart({result(1, 5), result(2, 17, 3, "Taken.")}, {{0, 10}, {2, 3}}));
+    QCOMPARE(errors.size(), 0);
+    QCOMPARE(connection.lastTick(), 9ull);
+    QCOMPARE(results.size(), 2);
+    QCOMPARE(results[0], QVariantList({1u, 5u, 0, QString()}));
+    QCOMPARE(results[1], QVariantList({2u, 17u, 3, QStringLiteral("Taken.")}));
+    QCOMPARE(inventories.size(), 1);
+    QVERIFY((connection.inventory() == std::map<hex::sim::ItemId, std::uint32_t>{{0, 10}, {2, 3}}));
+
+    // A tick without an own part leaves the inventory; a count of 0 removes an item.
+    connection.handleFrame(tick(10));
+    QCOMPARE(inventories.size(), 1);
+    connection.handleFrame(tick(11) + ownPart({}, {{0, 0}, {2, 3}}));
+    QCOMPARE(inventories.size(), 2);
+    QVERIFY((connection.inventory() == std::map<hex::sim::ItemId, std::uint32_t>{{2, 3}}));
+    QCOMPARE(results.size(), 2);
+    QCOMPARE(errors.size(), 0);
+}
+
+void tst_ServerConnection::rejectsBadResults_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("a result for an action never sent")
+        << tick(9) + ownPart({result(7, 5)})
+        << "The server sent tick 9 with results that do not fit: The server sent a result "
+           "for action 7, which this client did not send.";
+    QTest::newRow("a result with sequence number 0")
+        << tick(9) + ownPart({result(0, 5)})
+        << "The server sent tick 9 with results that do not fit: The server sent a result "
+           "for action 0, which this client did not send.";
+    protocol::Envelope action;
+    action.mutable_client_action()->set_kind(protocol::CLAIM);
+    QTest::newRow("an action from the server")
+        << encode(action) << "The server sent an action, which only clients send.";
+}
+
+void tst_ServerConnection::rejectsBadResults()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(QString, message);
+    FakeServer server({{worldInfo(2)}, {snapshot(42)}});
+    QVERIFY(server.listen());
+    ServerConnection connection;
+    QSignalSpy results(&connection, &ServerConnection::actionResult);
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    connection.open(server.url(), QStringLiteral("Ada"));
+    QTRY_VERIFY(connection.hasSnapshot());
+    QCOMPARE(connection.sendAction({}), 1u);
+    connection.handleFrame(frame);
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(errors.first().first().toString(), message);
+    QCOMPARE(results.size(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerConnection)

@@ -66,11 +66,11 @@ public:
     void sendRaw(const QByteArray &frame) { m_socket.sendBinaryMessage(frame); }
     void sendText(const QString &text) { m_socket.sendTextMessage(text); }
 
-    void hello(std::uint32_t version = protocol::kProtocolVersion)
+    void hello(std::uint32_t version = protocol::kProtocolVersion, const char *name = "tester")
     {
         protocol::Envelope e;
         e.mutable_hello()->set_protocol_version(version);
-        e.mutable_hello()->set_player_name("tester");
+        e.mutable_hello()->set_player_name(name);
         send(e);
     }
 
@@ -207,7 +207,7 @@ void tst_ServerProcess::deltasKeepAMirrorExact()
     QVERIFY(early.waitFor([&] { return early.count(protocol::Envelope::kTick) >= 60; }));
     Client late(server.url());
     QVERIFY(late.waitConnected());
-    late.hello();
+    late.hello(protocol::kProtocolVersion, "late tester");
     QVERIFY(late.waitFor([&] { return late.count(protocol::Envelope::kSnapshot) == 1; }));
     const auto &lateSnapshot = late.first(protocol::Envelope::kSnapshot)->snapshot();
     const std::uint64_t joinTick = lateSnapshot.tick();
