@@ -1,6 +1,7 @@
 #include "gameserver.h"
 
 #include "tick/tickloop.h"
+#include "transport/httpfrontdoor.h"
 #include "transport/websockettransport.h"
 
 #include "sim/content.h"
@@ -38,17 +39,20 @@ bool GameServer::start()
     }
     auto sharedContent = std::make_shared<const sim::Content>(std::move(*content));
     auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
-    m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed,
-                                           m_config.threads);
+    m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed, m_config.threads);
     qCInfo(lcServer).nospace().noquote()
         << "tick 0: world '" << m_config.worldName << "' generated: n=" << m_config.subdivisions
         << ", " << sphere->cellCount() << " cells, " << sphere->chunkCount() << " chunks, seed "
         << m_config.seed << ", content " << sharedContent->version << ", in " << timer.elapsed()
         << " ms";
 
-    m_webSocket = new WebSocketTransport(*m_world, {m_config.worldName, m_config.ups}, this);
-    if (!m_webSocket->listen(m_config.bindAddress, m_config.port)) {
-        m_errorString = m_webSocket->errorString();
+    const ServerInfo info{m_config.worldName, m_config.ups};
+    m_webSocket = new WebSocketTransport(*m_world, info, this);
+    m_frontDoor = new HttpFrontDoor(*m_world, info, *m_webSocket, this);
+    if (!m_frontDoor->listen(m_config.bindAddress, m_config.port)) {
+        m_errorString = m_frontDoor->errorString();
+        delete m_frontDoor;
+        m_frontDoor = nullptr;
         delete m_webSocket;
         m_webSocket = nullptr;
         m_world.reset();
@@ -79,6 +83,11 @@ void GameServer::stop()
         delete m_tickLoop;
         m_tickLoop = nullptr;
     }
+    if (m_frontDoor) {
+        m_frontDoor->close();
+        delete m_frontDoor;
+        m_frontDoor = nullptr;
+    }
     if (m_webSocket) {
         m_webSocket->close();
         delete m_webSocket;
@@ -92,7 +101,7 @@ void GameServer::stop()
 
 quint16 GameServer::port() const
 {
-    return m_webSocket ? m_webSocket->port() : 0;
+    return m_frontDoor ? m_frontDoor->port() : 0;
 }
 
 quint64 GameServer::tick() const

@@ -13,6 +13,7 @@ class World;
 
 namespace hex::server {
 
+class HttpFrontDoor;
 class TickLoop;
 class WebSocketTransport;
 
@@ -58,6 +59,8 @@ private:
     std::unique_ptr<sim::World> m_world;
     TickLoop *m_tickLoop = nullptr;
     WebSocketTransport *m_webSocket = nullptr;
+    /// Owns the port: HTTP here, WebSocket upgrades handed to m_webSocket.
+    HttpFrontDoor *m_frontDoor = nullptr;
 };
 
 } // namespace hex::server

@@ -54,11 +54,12 @@ int main(int argc, char *argv[])
         app.quit();
     });
 
-    // One line tests and scripts can parse: the address clients connect to.
+    // One line tests and scripts can parse: the addresses clients connect to, one port.
     QTextStream out(stdout);
     const QString host = config->bindAddress == QHostAddress::Any ? QStringLiteral("0.0.0.0")
                                                                   : config->bindAddress.toString();
-    out << "hexsphere-server: listening on ws://" << host << ':' << server.port() << " (world '"
+    out << "hexsphere-server: listening on ws://" << host << ':' << server.port()
+        << "/ws and http://" << host << ':' << server.port() << "/api/v1 (world '"
         << config->worldName << "', n=" << config->subdivisions << ", "
         << hex::geometry::HexSphere::cellCountFor(config->subdivisions) << " cells, " << config->ups
         << " UPS)" << Qt::endl;

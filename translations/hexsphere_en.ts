@@ -2,6 +2,47 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
+    <name>hex::client::BuildDock</name>
+    <message>
+        <source>Build</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Claim</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Take an unowned cell: anywhere at first, then next to your cells.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Build on a cell you own. R turns it; Escape puts the tool away.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Remove the structure on a cell you own: its cost and items come back.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1 × %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1
+free</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1
+cost: %2</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
     <name>hex::client::ClientOptions</name>
     <message>
         <source>Player</source>
@@ -96,6 +137,25 @@
     </message>
 </context>
 <context>
+    <name>hex::client::InventoryDock</name>
+    <message>
+        <source>Inventory</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Item</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Item %1</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
     <name>hex::client::MainWindow</name>
     <message>
         <source>Hexsphere</source>
@@ -139,6 +199,118 @@
     </message>
     <message>
         <source>FPS: %1  UPS: %2  Tick: %3  Cells: %4</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Cell %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>deep water</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>shallow water</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>sand</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>grassland</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>forest</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>desert</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>rock</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>snow</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>terrain %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>resource: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>flora %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>water %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>pollution %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>unclaimed</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>owner: you</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>owner: player %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>structure: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Claim</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Build %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Nothing stands on cell %1 to rotate.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Rotate</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Not connected: “%1” was not sent.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1 on cell %2: done.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1 on cell %2 refused: %3</source>
         <translation></translation>
     </message>
 </context>

@@ -2,6 +2,49 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="fr_FR">
 <context>
+    <name>hex::client::BuildDock</name>
+    <message>
+        <source>Build</source>
+        <translation>Construire</translation>
+    </message>
+    <message>
+        <source>Claim</source>
+        <translation>Revendiquer</translation>
+    </message>
+    <message>
+        <source>Take an unowned cell: anywhere at first, then next to your cells.</source>
+        <translation>Prendre une cellule libre&#xa0;: n’importe où la première fois, puis à côté de vos cellules.</translation>
+    </message>
+    <message>
+        <source>Build on a cell you own. R turns it; Escape puts the tool away.</source>
+        <translation>Construire sur une cellule à vous. R la tourne&#xa0;; Échap range l’outil.</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Démolir</translation>
+    </message>
+    <message>
+        <source>Remove the structure on a cell you own: its cost and items come back.</source>
+        <translation>Démolir la structure d’une cellule à vous&#xa0;: son coût et ses objets vous reviennent.</translation>
+    </message>
+    <message>
+        <source>%1 × %2</source>
+        <translation>%1 × %2</translation>
+    </message>
+    <message>
+        <source>%1
+free</source>
+        <translation>%1
+gratuit</translation>
+    </message>
+    <message>
+        <source>%1
+cost: %2</source>
+        <translation>%1
+coût&#xa0;: %2</translation>
+    </message>
+</context>
+<context>
     <name>hex::client::ClientOptions</name>
     <message>
         <source>Player</source>
@@ -96,6 +139,25 @@
     </message>
 </context>
 <context>
+    <name>hex::client::InventoryDock</name>
+    <message>
+        <source>Inventory</source>
+        <translation>Inventaire</translation>
+    </message>
+    <message>
+        <source>Item</source>
+        <translation>Objet</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <source>Item %1</source>
+        <translation>Objet %1</translation>
+    </message>
+</context>
+<context>
     <name>hex::client::MainWindow</name>
     <message>
         <source>Hexsphere</source>
@@ -140,6 +202,118 @@
     <message>
         <source>FPS: %1  UPS: %2  Tick: %3  Cells: %4</source>
         <translation>IPS&#xa0;: %1  MàJ/s&#xa0;: %2  Tic&#xa0;: %3  Cellules&#xa0;: %4</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;Affichage</translation>
+    </message>
+    <message>
+        <source>Cell %1</source>
+        <translation>Cellule %1</translation>
+    </message>
+    <message>
+        <source>deep water</source>
+        <translation>eau profonde</translation>
+    </message>
+    <message>
+        <source>shallow water</source>
+        <translation>eau peu profonde</translation>
+    </message>
+    <message>
+        <source>sand</source>
+        <translation>sable</translation>
+    </message>
+    <message>
+        <source>grassland</source>
+        <translation>prairie</translation>
+    </message>
+    <message>
+        <source>forest</source>
+        <translation>forêt</translation>
+    </message>
+    <message>
+        <source>desert</source>
+        <translation>désert</translation>
+    </message>
+    <message>
+        <source>rock</source>
+        <translation>roche</translation>
+    </message>
+    <message>
+        <source>snow</source>
+        <translation>neige</translation>
+    </message>
+    <message>
+        <source>terrain %1</source>
+        <translation>terrain %1</translation>
+    </message>
+    <message>
+        <source>resource: %1</source>
+        <translation>ressource&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>flora %1</source>
+        <translation>flore %1</translation>
+    </message>
+    <message>
+        <source>water %1</source>
+        <translation>eau %1</translation>
+    </message>
+    <message>
+        <source>pollution %1</source>
+        <translation>pollution %1</translation>
+    </message>
+    <message>
+        <source>unclaimed</source>
+        <translation>libre</translation>
+    </message>
+    <message>
+        <source>owner: you</source>
+        <translation>propriétaire&#xa0;: vous</translation>
+    </message>
+    <message>
+        <source>owner: player %1</source>
+        <translation>propriétaire&#xa0;: joueur %1</translation>
+    </message>
+    <message>
+        <source>structure: %1</source>
+        <translation>structure&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Claim</source>
+        <translation>Revendication</translation>
+    </message>
+    <message>
+        <source>Build %1</source>
+        <translation>Construction&#xa0;: %1</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Démolition</translation>
+    </message>
+    <message>
+        <source>Nothing stands on cell %1 to rotate.</source>
+        <translation>Rien ne se dresse sur la cellule %1 à tourner.</translation>
+    </message>
+    <message>
+        <source>Rotate</source>
+        <translation>Rotation</translation>
+    </message>
+    <message>
+        <source>Not connected: “%1” was not sent.</source>
+        <translation>Non connecté&#xa0;: «&#xa0;%1&#xa0;» n’a pas été envoyé.</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <source>%1 on cell %2: done.</source>
+        <translation>%1 sur la cellule %2&#xa0;: fait.</translation>
+    </message>
+    <message>
+        <source>%1 on cell %2 refused: %3</source>
+        <translation>%1 sur la cellule %2 refusée&#xa0;: %3</translation>
     </message>
 </context>
 <context>

@@ -83,6 +83,8 @@ QUrl HostedServer::joinUrl(const QHostAddress &bindAddress, quint16 port)
     url.setScheme(QStringLiteral("ws"));
     url.setHost(host.toString());
     url.setPort(port);
+    // The server speaks WebSocket on /ws (its HTTP API shares the port).
+    url.setPath(QStringLiteral("/ws"));
     return url;
 }
 

@@ -37,7 +37,7 @@ public:
 
     State state() const { return m_state; }
     /// Where a client on this machine reaches a server bound to `bindAddress`:`port`,
-    /// e.g. ws://127.0.0.1:PORT for localhost or any address.
+    /// e.g. ws://127.0.0.1:PORT/ws for localhost or any address.
     static QUrl joinUrl(const QHostAddress &bindAddress, quint16 port);
     /// joinUrl() for the running server; empty unless Running.
     QUrl joinUrl() const;

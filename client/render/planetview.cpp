@@ -2,6 +2,7 @@
 
 #include "celllook.h"
 #include "orbitcamera.h"
+#include "picking.h"
 #include "planetmesh.h"
 
 #include "protocol/worldcodec.h"
@@ -22,7 +23,9 @@
 #include <Qt3DRender/QRenderCapture>
 
 #include <QElapsedTimer>
+#include <QKeyEvent>
 #include <QLoggingCategory>
+#include <QMouseEvent>
 #include <QResizeEvent>
 #include <QVBoxLayout>
 
@@ -43,6 +46,10 @@ constexpr float kGlobeMargin = 1.12f;
 /// Closest zoom: about this many cells across the height of the view.
 constexpr float kCellsAtClosestZoom = 6.0f;
 const QColor kSpace(8, 11, 22);
+/// How far the hovered cell's colour is moved toward white, in 1/256.
+constexpr int kHoverBrightening = 110;
+/// A press and release closer than this many pixels (Manhattan) is a click, not a drag.
+constexpr qreal kClickSlop = 4.0;
 
 Qt3DRender::API renderApi()
 {
@@ -86,6 +93,9 @@ PlanetView::PlanetView(QWidget *parent)
     m_orbit->setPitch(0.35f);
     connect(m_orbit, &OrbitCamera::changed, this, &PlanetView::applyCamera);
     m_window->installEventFilter(m_orbit);
+    // Installed last, so it sees events first: it watches clicks and hover, and leaves
+    // drags to the orbit camera.
+    m_window->installEventFilter(this);
 
     m_window->setRootEntity(m_root);
 
@@ -197,6 +207,10 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     m_sphere = std::move(sphere);
     m_cells = cells;
     m_framesSincePlanet = 0;
+    if (m_hovered) {
+        m_hovered.reset(); // The fresh colours carry no highlight.
+        emit hoveredCellChanged();
+    }
     qCInfo(lcRender).nospace() << "planet mesh: " << m_sphere->cellCount() << " cells, "
                                << mesh.vertexCount() << " vertices, " << mesh.indexCount() / 3
                                << " triangles, built in " << buildMs << " ms";
@@ -225,7 +239,11 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
         bytes.resize(qsizetype(count) * PlanetMesh::kColourBytesPerCell);
         auto *out = reinterpret_cast<float *>(bytes.data());
         for (std::uint32_t i = 0; i < count; ++i) {
-            PlanetMesh::writeCellColours(out, cellColour(*m_cells, range.first + i));
+            const geometry::CellId cell = range.first + i;
+            sim::Rgb colour = cellColour(*m_cells, cell);
+            if (m_hovered == cell)
+                colour = blend(colour, sim::Rgb{255, 255, 255}, kHoverBrightening);
+            PlanetMesh::writeCellColours(out, colour);
             out += PlanetMesh::kColourFloatsPerCell;
         }
         m_colourBuffer->updateData(int(PlanetMesh::colourOffset(range.first)), bytes);
@@ -241,6 +259,10 @@ bool PlanetView::refreshAll()
     QElapsedTimer timer;
     timer.start();
     m_colourBuffer->setData(PlanetMesh::colours(*m_cells));
+    if (m_hovered) {
+        const geometry::CellId hovered = *m_hovered;
+        updateCells({&hovered, 1});
+    }
     qCDebug(lcRender).nospace() << "recoloured " << m_cells->cellCount() << " cells in "
                                 << timer.elapsed() << " ms";
     return true;
@@ -254,6 +276,110 @@ QByteArray PlanetView::colourData() const
 Qt3DRender::QRenderCaptureReply *PlanetView::requestCapture()
 {
     return m_capture->requestCapture();
+}
+
+CameraPose PlanetView::cameraPose() const
+{
+    return CameraPose{m_orbit->position(), QVector3D(0, 0, 0), m_orbit->upVector(),
+                      m_orbit->fieldOfView()};
+}
+
+QSize PlanetView::viewportSize() const
+{
+    const QSize size = m_window->size();
+    return size.isEmpty() ? m_container->size() : size;
+}
+
+std::optional<geometry::CellId> PlanetView::cellAtPixel(QPointF pixel) const
+{
+    if (!m_sphere)
+        return std::nullopt;
+    return pickCell(*m_sphere, planetOrientation(), cameraPose(), viewportSize(), pixel);
+}
+
+void PlanetView::setHoveredCell(std::optional<geometry::CellId> cell)
+{
+    if (cell && (!m_sphere || *cell >= m_sphere->cellCount()))
+        cell.reset();
+    if (cell == m_hovered)
+        return;
+    const std::optional<geometry::CellId> previous = m_hovered;
+    m_hovered = cell;
+    std::vector<geometry::CellId> changed;
+    if (previous)
+        changed.push_back(*previous);
+    if (cell)
+        changed.push_back(*cell);
+    updateCells(changed);
+    emit hoveredCellChanged();
+}
+
+std::optional<geometry::CellId> PlanetView::clickAt(QPointF pixel)
+{
+    const std::optional<geometry::CellId> cell = cellAtPixel(pixel);
+    if (cell)
+        emit cellClicked(*cell);
+    return cell;
+}
+
+void PlanetView::hoverAt(QPointF pixel)
+{
+    m_mouse = pixel;
+    setHoveredCell(cellAtPixel(pixel));
+}
+
+bool PlanetView::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched != m_window)
+        return QWidget::eventFilter(watched, event);
+    switch (event->type()) {
+    case QEvent::MouseButtonPress: {
+        const auto *mouse = static_cast<QMouseEvent *>(event);
+        if (mouse->button() == Qt::LeftButton) {
+            m_pressedAt = mouse->position();
+            m_dragged = false;
+        }
+        break;
+    }
+    case QEvent::MouseMove: {
+        const auto *mouse = static_cast<QMouseEvent *>(event);
+        if (m_pressedAt && (mouse->position() - *m_pressedAt).manhattanLength() > kClickSlop)
+            m_dragged = true;
+        hoverAt(mouse->position());
+        break;
+    }
+    case QEvent::MouseButtonRelease: {
+        const auto *mouse = static_cast<QMouseEvent *>(event);
+        if (mouse->button() != Qt::LeftButton || !m_pressedAt)
+            break;
+        const bool click = !m_dragged;
+        m_pressedAt.reset();
+        m_dragged = false;
+        if (click)
+            clickAt(mouse->position());
+        break;
+    }
+    case QEvent::Leave:
+        m_mouse.reset();
+        setHoveredCell(std::nullopt);
+        break;
+    case QEvent::KeyPress: {
+        const auto *key = static_cast<QKeyEvent *>(event);
+        if (key->key() == Qt::Key_Escape) {
+            emit toolCancelled();
+            return true;
+        }
+        if (key->key() == Qt::Key_R && !key->isAutoRepeat()) {
+            if (m_hovered)
+                emit rotateRequested(*m_hovered);
+            return true;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return false; // The orbit camera still gets every event.
 }
 
 void PlanetView::resizeEvent(QResizeEvent *event)
@@ -312,6 +438,10 @@ void PlanetView::applyCamera()
     const QVector3D right = QVector3D::crossProduct(-towardsViewer, up).normalized();
     const QVector3D lightFrom = (towardsViewer + 0.55f * up - 0.45f * right).normalized();
     m_light->setWorldDirection(-lightFrom);
+
+    // The globe turned under a still mouse: the cell under it changed.
+    if (m_mouse)
+        setHoveredCell(cellAtPixel(*m_mouse));
 }
 
 } // namespace hex::client

@@ -7,6 +7,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 #include <span>
 
 namespace Qt3DCore {
@@ -33,6 +34,7 @@ namespace hex::client {
 
 class OrbitCamera;
 class PlanetMesh;
+struct CameraPose;
 
 /// The 3D view of the planet: a Qt3DWindow embedded as a widget, holding the planet as
 /// one mesh (see PlanetMesh) lit from over the viewer's shoulder, and an OrbitCamera
@@ -91,9 +93,37 @@ public:
     /// The caller owns the reply.
     Qt3DRender::QRenderCaptureReply *requestCapture();
 
+    /// The Qt3D camera's pose, as OrbitCamera sets it.
+    CameraPose cameraPose() const;
+    /// The size of the 3D window in pixels: the space mouse positions live in.
+    QSize viewportSize() const;
+    /// The cell under `pixel` (3D window coordinates), or nullopt when the pixel is off
+    /// the globe or no planet is shown. See pickCell().
+    std::optional<geometry::CellId> cellAtPixel(QPointF pixel) const;
+
+    /// The cell drawn highlighted under the mouse, or nullopt.
+    std::optional<geometry::CellId> hoveredCell() const { return m_hovered; }
+    /// Highlights `cell` (drawn brighter) and restores the cell highlighted before;
+    /// re-uploads just those two cells. Emits hoveredCellChanged() when it changes.
+    void setHoveredCell(std::optional<geometry::CellId> cell);
+    /// What a click at `pixel` (3D window coordinates) does: emits cellClicked() with
+    /// the cell there, if any. The mouse calls it for a press and release without
+    /// movement; tests may call it directly. Returns the cell clicked.
+    std::optional<geometry::CellId> clickAt(QPointF pixel);
+
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 signals:
     /// One frame was rendered; `seconds` since the previous one.
     void frameRendered(float seconds);
+    /// The highlighted cell changed; read hoveredCell().
+    void hoveredCellChanged();
+    /// The player clicked `cell` (a press and release without dragging).
+    void cellClicked(hex::geometry::CellId cell);
+    /// The player pressed R with the mouse over `cell`.
+    void rotateRequested(hex::geometry::CellId cell);
+    /// The player pressed Escape in the view.
+    void toolCancelled();
 
 protected:
     void resizeEvent(QResizeEvent *event) override;
@@ -103,6 +133,7 @@ private:
     void onFrame(float seconds);
     void applyCamera();
     void fitDistanceLimits();
+    void hoverAt(QPointF pixel);
 
     Qt3DExtras::Qt3DWindow *m_window = nullptr;
     QWidget *m_container = nullptr;
@@ -128,6 +159,14 @@ private:
     /// Not owned; see showPlanet().
     const protocol::VisibleCells *m_cells = nullptr;
     quint64 m_framesSincePlanet = 0;
+
+    std::optional<geometry::CellId> m_hovered;
+    /// The last mouse position over the 3D window, if the mouse is there.
+    std::optional<QPointF> m_mouse;
+    /// Where the left button went down, while it is down.
+    std::optional<QPointF> m_pressedAt;
+    /// True when the mouse moved far enough since the press to make it a drag.
+    bool m_dragged = false;
 };
 
 } // namespace hex::client

@@ -1,9 +1,14 @@
 #include "mainwindow.h"
 
 #include "render/planetview.h"
+#include "ui/inventorydock.h"
 
 #include "geometry/hexsphere.h"
 #include "protocol/worldcodec.h"
+#include "sim/actions.h"
+#include "sim/terrain.h"
+
+#include <Qt3DExtras/Qt3DWindow>
 
 #include <QAction>
 #include <QApplication>
@@ -17,12 +22,27 @@
 namespace hex::client {
 
 namespace {
+
 Q_LOGGING_CATEGORY(lcUi, "hex.client.ui")
+
+/// How long an action's outcome stays in the status bar.
+constexpr int kActionMessageMs = 6000;
+
+sim::Content defaultContent()
+{
+    auto content = sim::loadDefaultContent();
+    if (content)
+        return std::move(*content);
+    qCWarning(lcUi).noquote() << "could not load the game's content:" << content.error();
+    return sim::Content{};
 }
+
+} // namespace
 
 MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     : QMainWindow(parent)
     , m_connection(connection)
+    , m_content(defaultContent())
 {
     setWindowTitle(tr("Hexsphere"));
 
@@ -35,12 +55,39 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     quit->setMenuRole(QAction::QuitRole);
     connect(quit, &QAction::triggered, this, &QWidget::close);
 
+    m_buildDock = new BuildDock(m_content, this);
+    m_inventoryDock = new InventoryDock(m_content, this);
+    addDockWidget(Qt::RightDockWidgetArea, m_buildDock);
+    addDockWidget(Qt::RightDockWidgetArea, m_inventoryDock);
+    resizeDocks({m_buildDock, m_inventoryDock}, {3, 1}, Qt::Vertical);
+    resizeDocks({m_buildDock}, {300}, Qt::Horizontal);
+    QMenu *viewMenu = menuBar()->addMenu(tr("&View"));
+    viewMenu->addAction(m_buildDock->toggleViewAction());
+    viewMenu->addAction(m_inventoryDock->toggleViewAction());
+
+    m_cellLabel = new QLabel(this);
     m_connectionLabel = new QLabel(this);
     m_statisticsLabel = new QLabel(this);
+    m_cellLabel->setTextFormat(Qt::PlainText);
     m_statisticsLabel->setTextFormat(Qt::PlainText);
     m_connectionLabel->setTextFormat(Qt::PlainText);
-    statusBar()->addWidget(m_connectionLabel, 1);
+    statusBar()->addWidget(m_cellLabel, 1);
+    statusBar()->addPermanentWidget(m_connectionLabel);
     statusBar()->addPermanentWidget(m_statisticsLabel);
+
+    connect(m_planetView, &PlanetView::hoveredCellChanged, this, &MainWindow::updateCellDetails);
+    connect(m_planetView, &PlanetView::cellClicked, this, &MainWindow::applyTool);
+    connect(m_planetView, &PlanetView::rotateRequested, this, &MainWindow::rotateStructure);
+    connect(m_planetView, &PlanetView::toolCancelled, m_buildDock, &BuildDock::clearTool);
+    connect(m_buildDock, &BuildDock::toolPicked, m_planetView,
+            [this] { m_planetView->setFocus(); });
+    connect(m_buildDock, &BuildDock::toolChanged, this, [this](const BuildTool &tool) {
+        const bool armed = tool.kind != BuildTool::Kind::None;
+        m_planetView->window3D()->setCursor(armed ? Qt::CrossCursor : Qt::ArrowCursor);
+    });
+    connect(m_connection, &ServerConnection::actionResult, this, &MainWindow::onActionResult);
+    connect(m_connection, &ServerConnection::inventoryChanged, this,
+            [this] { m_inventoryDock->setInventory(m_connection->inventory()); });
 
     connect(m_connection, &ServerConnection::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_connection, &ServerConnection::worldReceived, this, &MainWindow::onWorldReceived);
@@ -143,6 +190,161 @@ void MainWindow::onTickReceived(quint64 tick)
 void MainWindow::onCellsChanged()
 {
     m_planetView->updateCells(m_connection->lastChangedCells());
+    updateCellDetails();
+}
+
+QString MainWindow::cellDetailsText() const
+{
+    return m_cellLabel->text();
+}
+
+void MainWindow::updateCellDetails()
+{
+    const std::optional<geometry::CellId> cell = m_planetView->hoveredCell();
+    m_cellLabel->setText(cell ? describeCell(*cell) : QString());
+}
+
+QString MainWindow::describeCell(geometry::CellId cell) const
+{
+    const protocol::VisibleCells &cells = m_connection->cells();
+    if (cell >= cells.cellCount())
+        return QString();
+
+    QStringList parts;
+    parts << tr("Cell %1").arg(cell);
+    switch (sim::Terrain(cells.terrain[cell])) {
+    case sim::Terrain::DeepWater:
+        parts << tr("deep water");
+        break;
+    case sim::Terrain::ShallowWater:
+        parts << tr("shallow water");
+        break;
+    case sim::Terrain::Sand:
+        parts << tr("sand");
+        break;
+    case sim::Terrain::Grassland:
+        parts << tr("grassland");
+        break;
+    case sim::Terrain::Forest:
+        parts << tr("forest");
+        break;
+    case sim::Terrain::Desert:
+        parts << tr("desert");
+        break;
+    case sim::Terrain::Rock:
+        parts << tr("rock");
+        break;
+    case sim::Terrain::Snow:
+        parts << tr("snow");
+        break;
+    default:
+        parts << tr("terrain %1").arg(cells.terrain[cell]);
+        break;
+    }
+    if (const std::uint8_t resource = cells.resource[cell]; resource != sim::kNoResource) {
+        const QString name = resource < m_content.resources.size()
+                                 ? m_content.resources[resource].name
+                                 : QString::number(resource);
+        parts << tr("resource: %1").arg(name);
+    }
+    parts << tr("flora %1").arg(cells.flora[cell]);
+    parts << tr("water %1").arg(cells.water[cell]);
+    parts << tr("pollution %1").arg(cells.pollution[cell]);
+    const std::uint16_t owner = cells.owner[cell];
+    if (owner == sim::kNoPlayer)
+        parts << tr("unclaimed");
+    else if (owner == m_connection->playerId())
+        parts << tr("owner: you");
+    else
+        parts << tr("owner: player %1").arg(owner);
+    if (const std::uint16_t structure = cells.structure[cell]; structure != sim::kNoStructure) {
+        const QString name = structure < m_content.prototypes.size()
+                                 ? m_content.prototypes[structure].name
+                                 : QString::number(structure);
+        parts << tr("structure: %1").arg(name);
+    }
+    return parts.join(QStringLiteral("  ·  "));
+}
+
+quint32 MainWindow::applyTool(geometry::CellId cell)
+{
+    const BuildTool tool = m_buildDock->currentTool();
+    sim::Action action;
+    action.cell = cell;
+    switch (tool.kind) {
+    case BuildTool::Kind::None:
+        return 0;
+    case BuildTool::Kind::Claim:
+        action.kind = sim::ActionKind::Claim;
+        return send(action, tr("Claim"));
+    case BuildTool::Kind::Build: {
+        action.kind = sim::ActionKind::Build;
+        action.prototype = tool.prototype;
+        const QString name = tool.prototype < m_content.prototypes.size()
+                                 ? m_content.prototypes[tool.prototype].name
+                                 : QString::number(tool.prototype);
+        return send(action, tr("Build %1").arg(name));
+    }
+    case BuildTool::Kind::Remove:
+        action.kind = sim::ActionKind::Remove;
+        return send(action, tr("Remove"));
+    }
+    return 0;
+}
+
+quint32 MainWindow::rotateStructure(geometry::CellId cell)
+{
+    const protocol::VisibleCells &cells = m_connection->cells();
+    const std::shared_ptr<const geometry::HexSphere> sphere = m_connection->sphere();
+    if (!sphere || cell >= cells.cellCount() || cell >= sphere->cellCount())
+        return 0;
+    if (cells.structure[cell] == sim::kNoStructure) {
+        showActionMessage(tr("Nothing stands on cell %1 to rotate.").arg(cell));
+        return 0;
+    }
+    const auto sides = int(sphere->neighbours(cell).size());
+    sim::Action action;
+    action.kind = sim::ActionKind::Rotate;
+    action.cell = cell;
+    action.orientation = std::uint8_t((cells.orientation[cell] + 1) % sides);
+    return send(action, tr("Rotate"));
+}
+
+quint32 MainWindow::send(const sim::Action &action, const QString &what)
+{
+    const quint32 seq = m_connection->sendAction(action);
+    if (seq == 0) {
+        showActionMessage(tr("Not connected: “%1” was not sent.").arg(what));
+        return 0;
+    }
+    m_pendingActions[seq] = what;
+    qCInfo(lcUi).nospace() << "tick " << m_tick << ": sent action " << seq << " ("
+                           << int(action.kind) << ") on cell " << action.cell;
+    emit actionSent(seq, int(action.kind), action.cell);
+    return seq;
+}
+
+void MainWindow::onActionResult(quint32 clientSeq, quint32 cell, int reason, const QString &message)
+{
+    const auto pending = m_pendingActions.find(clientSeq);
+    const QString what = pending != m_pendingActions.end() ? pending->second : tr("Action");
+    if (pending != m_pendingActions.end())
+        m_pendingActions.erase(pending);
+    if (reason == 0) {
+        qCInfo(lcUi).nospace() << "tick " << m_tick << ": action " << clientSeq << " on cell "
+                               << cell << " applied";
+        showActionMessage(tr("%1 on cell %2: done.").arg(what).arg(cell));
+        return;
+    }
+    qCInfo(lcUi).nospace() << "tick " << m_tick << ": action " << clientSeq << " on cell " << cell
+                           << " refused: " << message;
+    showActionMessage(tr("%1 on cell %2 refused: %3").arg(what).arg(cell).arg(message));
+}
+
+void MainWindow::showActionMessage(const QString &text)
+{
+    m_actionMessage = text;
+    statusBar()->showMessage(text, kActionMessageMs);
 }
 
 void MainWindow::onError(const QString &message)

@@ -1,21 +1,31 @@
 #pragma once
 
 #include "net/serverconnection.h"
+#include "ui/builddock.h"
+
+#include "sim/content.h"
 
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QTimer>
 
+#include <map>
+#include <optional>
+
 class QLabel;
 
 namespace hex::client {
 
+class InventoryDock;
 class PlanetView;
 
-/// The client's main window: the planet view in the middle, a Game menu, and a status
-/// bar with the connection state and "FPS  UPS  Tick  Cells" statistics. Shows the
+/// The client's main window: the planet view in the middle, the Build and Inventory
+/// docks beside it, Game and View menus, and a status bar with the hovered cell's
+/// details, the connection state and "FPS  UPS  Tick  Cells" statistics. Shows the
 /// world a ServerConnection mirrors: the whole planet on each snapshot, the changed
-/// cells on each tick. Lives in the GUI thread.
+/// cells on each tick. A click on the planet applies the Build dock's tool through
+/// ServerConnection::sendAction(); R rotates the structure under the mouse, Escape puts
+/// the tool away. Lives in the GUI thread.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -25,6 +35,19 @@ public:
     ~MainWindow() override;
 
     PlanetView *planetView() const { return m_planetView; }
+    BuildDock *buildDock() const { return m_buildDock; }
+    InventoryDock *inventoryDock() const { return m_inventoryDock; }
+    /// The content the docks and cell details name things from: the game's default.
+    const sim::Content &content() const { return m_content; }
+    /// The hovered cell's details as shown in the status bar; empty when none.
+    QString cellDetailsText() const;
+    /// One line about `cell` as the mirror shows it: id, terrain, resource, flora,
+    /// water, pollution, owner ("you" or "player N") and structure. Empty for a cell
+    /// the mirror does not hold.
+    QString describeCell(geometry::CellId cell) const;
+    /// The last sentence about an action: sent, refused (with the server's reason) or
+    /// done. Also shown in the status bar for a few seconds.
+    QString actionMessage() const { return m_actionMessage; }
     /// True once a snapshot was shown on the planet view.
     bool hasPlanet() const;
     /// The statistics as shown in the status bar.
@@ -35,6 +58,17 @@ public:
 public slots:
     /// Shows `text` as the connection state, e.g. while the hosted server starts.
     void showConnectionStatus(const QString &text);
+    /// Applies the Build dock's tool to `cell`, as a click on it does: sends one
+    /// action, or none when no tool is chosen. Returns its client sequence number, 0 when
+    /// nothing was sent.
+    quint32 applyTool(geometry::CellId cell);
+    /// Sends a Rotate action turning the structure on `cell` one side on, as R does.
+    /// Returns its client sequence number, 0 when nothing was sent.
+    quint32 rotateStructure(geometry::CellId cell);
+
+signals:
+    /// An action went to the server as `clientSeq`: `kind` is a sim::ActionKind value.
+    void actionSent(quint32 clientSeq, int kind, quint32 cell);
 
 private:
     void onStateChanged(ServerConnection::State state);
@@ -44,11 +78,22 @@ private:
     void onCellsChanged();
     void onError(const QString &message);
     void updateStatistics();
+    void updateCellDetails();
+    quint32 send(const sim::Action &action, const QString &what);
+    void onActionResult(quint32 clientSeq, quint32 cell, int reason, const QString &message);
+    void showActionMessage(const QString &text);
 
     ServerConnection *m_connection = nullptr;
     PlanetView *m_planetView = nullptr;
     QLabel *m_connectionLabel = nullptr;
     QLabel *m_statisticsLabel = nullptr;
+    QLabel *m_cellLabel = nullptr;
+    sim::Content m_content;
+    BuildDock *m_buildDock = nullptr;
+    InventoryDock *m_inventoryDock = nullptr;
+    /// What each action still awaiting its result was, by client sequence number.
+    std::map<quint32, QString> m_pendingActions;
+    QString m_actionMessage;
 
     QTimer m_statisticsTimer;
     QElapsedTimer m_statisticsClock;

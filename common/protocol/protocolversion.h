@@ -15,6 +15,8 @@ namespace hex::protocol {
 /// - 3: players act: Envelope gains ClientAction; TickUpdate gains the receiving
 ///   client's ActionResults and inventory (ItemCount); WorldInfo gains player_id;
 ///   Error gains RATE_LIMITED, BAD_ACTION and NAME_IN_USE.
-inline constexpr std::uint32_t kProtocolVersion = 3;
+/// - 4: HTTP on the WebSocket's port: `GET /api/v1/world` (WorldInfo as JSON),
+///   `GET /api/v1/chunks/{id}` (the new ChunkSnapshot), refusals as the new HttpError.
+inline constexpr std::uint32_t kProtocolVersion = 4;
 
 } // namespace hex::protocol

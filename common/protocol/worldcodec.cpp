@@ -61,7 +61,7 @@ bool unpack(const std::string &bytes, std::uint32_t count, std::vector<T> &out)
 
 VisibleCells visibleCells(const sim::WorldState &state)
 {
-    return {state.terrain,   state.elevation, state.flora,       state.water, state.pollution,
+    return {state.terrain,      state.elevation, state.flora,       state.water, state.pollution,
             state.resourceKind, state.structure, state.orientation, state.owner};
 }
 
@@ -79,8 +79,44 @@ void encodeSnapshot(const sim::WorldState &state, Snapshot *out)
     out->set_owner(bytesOf(state.owner));
 }
 
-void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta,
-                      ChunkDelta *out)
+void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, ChunkSnapshot *out)
+{
+    const std::span<const geometry::CellId> cells = state.sphere->chunkCells(chunk);
+    const std::size_t n = cells.size();
+    std::string terrain, elevation, flora, water, pollution, resource, structure, orientation,
+        owner;
+    for (std::string *field :
+         {&terrain, &elevation, &flora, &water, &pollution, &resource, &orientation})
+        field->reserve(n);
+    structure.reserve(2 * n);
+    owner.reserve(2 * n);
+    out->set_tick(state.tick);
+    out->set_chunk(chunk);
+    out->mutable_cells()->Reserve(int(n));
+    for (const geometry::CellId cell : cells) {
+        out->add_cells(cell);
+        appendValue(terrain, state.terrain[cell]);
+        appendValue(elevation, state.elevation[cell]);
+        appendValue(flora, state.flora[cell]);
+        appendValue(water, state.water[cell]);
+        appendValue(pollution, state.pollution[cell]);
+        appendValue(resource, state.resourceKind[cell]);
+        appendValue(structure, state.structure[cell]);
+        appendValue(orientation, state.orientation[cell]);
+        appendValue(owner, state.owner[cell]);
+    }
+    out->set_terrain(std::move(terrain));
+    out->set_elevation(std::move(elevation));
+    out->set_flora(std::move(flora));
+    out->set_water(std::move(water));
+    out->set_pollution(std::move(pollution));
+    out->set_resource(std::move(resource));
+    out->set_structure(std::move(structure));
+    out->set_orientation(std::move(orientation));
+    out->set_owner(std::move(owner));
+}
+
+void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta, ChunkDelta *out)
 {
     out->set_chunk(delta.chunk);
     const std::size_t n = delta.cells.size();
@@ -142,8 +178,7 @@ tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &s, std::uint3
 }
 
 tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
-                                            const geometry::HexSphere &sphere,
-                                            VisibleCells &cells,
+                                            const geometry::HexSphere &sphere, VisibleCells &cells,
                                             std::vector<geometry::CellId> *changed)
 {
     if (delta.chunk() >= sphere.chunkCount())

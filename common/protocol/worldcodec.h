@@ -38,8 +38,10 @@ VisibleCells visibleCells(const sim::WorldState &state);
 /// Fills `out` with every cell of `state` at its current tick.
 void encodeSnapshot(const sim::WorldState &state, Snapshot *out);
 /// Fills `out` with the current values of the cells listed in `delta`.
-void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta,
-                      ChunkDelta *out);
+void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta, ChunkDelta *out);
+/// Fills `out` with every cell of `chunk` at the state's current tick. `chunk` must be
+/// below the sphere's chunkCount().
+void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, ChunkSnapshot *out);
 
 /// Checks and unpacks a snapshot of a world of `cellCount` cells. On failure says which
 /// field has the wrong size.
@@ -48,10 +50,8 @@ void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta
 /// Checks `delta` against `sphere` (known chunk, ascending cells of that chunk, field
 /// sizes) and applies it to `cells`. Changes nothing and says why when it is invalid.
 /// On success appends the changed cell ids to `changed` if given.
-[[nodiscard]] tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
-                                                          const geometry::HexSphere &sphere,
-                                                          VisibleCells &cells,
-                                                          std::vector<geometry::CellId> *changed
-                                                          = nullptr);
+[[nodiscard]] tl::expected<void, QString>
+applyChunkDelta(const ChunkDelta &delta, const geometry::HexSphere &sphere, VisibleCells &cells,
+                std::vector<geometry::CellId> *changed = nullptr);
 
 } // namespace hex::protocol

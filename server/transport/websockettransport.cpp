@@ -1,5 +1,7 @@
 #include "websockettransport.h"
 
+#include "netlog.h"
+
 #include "protocol/actioncodec.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
@@ -8,6 +10,7 @@
 
 #include <QDateTime>
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -15,7 +18,9 @@
 #include <algorithm>
 #include <cmath>
 
-Q_LOGGING_CATEGORY(lcNet, "hex.net")
+// Debug lines (one per connection and per HTTP request) only when asked for, as
+// docs/OPERATIONS.md says: QT_LOGGING_RULES="hex.net.debug=true".
+Q_LOGGING_CATEGORY(lcNet, "hex.net", QtInfoMsg)
 
 namespace hex::server {
 
@@ -37,21 +42,9 @@ WebSocketTransport::~WebSocketTransport()
     close();
 }
 
-bool WebSocketTransport::listen(const QHostAddress &address, quint16 port)
+void WebSocketTransport::handleConnection(QTcpSocket *socket)
 {
-    if (!m_server->listen(address, port)) {
-        m_errorString = tr("Cannot listen on %1 port %2: %3")
-                            .arg(address.toString())
-                            .arg(port)
-                            .arg(m_server->errorString());
-        return false;
-    }
-    return true;
-}
-
-quint16 WebSocketTransport::port() const
-{
-    return m_server->serverPort();
+    m_server->handleConnection(socket);
 }
 
 void WebSocketTransport::close()

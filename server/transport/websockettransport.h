@@ -12,6 +12,7 @@
 #include <map>
 #include <vector>
 
+class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -37,7 +38,8 @@ struct ServerInfo
 /// answers WorldInfo (with the connection's player) and a Snapshot of every cell, then
 /// one TickUpdate per tick. Joined clients send ClientActions, which are checked, rate
 /// limited and queued into the world; each result comes back in the TickUpdate of the
-/// tick that applied it. Lives in, and must be used from, the tick thread.
+/// tick that applied it. It does not listen: the HttpFrontDoor owns the port and hands
+/// it each upgrade request. Lives in, and must be used from, the tick thread.
 class WebSocketTransport : public QObject
 {
     Q_OBJECT
@@ -57,10 +59,10 @@ public:
     WebSocketTransport(sim::World &world, ServerInfo info, QObject *parent = nullptr);
     ~WebSocketTransport() override;
 
-    [[nodiscard]] bool listen(const QHostAddress &address, quint16 port);
-    QString errorString() const { return m_errorString; }
-    quint16 port() const;
-    /// Closes every connection and stops listening.
+    /// Takes over `socket`, whose unread bytes start with a WebSocket upgrade request;
+    /// QWebSocketServer reads and answers the handshake and owns the socket from now on.
+    void handleConnection(QTcpSocket *socket);
+    /// Closes every connection.
     void close();
 
     /// Sends the TickUpdate of `step` (its tick, the changed cells of every chunk, the
@@ -105,7 +107,6 @@ private:
     ServerInfo m_info;
     QWebSocketServer *m_server = nullptr;
     std::vector<Connection> m_connections;
-    QString m_errorString;
 };
 
 } // namespace hex::server

@@ -44,14 +44,14 @@ void tst_HostedServer::joinUrl_data()
     QTest::addColumn<QHostAddress>("bind");
     QTest::addColumn<QString>("expected");
 
-    QTest::newRow("localhost") << QHostAddress(QHostAddress::LocalHost) << "ws://127.0.0.1:7357";
+    QTest::newRow("localhost") << QHostAddress(QHostAddress::LocalHost) << "ws://127.0.0.1:7357/ws";
     QTest::newRow("every interface, for LAN play")
-        << QHostAddress(QHostAddress::Any) << "ws://127.0.0.1:7357";
+        << QHostAddress(QHostAddress::Any) << "ws://127.0.0.1:7357/ws";
     QTest::newRow("every IPv4 interface")
-        << QHostAddress(QHostAddress::AnyIPv4) << "ws://127.0.0.1:7357";
+        << QHostAddress(QHostAddress::AnyIPv4) << "ws://127.0.0.1:7357/ws";
     QTest::newRow("every IPv6 interface")
-        << QHostAddress(QHostAddress::AnyIPv6) << "ws://[::1]:7357";
-    QTest::newRow("one LAN address") << QHostAddress("192.168.1.20") << "ws://192.168.1.20:7357";
+        << QHostAddress(QHostAddress::AnyIPv6) << "ws://[::1]:7357/ws";
+    QTest::newRow("one LAN address") << QHostAddress("192.168.1.20") << "ws://192.168.1.20:7357/ws";
 }
 
 void tst_HostedServer::joinUrl()
@@ -74,7 +74,7 @@ void tst_HostedServer::hostsJoinsAndStops()
     const quint16 port = started.first().first().value<quint16>();
     QVERIFY(port != 0);
     QCOMPARE(host.port(), port);
-    QCOMPARE(host.joinUrl(), QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(port)));
+    QCOMPARE(host.joinUrl(), QUrl(QStringLiteral("ws://127.0.0.1:%1/ws").arg(port)));
 
     ServerConnection connection;
     QSignalSpy worlds(&connection, &ServerConnection::worldReceived);

@@ -8,6 +8,7 @@
 
 #include <QTest>
 
+#include <optional>
 #include <vector>
 
 using hex::client::PlanetMesh;
@@ -66,6 +67,7 @@ private slots:
     void updateCellsUploadsOnlyChangedRuns();
     void refreshAllRecoloursEveryCell();
     void aMirrorOfAnotherWorldIsIgnored();
+    void hoverBrightensOneCellAndRestoresIt();
 };
 
 void tst_PlanetView::showPlanetColoursEveryCell()
@@ -175,6 +177,37 @@ void tst_PlanetView::aMirrorOfAnotherWorldIsIgnored()
     QCOMPARE(view.updateCells(some), 0);
     QVERIFY(!view.refreshAll());
     QCOMPARE(view.colourData(), shown);
+}
+
+void tst_PlanetView::hoverBrightensOneCellAndRestoresIt()
+{
+    auto sphere = std::make_shared<const HexSphere>(4);
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.showPlanet(sphere, &mirror);
+    const QByteArray before = view.colourData();
+
+    view.setHoveredCell(CellId(20));
+    QCOMPARE(view.hoveredCell(), std::optional<CellId>(20));
+    const QByteArray hovered = view.colourData();
+    QVERIFY(shownColours(view, 20) != expectedColours(mirror, 20));
+    const auto *shown
+        = reinterpret_cast<const float *>(hovered.constData() + PlanetMesh::colourOffset(20));
+    const auto *plain
+        = reinterpret_cast<const float *>(before.constData() + PlanetMesh::colourOffset(20));
+    for (int channel = 0; channel < 3; ++channel)
+        QVERIFY(shown[channel] >= plain[channel]);
+    QCOMPARE(hovered.left(PlanetMesh::colourOffset(20)), before.left(PlanetMesh::colourOffset(20)));
+    QCOMPARE(hovered.mid(PlanetMesh::colourOffset(21)), before.mid(PlanetMesh::colourOffset(21)));
+
+    // Moving on restores the old cell; a refresh keeps the highlight.
+    view.setHoveredCell(CellId(21));
+    QCOMPARE(shownColours(view, 20), expectedColours(mirror, 20));
+    QVERIFY(shownColours(view, 21) != expectedColours(mirror, 21));
+    QVERIFY(view.refreshAll());
+    QVERIFY(shownColours(view, 21) != expectedColours(mirror, 21));
+    view.setHoveredCell(std::nullopt);
+    QCOMPARE(view.colourData(), before);
 }
 
 QTEST_MAIN(tst_PlanetView)

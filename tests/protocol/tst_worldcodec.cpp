@@ -14,6 +14,8 @@ class tst_WorldCodec : public QObject
     Q_OBJECT
 private slots:
     void snapshotRoundTrip();
+    void chunkSnapshotHoldsItsChunksCells_data();
+    void chunkSnapshotHoldsItsChunksCells();
     void badSnapshots_data();
     void badSnapshots();
     void deltaBringsAMirrorUpToDate();
@@ -75,6 +77,45 @@ void tst_WorldCodec::snapshotRoundTrip()
     QVERIFY(*decoded == protocol::visibleCells(state));
     QCOMPARE(decoded->structure[1], std::uint16_t(301));
     QCOMPARE(decoded->owner[0], sim::kNoPlayer);
+}
+
+void tst_WorldCodec::chunkSnapshotHoldsItsChunksCells_data()
+{
+    QTest::addColumn<int>("chunk");
+    QTest::newRow("chunk 0, holds a pentagon") << 0;
+    QTest::newRow("chunk 13") << 13;
+    QTest::newRow("the last chunk, 39") << 39;
+}
+
+void tst_WorldCodec::chunkSnapshotHoldsItsChunksCells()
+{
+    QFETCH(int, chunk);
+    const sim::WorldState state = patternedState(6);
+    protocol::ChunkSnapshot out;
+    protocol::encodeChunkSnapshot(state, geometry::ChunkId(chunk), &out);
+    const auto cells = state.sphere->chunkCells(geometry::ChunkId(chunk));
+    QCOMPARE(out.tick(), 77u);
+    QCOMPARE(out.chunk(), std::uint32_t(chunk));
+    QCOMPARE(std::vector<std::uint32_t>(out.cells().begin(), out.cells().end()),
+             std::vector<std::uint32_t>(cells.begin(), cells.end()));
+    QCOMPARE(out.structure().size(), 2 * cells.size());
+    QCOMPARE(out.owner().size(), 2 * cells.size());
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const geometry::CellId c = cells[i];
+        QCOMPARE(std::uint8_t(out.terrain()[i]), state.terrain[c]);
+        QCOMPARE(std::uint8_t(out.elevation()[i]), state.elevation[c]);
+        QCOMPARE(std::uint8_t(out.flora()[i]), state.flora[c]);
+        QCOMPARE(std::uint8_t(out.water()[i]), state.water[c]);
+        QCOMPARE(std::uint8_t(out.pollution()[i]), state.pollution[c]);
+        QCOMPARE(std::uint8_t(out.resource()[i]), state.resourceKind[c]);
+        QCOMPARE(std::uint8_t(out.orientation()[i]), state.orientation[c]);
+        QCOMPARE(std::uint16_t(std::uint8_t(out.structure()[2 * i])
+                               | std::uint8_t(out.structure()[2 * i + 1]) << 8),
+                 state.structure[c]);
+        QCOMPARE(std::uint16_t(std::uint8_t(out.owner()[2 * i])
+                               | std::uint8_t(out.owner()[2 * i + 1]) << 8),
+                 state.owner[c]);
+    }
 }
 
 void tst_WorldCodec::badSnapshots_data()
@@ -141,9 +182,8 @@ void tst_WorldCodec::badDeltas_data()
            })
         << "The delta of chunk 1 lists cell 2, which is out of order or not in that chunk.";
     QTest::newRow("a cell beyond the world")
-        << Mutation([](protocol::ChunkDelta &d, const geometry::HexSphere &) {
-               d.set_cells(2, 100000);
-           })
+        << Mutation(
+               [](protocol::ChunkDelta &d, const geometry::HexSphere &) { d.set_cells(2, 100000); })
         << "The delta of chunk 1 lists cell 100000, which is out of order or not in that chunk.";
     QTest::newRow("structure field too short")
         << Mutation([](protocol::ChunkDelta &d, const geometry::HexSphere &) {

@@ -1,0 +1,57 @@
+#include "picking.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace hex::client {
+
+QVector3D pickRay(const CameraPose &pose, QSize viewport, QPointF pixel)
+{
+    const float width = float(std::max(viewport.width(), 1));
+    const float height = float(std::max(viewport.height(), 1));
+    const QVector3D forward = (pose.viewCentre - pose.position).normalized();
+    const QVector3D right = QVector3D::crossProduct(forward, pose.up).normalized();
+    const QVector3D up = QVector3D::crossProduct(right, forward);
+
+    const float halfHeight = std::tan(pose.fieldOfView * 0.5f * std::numbers::pi_v<float> / 180.0f);
+    const float halfWidth = halfHeight * width / height;
+    // Normalised device coordinates: -1..1 from left to right and bottom to top.
+    const float x = 2.0f * float(pixel.x()) / width - 1.0f;
+    const float y = 1.0f - 2.0f * float(pixel.y()) / height;
+    return (forward + right * (x * halfWidth) + up * (y * halfHeight)).normalized();
+}
+
+std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,
+                                    float radius)
+{
+    if (viewport.isEmpty())
+        return std::nullopt;
+    const QVector3D direction = pickRay(pose, viewport, pixel);
+    // |o + t·d|² = r² with |d| = 1: t² + 2(o·d)t + (o·o - r²) = 0.
+    const QVector3D origin = pose.position;
+    const float b = QVector3D::dotProduct(origin, direction);
+    const float c = QVector3D::dotProduct(origin, origin) - radius * radius;
+    const float discriminant = b * b - c;
+    if (discriminant < 0.0f)
+        return std::nullopt;
+    const float root = std::sqrt(discriminant);
+    float t = -b - root;
+    if (t < 0.0f)
+        t = -b + root; // The camera is inside the sphere.
+    if (t < 0.0f)
+        return std::nullopt; // The sphere is behind the camera.
+    return origin + direction * t;
+}
+
+std::optional<geometry::CellId> pickCell(const geometry::HexSphere &sphere,
+                                         const QQuaternion &orientation, const CameraPose &pose,
+                                         QSize viewport, QPointF pixel)
+{
+    const std::optional<QVector3D> hit = pickSphere(pose, viewport, pixel);
+    if (!hit)
+        return std::nullopt;
+    const QVector3D world = orientation.conjugated().rotatedVector(*hit);
+    return sphere.cellAt(geometry::Vec3{world.x(), world.y(), world.z()});
+}
+
+} // namespace hex::client

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "geometry/hexsphere.h"
+
+#include <QPointF>
+#include <QQuaternion>
+#include <QSize>
+#include <QVector3D>
+
+#include <optional>
+
+namespace hex::client {
+
+/// Where a perspective camera stands and looks: enough to turn a pixel into a ray.
+struct CameraPose
+{
+    /// The camera's position in scene coordinates.
+    QVector3D position;
+    /// The point the camera looks at; must differ from `position`.
+    QVector3D viewCentre;
+    /// "Up" on the screen; need not be normalised, must not be parallel to the view.
+    QVector3D up;
+    /// Vertical field of view in degrees, as Qt3DRender::QCamera takes it.
+    float fieldOfView = 45.0f;
+};
+
+/// The scene-space direction of the ray from the camera through `pixel` (window
+/// coordinates, origin at the top left, y down) of a view of `viewport` pixels, with
+/// the aspect ratio taken from `viewport` as Qt3D does. Normalised.
+QVector3D pickRay(const CameraPose &pose, QSize viewport, QPointF pixel);
+
+/// Where that ray first meets the sphere of `radius` around the scene origin, or
+/// nullopt when it misses.
+std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,
+                                    float radius = 1.0f);
+
+/// The cell of `sphere` under `pixel`: the ray is intersected with the unit sphere,
+/// the hit is turned back from scene to world coordinates by the inverse of
+/// `orientation` (the planet's rotation in the scene), and HexSphere::cellAt() finds the
+/// cell in O(1). Nullopt when the pixel is off the globe or the viewport is empty.
+std::optional<geometry::CellId> pickCell(const geometry::HexSphere &sphere,
+                                         const QQuaternion &orientation, const CameraPose &pose,
+                                         QSize viewport, QPointF pixel);
+
+} // namespace hex::client
