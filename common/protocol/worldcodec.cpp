@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 namespace hex::protocol {
 
@@ -79,24 +80,36 @@ void encodeSnapshot(const sim::WorldState &state, Snapshot *out)
     out->set_owner(bytesOf(state.owner));
 }
 
-void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, ChunkSnapshot *out)
+namespace {
+
+/// Writes `cells` and their current values into a ChunkDelta or a ChunkSnapshot: the
+/// living layers and structures always, terrain and elevation where `Message` has them.
+template<typename Message>
+void encodeCells(const sim::WorldState &state, std::span<const geometry::CellId> cells,
+                 Message *out)
 {
-    const std::span<const geometry::CellId> cells = state.sphere->chunkCells(chunk);
+    constexpr bool withGround = requires(Message m)
+    {
+        m.set_terrain(std::string());
+    };
     const std::size_t n = cells.size();
     std::string terrain, elevation, flora, water, pollution, resource, structure, orientation,
         owner;
-    for (std::string *field :
-         {&terrain, &elevation, &flora, &water, &pollution, &resource, &orientation})
+    for (std::string *field : {&flora, &water, &pollution, &resource, &orientation})
         field->reserve(n);
+    if constexpr (withGround) {
+        terrain.reserve(n);
+        elevation.reserve(n);
+    }
     structure.reserve(2 * n);
     owner.reserve(2 * n);
-    out->set_tick(state.tick);
-    out->set_chunk(chunk);
     out->mutable_cells()->Reserve(int(n));
     for (const geometry::CellId cell : cells) {
         out->add_cells(cell);
-        appendValue(terrain, state.terrain[cell]);
-        appendValue(elevation, state.elevation[cell]);
+        if constexpr (withGround) {
+            appendValue(terrain, state.terrain[cell]);
+            appendValue(elevation, state.elevation[cell]);
+        }
         appendValue(flora, state.flora[cell]);
         appendValue(water, state.water[cell]);
         appendValue(pollution, state.pollution[cell]);
@@ -105,8 +118,10 @@ void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, 
         appendValue(orientation, state.orientation[cell]);
         appendValue(owner, state.owner[cell]);
     }
-    out->set_terrain(std::move(terrain));
-    out->set_elevation(std::move(elevation));
+    if constexpr (withGround) {
+        out->set_terrain(std::move(terrain));
+        out->set_elevation(std::move(elevation));
+    }
     out->set_flora(std::move(flora));
     out->set_water(std::move(water));
     out->set_pollution(std::move(pollution));
@@ -116,36 +131,19 @@ void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, 
     out->set_owner(std::move(owner));
 }
 
+} // namespace
+
+void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, ChunkSnapshot *out)
+{
+    out->set_tick(state.tick);
+    out->set_chunk(chunk);
+    encodeCells(state, state.sphere->chunkCells(chunk), out);
+}
+
 void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta, ChunkDelta *out)
 {
     out->set_chunk(delta.chunk);
-    const std::size_t n = delta.cells.size();
-    std::string flora, water, pollution, resource, structure, orientation, owner;
-    flora.reserve(n);
-    water.reserve(n);
-    pollution.reserve(n);
-    resource.reserve(n);
-    structure.reserve(2 * n);
-    orientation.reserve(n);
-    owner.reserve(2 * n);
-    out->mutable_cells()->Reserve(int(n));
-    for (const geometry::CellId cell : delta.cells) {
-        out->add_cells(cell);
-        appendValue(flora, state.flora[cell]);
-        appendValue(water, state.water[cell]);
-        appendValue(pollution, state.pollution[cell]);
-        appendValue(resource, state.resourceKind[cell]);
-        appendValue(structure, state.structure[cell]);
-        appendValue(orientation, state.orientation[cell]);
-        appendValue(owner, state.owner[cell]);
-    }
-    out->set_flora(std::move(flora));
-    out->set_water(std::move(water));
-    out->set_pollution(std::move(pollution));
-    out->set_resource(std::move(resource));
-    out->set_structure(std::move(structure));
-    out->set_orientation(std::move(orientation));
-    out->set_owner(std::move(owner));
+    encodeCells(state, delta.cells, out);
 }
 
 tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &s, std::uint32_t cellCount)

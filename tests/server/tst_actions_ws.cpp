@@ -1,5 +1,6 @@
 // Integration: players act over WebSocket against a real hexsphere-server process.
 #include "serverprocess.h"
+#include "wsclient.h"
 
 #include "geometry/hexsphere.h"
 #include "protocol/codec.h"
@@ -21,7 +22,8 @@
 
 using namespace hex;
 
-using Inventory = std::map<std::uint32_t, std::uint32_t>;
+using hex::tests::Inventory;
+using Client = hex::tests::WsClient;
 
 class tst_ActionsWs : public QObject
 {
@@ -48,196 +50,6 @@ private:
 namespace {
 
 constexpr int kSize = 8; // 642 cells
-
-/// A WebSocket client that collects every decoded Envelope it receives.
-class Client : public QObject
-{
-public:
-    explicit Client(const QString &url)
-    {
-        connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &f) {
-            auto envelope = protocol::decodeEnvelope(f);
-            if (envelope)
-                m_received.push_back(*envelope);
-            else
-                ++m_undecodable;
-        });
-        m_socket.open(QUrl(url));
-    }
-
-    bool waitConnected()
-    {
-        if (m_socket.state() == QAbstractSocket::ConnectedState)
-            return true;
-        QSignalSpy spy(&m_socket, &QWebSocket::connected);
-        return spy.wait(10'000);
-    }
-
-    void send(const protocol::Envelope &e)
-    {
-        m_socket.sendBinaryMessage(protocol::encodeEnvelope(e));
-    }
-
-    void hello(const char *name)
-    {
-        protocol::Envelope e;
-        e.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
-        e.mutable_hello()->set_player_name(name);
-        send(e);
-    }
-
-    /// Connects, says Hello as `name` and waits for the first TickUpdate.
-    bool join(const char *name)
-    {
-        if (!waitConnected())
-            return false;
-        hello(name);
-        return waitFor([&] { return count(protocol::Envelope::kTick) >= 1; });
-    }
-
-    /// Sends an action; returns its client_seq.
-    std::uint32_t act(protocol::ActionKind kind, std::uint32_t cell, std::uint32_t prototype = 0,
-                      std::uint32_t orientation = 0)
-    {
-        protocol::Envelope e;
-        protocol::ClientAction *a = e.mutable_client_action();
-        a->set_client_seq(++m_seq);
-        a->set_kind(kind);
-        a->set_cell(cell);
-        a->set_prototype(prototype);
-        a->set_orientation(orientation);
-        send(e);
-        return m_seq;
-    }
-
-    template<typename Pred>
-    bool waitFor(Pred pred, int timeoutMs = 15'000)
-    {
-        QElapsedTimer t;
-        t.start();
-        while (!pred() && t.elapsed() < timeoutMs)
-            QTest::qWait(10);
-        return pred();
-    }
-
-    int count(protocol::Envelope::BodyCase kind) const
-    {
-        int n = 0;
-        for (const auto &e : m_received)
-            n += e.body_case() == kind;
-        return n;
-    }
-
-    const protocol::Envelope *first(protocol::Envelope::BodyCase kind) const
-    {
-        for (const auto &e : m_received)
-            if (e.body_case() == kind)
-                return &e;
-        return nullptr;
-    }
-
-    std::vector<protocol::Error> errors() const
-    {
-        std::vector<protocol::Error> out;
-        for (const auto &e : m_received)
-            if (e.has_error())
-                out.push_back(e.error());
-        return out;
-    }
-
-    std::uint32_t playerId() const
-    {
-        return first(protocol::Envelope::kWorldInfo)->world_info().player_id();
-    }
-
-    /// The number of the last TickUpdate received; 0 before any.
-    std::uint64_t lastTick() const
-    {
-        for (auto it = m_received.rbegin(); it != m_received.rend(); ++it)
-            if (it->has_tick())
-                return it->tick().tick();
-        return 0;
-    }
-
-    /// The result for `seq`, if one arrived.
-    std::optional<protocol::ActionResult> result(std::uint32_t seq) const
-    {
-        for (const auto &e : m_received)
-            if (e.has_tick())
-                for (const auto &r : e.tick().results())
-                    if (r.client_seq() == seq)
-                        return r;
-        return std::nullopt;
-    }
-
-    bool waitResult(std::uint32_t seq)
-    {
-        return waitFor([&] { return result(seq).has_value(); });
-    }
-
-    int resultCount() const
-    {
-        int n = 0;
-        for (const auto &e : m_received)
-            if (e.has_tick())
-                n += e.tick().results_size();
-        return n;
-    }
-
-    /// The last inventory received (non-zero counts), and how many TickUpdates had one.
-    Inventory inventory(int *updates = nullptr) const
-    {
-        Inventory out;
-        int n = 0;
-        for (const auto &e : m_received) {
-            if (!e.has_tick() || e.tick().inventory_size() == 0)
-                continue;
-            ++n;
-            out.clear();
-            for (const auto &entry : e.tick().inventory())
-                if (entry.count() > 0)
-                    out[entry.item()] = entry.count();
-        }
-        if (updates)
-            *updates = n;
-        return out;
-    }
-
-    /// The snapshot with every later TickUpdate's deltas applied.
-    protocol::VisibleCells mirror() const
-    {
-        const geometry::HexSphere sphere(kSize);
-        const auto &snapshot = first(protocol::Envelope::kSnapshot)->snapshot();
-        auto cells = protocol::decodeSnapshot(snapshot, sphere.cellCount());
-        Q_ASSERT(cells);
-        for (const auto &e : m_received) {
-            if (!e.has_tick() || e.tick().tick() <= snapshot.tick())
-                continue;
-            for (const auto &delta : e.tick().deltas()) {
-                const auto applied = protocol::applyChunkDelta(delta, sphere, *cells);
-                Q_ASSERT(applied);
-            }
-        }
-        return *cells;
-    }
-
-    /// Land cells nobody owns and nothing stands on, from the snapshot.
-    std::vector<std::uint32_t> freeGrassland() const
-    {
-        const auto cells = mirror();
-        std::vector<std::uint32_t> out;
-        for (std::uint32_t c = 0; c < cells.cellCount(); ++c)
-            if (cells.terrain[c] == std::uint8_t(sim::Terrain::Grassland)
-                && cells.owner[c] == sim::kNoPlayer && cells.structure[c] == sim::kNoStructure)
-                out.push_back(c);
-        return out;
-    }
-
-    std::vector<protocol::Envelope> m_received;
-    int m_undecodable = 0;
-    QWebSocket m_socket;
-    std::uint32_t m_seq = 0;
-};
 
 QString message(const protocol::ActionResult &r)
 {
@@ -274,7 +86,7 @@ void tst_ActionsWs::claimAndBuildAreAcknowledged()
     QVERIFY(ada.first(protocol::Envelope::kTick)->tick().inventory_size() > 0);
     QVERIFY(ada.inventory() == m_startingInventory);
 
-    const auto free = ada.freeGrassland();
+    const auto free = ada.freeGrassland(kSize);
     QVERIFY(!free.empty());
     const std::uint32_t cell = free.front();
     const std::uint32_t claim = ada.act(protocol::CLAIM, cell);
@@ -291,7 +103,7 @@ void tst_ActionsWs::claimAndBuildAreAcknowledged()
     }
     QVERIFY(ada.result(build)->tick() > ada.result(claim)->tick());
     QVERIFY(ada.waitFor([&] { return ada.inventory() == m_afterChest; }));
-    const auto cells = ada.mirror();
+    const auto cells = ada.mirror(kSize);
     QCOMPARE(cells.owner[cell], std::uint16_t(ada.playerId()));
     QCOMPARE(cells.structure[cell], m_chest);
     QCOMPARE(cells.orientation[cell], std::uint8_t(2));
@@ -322,7 +134,7 @@ void tst_ActionsWs::anotherPlayersCellIsRefused()
     Client bob(server.url());
     QVERIFY(bob.join("Bob"));
     QVERIFY(ada.playerId() != bob.playerId());
-    const std::uint32_t cell = ada.freeGrassland().front();
+    const std::uint32_t cell = ada.freeGrassland(kSize).front();
     const std::uint32_t claim = ada.act(protocol::CLAIM, cell);
     QVERIFY(ada.waitResult(claim));
     QCOMPARE(ada.result(claim)->reason(), 0u);
@@ -340,7 +152,7 @@ void tst_ActionsWs::anotherPlayersCellIsRefused()
     QCOMPARE(ada.resultCount(), 2);
     QCOMPARE(bob.resultCount(), 1);
     QVERIFY(ada.waitFor([&] { return ada.lastTick() > r.tick(); }));
-    const auto cells = ada.mirror();
+    const auto cells = ada.mirror(kSize);
     QCOMPARE(cells.owner[cell], std::uint16_t(ada.playerId()));
     QCOMPARE(cells.structure[cell], m_chest);
     QVERIFY(bob.inventory() == m_startingInventory);
@@ -354,7 +166,7 @@ void tst_ActionsWs::aRaceForOneCellHasOneWinner()
     QVERIFY(ada.join("Ada"));
     Client bob(server.url());
     QVERIFY(bob.join("Bob"));
-    const std::uint32_t cell = ada.freeGrassland().front();
+    const std::uint32_t cell = ada.freeGrassland(kSize).front();
     const std::uint32_t adaSeq = ada.act(protocol::CLAIM, cell);
     const std::uint32_t bobSeq = bob.act(protocol::CLAIM, cell);
     QVERIFY(ada.waitResult(adaSeq));
@@ -371,7 +183,7 @@ void tst_ActionsWs::aRaceForOneCellHasOneWinner()
     QCOMPARE(message(loser), sim::describe(sim::RejectReason(loser.reason())));
     const std::uint64_t last = std::max(a.tick(), b.tick());
     QVERIFY(ada.waitFor([&] { return ada.lastTick() > last; }));
-    QCOMPARE(std::uint32_t(ada.mirror().owner[cell]), winner);
+    QCOMPARE(std::uint32_t(ada.mirror(kSize).owner[cell]), winner);
 }
 
 void tst_ActionsWs::badActionsAreRefused_data()
@@ -422,7 +234,7 @@ void tst_ActionsWs::badActionsAreRefused()
     Client ada(server.url());
     QVERIFY(ada.join("Ada"));
     // Aim every in-range claim at a cell that it would take, were it queued.
-    const std::uint32_t cell = ada.freeGrassland().front();
+    const std::uint32_t cell = ada.freeGrassland(kSize).front();
     auto envelope = protocol::decodeEnvelope(frame);
     QVERIFY(envelope);
     if (envelope->client_action().cell() == 0)
@@ -437,7 +249,7 @@ void tst_ActionsWs::badActionsAreRefused()
     const std::uint64_t refusedAt = ada.lastTick();
     QVERIFY(ada.waitFor([&] { return ada.lastTick() > refusedAt + 5; }));
     QCOMPARE(ada.resultCount(), 0);
-    QCOMPARE(ada.mirror().owner[cell], sim::kNoPlayer);
+    QCOMPARE(ada.mirror(kSize).owner[cell], sim::kNoPlayer);
     QVERIFY(ada.inventory() == m_startingInventory);
     QCOMPARE(ada.m_socket.state(), QAbstractSocket::ConnectedState);
 }
@@ -450,7 +262,7 @@ void tst_ActionsWs::aFloodIsRateLimited()
     QVERIFY(ada.join("Ada"));
     Client bob(server.url());
     QVERIFY(bob.join("Bob"));
-    const auto free = ada.freeGrassland();
+    const auto free = ada.freeGrassland(kSize);
     QVERIFY(free.size() >= 2);
 
     const int flood = 200;
@@ -516,7 +328,7 @@ void tst_ActionsWs::aReturningNameGetsItsPlayerBack()
         Client ada(server.url());
         QVERIFY(ada.join("Ada"));
         adaId = ada.playerId();
-        cell = ada.freeGrassland().front();
+        cell = ada.freeGrassland(kSize).front();
         QVERIFY(ada.waitResult(ada.act(protocol::CLAIM, cell)));
         QVERIFY(ada.waitResult(ada.act(protocol::BUILD, cell, m_chest)));
         QVERIFY(ada.waitFor([&] { return ada.inventory() == m_afterChest; }));
@@ -533,7 +345,7 @@ void tst_ActionsWs::aReturningNameGetsItsPlayerBack()
     QCOMPARE(again.playerId(), adaId);
     QVERIFY(again.inventory() == m_afterChest);
     // The chest stayed in the world while Ada was away.
-    const auto cells = again.mirror();
+    const auto cells = again.mirror(kSize);
     QCOMPARE(std::uint32_t(cells.owner[cell]), adaId);
     QCOMPARE(cells.structure[cell], m_chest);
 }

@@ -1,6 +1,7 @@
 // Integration: the HTTP front door of a real hexsphere-server process over loopback,
 // with WebSocket on the same port.
 #include "serverprocess.h"
+#include "wsclient.h"
 
 #include "geometry/hexsphere.h"
 #include "protocol/codec.h"
@@ -130,53 +131,7 @@ bool fromJson(const QByteArray &json, Message *out)
     return google::protobuf::util::JsonStringToMessage(json.toStdString(), out).ok();
 }
 
-/// A WebSocket client on `/ws` that joins and keeps every Envelope it receives.
-class WsClient : public QObject
-{
-public:
-    explicit WsClient(const QString &url)
-    {
-        connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &f) {
-            if (auto envelope = protocol::decodeEnvelope(f))
-                m_received.push_back(*envelope);
-        });
-        connect(&m_socket, &QWebSocket::connected, this, [this] {
-            protocol::Envelope e;
-            e.mutable_hello()->set_protocol_version(protocol::kProtocolVersion);
-            m_socket.sendBinaryMessage(protocol::encodeEnvelope(e));
-        });
-        m_socket.open(QUrl(url));
-    }
-
-    template<typename Pred>
-    bool waitFor(Pred pred, int timeoutMs = 15'000)
-    {
-        QElapsedTimer t;
-        t.start();
-        while (!pred() && t.elapsed() < timeoutMs)
-            QTest::qWait(10);
-        return pred();
-    }
-
-    const protocol::Envelope *first(protocol::Envelope::BodyCase kind) const
-    {
-        for (const auto &e : m_received)
-            if (e.body_case() == kind)
-                return &e;
-        return nullptr;
-    }
-
-    std::uint64_t lastTick() const
-    {
-        for (auto it = m_received.rbegin(); it != m_received.rend(); ++it)
-            if (it->body_case() == protocol::Envelope::kTick)
-                return it->tick().tick();
-        return 0;
-    }
-
-    std::vector<protocol::Envelope> m_received;
-    QWebSocket m_socket;
-};
+using hex::tests::WsClient;
 
 QByteArray repeated(char c, int count)
 {
@@ -199,6 +154,7 @@ void tst_Http::cleanupTestCase()
 void tst_Http::worldMatchesWebSocket()
 {
     WsClient ws(m_server.url());
+    QVERIFY(ws.join(""));
     QVERIFY(ws.waitFor([&] { return ws.first(protocol::Envelope::kWorldInfo) != nullptr; }));
     const protocol::WorldInfo &viaWs = ws.first(protocol::Envelope::kWorldInfo)->world_info();
 
@@ -233,6 +189,7 @@ void tst_Http::chunkMatchesWebSocketMirror()
     // chunk taken at tick T equals the mirror's cells of that chunk at tick T.
     QFETCH(int, chunk);
     WsClient ws(m_server.url());
+    QVERIFY(ws.join(""));
     QVERIFY(ws.waitFor([&] { return ws.first(protocol::Envelope::kSnapshot) != nullptr; }));
     const protocol::WorldInfo &info = ws.first(protocol::Envelope::kWorldInfo)->world_info();
     const geometry::HexSphere sphere(int(info.subdivisions()), int(info.chunk_split()));
@@ -489,9 +446,11 @@ void tst_Http::stillServesAfterBadInputs()
     QCOMPARE(status, 200);
     QCOMPARE(info.subdivisions(), std::uint32_t(kSize));
     WsClient ws(m_server.url());
+    QVERIFY(ws.join(""));
     QVERIFY(ws.waitFor([&] { return ws.lastTick() > info.tick() + 3; }));
     // Host mode's client connects without a path; that upgrade is handed over too.
     WsClient noPath(QStringLiteral("ws://127.0.0.1:%1").arg(m_server.port()));
+    QVERIFY(noPath.join(""));
     QVERIFY(noPath.waitFor([&] { return noPath.lastTick() > info.tick() + 3; }));
 }
 

@@ -1,5 +1,6 @@
 // Integration: a real hexsphere-server process, a real WebSocket over loopback.
 #include "serverprocess.h"
+#include "wsclient.h"
 
 #include "geometry/hexsphere.h"
 #include "protocol/codec.h"
@@ -34,83 +35,7 @@ private slots:
 
 namespace {
 
-/// A WebSocket client that collects every decoded Envelope it receives.
-class Client : public QObject
-{
-public:
-    explicit Client(const QString &url)
-    {
-        connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &f) {
-            auto envelope = protocol::decodeEnvelope(f);
-            if (envelope)
-                m_received.push_back({*envelope, m_clock.elapsed()});
-            else
-                ++m_undecodable;
-        });
-        m_clock.start();
-        m_socket.open(QUrl(url));
-    }
-
-    bool waitConnected()
-    {
-        if (m_socket.state() == QAbstractSocket::ConnectedState)
-            return true;
-        QSignalSpy spy(&m_socket, &QWebSocket::connected);
-        return spy.wait(10'000);
-    }
-
-    void send(const protocol::Envelope &e)
-    {
-        m_socket.sendBinaryMessage(protocol::encodeEnvelope(e));
-    }
-    void sendRaw(const QByteArray &frame) { m_socket.sendBinaryMessage(frame); }
-    void sendText(const QString &text) { m_socket.sendTextMessage(text); }
-
-    void hello(std::uint32_t version = protocol::kProtocolVersion, const char *name = "tester")
-    {
-        protocol::Envelope e;
-        e.mutable_hello()->set_protocol_version(version);
-        e.mutable_hello()->set_player_name(name);
-        send(e);
-    }
-
-    /// Waits until `pred` holds over the received list, up to `timeoutMs`.
-    template<typename Pred>
-    bool waitFor(Pred pred, int timeoutMs = 15'000)
-    {
-        QElapsedTimer t;
-        t.start();
-        while (!pred() && t.elapsed() < timeoutMs)
-            QTest::qWait(10);
-        return pred();
-    }
-
-    int count(protocol::Envelope::BodyCase kind) const
-    {
-        int n = 0;
-        for (const auto &r : m_received)
-            n += r.envelope.body_case() == kind;
-        return n;
-    }
-
-    const protocol::Envelope *first(protocol::Envelope::BodyCase kind) const
-    {
-        for (const auto &r : m_received)
-            if (r.envelope.body_case() == kind)
-                return &r.envelope;
-        return nullptr;
-    }
-
-    struct Received
-    {
-        protocol::Envelope envelope;
-        qint64 atMs;
-    };
-    std::vector<Received> m_received;
-    int m_undecodable = 0;
-    QWebSocket m_socket;
-    QElapsedTimer m_clock;
-};
+using Client = hex::tests::WsClient;
 
 } // namespace
 
@@ -129,7 +54,7 @@ void tst_ServerProcess::snapshotHoldsEveryCell()
     QVERIFY2(server.start({"--size", QString::number(subdivisions)}), qPrintable(server.output()));
     Client client(server.url());
     QVERIFY(client.waitConnected());
-    client.hello();
+    client.hello("tester");
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kSnapshot) == 1; }));
 
     const std::uint64_t cells = 10ull * subdivisions * subdivisions + 2;
@@ -146,7 +71,7 @@ void tst_ServerProcess::snapshotHoldsEveryCell()
     QVERIFY2(visible, qPrintable(visible ? QString() : visible.error()));
     QCOMPARE(std::uint64_t(visible->structure.size()), cells);
     // WorldInfo comes before the snapshot.
-    QCOMPARE(client.m_received.front().envelope.body_case(), protocol::Envelope::kWorldInfo);
+    QCOMPARE(client.m_received.front().body_case(), protocol::Envelope::kWorldInfo);
     QCOMPARE(client.m_undecodable, 0);
 }
 
@@ -166,24 +91,26 @@ void tst_ServerProcess::ticksAtTheAskedRate()
              qPrintable(server.output()));
     Client client(server.url());
     QVERIFY(client.waitConnected());
-    client.hello();
+    client.hello("tester");
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kTick) >= 2; }));
 
     // Measure over three seconds of the server's own tick numbers and clock, and of
     // this process's clock as the frames arrive.
     QTest::qWait(3000);
-    std::vector<const Client::Received *> ticks;
-    for (const auto &r : client.m_received)
-        if (r.envelope.body_case() == protocol::Envelope::kTick)
-            ticks.push_back(&r);
+    std::vector<std::size_t> ticks; // indices into m_received
+    for (std::size_t i = 0; i < client.m_received.size(); ++i)
+        if (client.m_received[i].body_case() == protocol::Envelope::kTick)
+            ticks.push_back(i);
     QVERIFY(ticks.size() >= 3);
-    const auto &firstTick = ticks.front()->envelope.tick();
-    const auto &lastTick = ticks.back()->envelope.tick();
+    const auto &firstTick = client.m_received[ticks.front()].tick();
+    const auto &lastTick = client.m_received[ticks.back()].tick();
     // Consecutive, no gaps and no repeats.
     for (std::size_t i = 1; i < ticks.size(); ++i)
-        QCOMPARE(ticks[i]->envelope.tick().tick(), ticks[i - 1]->envelope.tick().tick() + 1);
+        QCOMPARE(client.m_received[ticks[i]].tick().tick(),
+                 client.m_received[ticks[i - 1]].tick().tick() + 1);
     const double serverSeconds = (lastTick.server_time_ms() - firstTick.server_time_ms()) / 1000.0;
-    const double localSeconds = (ticks.back()->atMs - ticks.front()->atMs) / 1000.0;
+    const double localSeconds
+        = (client.m_receivedAtMs[ticks.back()] - client.m_receivedAtMs[ticks.front()]) / 1000.0;
     const double elapsedTicks = double(lastTick.tick() - firstTick.tick());
     const double serverRate = elapsedTicks / serverSeconds;
     const double localRate = elapsedTicks / localSeconds;
@@ -203,17 +130,16 @@ void tst_ServerProcess::deltasKeepAMirrorExact()
              qPrintable(server.output()));
     Client early(server.url());
     QVERIFY(early.waitConnected());
-    early.hello();
+    early.hello("tester");
     QVERIFY(early.waitFor([&] { return early.count(protocol::Envelope::kTick) >= 60; }));
     Client late(server.url());
     QVERIFY(late.waitConnected());
-    late.hello(protocol::kProtocolVersion, "late tester");
+    late.hello("late tester");
     QVERIFY(late.waitFor([&] { return late.count(protocol::Envelope::kSnapshot) == 1; }));
     const auto &lateSnapshot = late.first(protocol::Envelope::kSnapshot)->snapshot();
     const std::uint64_t joinTick = lateSnapshot.tick();
     QVERIFY(early.waitFor([&] {
-        return !early.m_received.empty()
-               && early.m_received.back().envelope.tick().tick() > joinTick;
+        return !early.m_received.empty() && early.m_received.back().tick().tick() > joinTick;
     }));
 
     const geometry::HexSphere sphere(n);
@@ -221,10 +147,10 @@ void tst_ServerProcess::deltasKeepAMirrorExact()
     auto mirror = protocol::decodeSnapshot(earlySnapshot, sphere.cellCount());
     QVERIFY2(mirror, qPrintable(mirror ? QString() : mirror.error()));
     std::size_t changedCells = 0;
-    for (const auto &r : early.m_received) {
-        if (r.envelope.body_case() != protocol::Envelope::kTick)
+    for (const auto &envelope : early.m_received) {
+        if (envelope.body_case() != protocol::Envelope::kTick)
             continue;
-        const auto &update = r.envelope.tick();
+        const auto &update = envelope.tick();
         if (update.tick() <= earlySnapshot.tick() || update.tick() > joinTick)
             continue;
         QVERIFY(update.state_hash() != 0);
@@ -269,7 +195,7 @@ void tst_ServerProcess::badFramesGetErrors()
     QVERIFY2(server.start({"--size", "4"}), qPrintable(server.output()));
     Client client(server.url());
     QVERIFY(client.waitConnected());
-    client.hello();
+    client.hello("tester");
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kSnapshot) == 1; }));
     client.sendRaw(frame);
     client.sendText(QStringLiteral("{\"hello\": {}}"));
@@ -290,7 +216,7 @@ void tst_ServerProcess::versionMismatchNamesBothVersions()
     QVERIFY2(server.start({"--size", "4"}), qPrintable(server.output()));
     Client client(server.url());
     QVERIFY(client.waitConnected());
-    client.hello(protocol::kProtocolVersion + 98);
+    client.hello("tester", protocol::kProtocolVersion + 98);
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kError) == 1; }));
     const auto &error = client.first(protocol::Envelope::kError)->error();
     QCOMPARE(error.code(), protocol::Error::VERSION_MISMATCH);
@@ -310,7 +236,7 @@ void tst_ServerProcess::sigtermStopsCleanly()
     QVERIFY2(server.start({"--size", "4"}), qPrintable(server.output()));
     Client client(server.url());
     QVERIFY(client.waitConnected());
-    client.hello();
+    client.hello("tester");
     QVERIFY(client.waitFor([&] { return client.count(protocol::Envelope::kTick) >= 1; }));
     QCOMPARE(server.stop(), 0);
     QVERIFY2(server.output().contains("signal 15 received, stopping"), qPrintable(server.output()));

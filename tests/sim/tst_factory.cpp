@@ -747,7 +747,7 @@ void tst_Factory::shippedContent()
 {
     const auto loaded = loadContent(QStringLiteral(HEX_SOURCE_DIR "/resources/content"));
     if (!loaded)
-        QSKIP(qPrintable(QStringLiteral("shipped content does not load: ") + loaded.error()));
+        QFAIL(qPrintable(QStringLiteral("shipped content does not load: ") + loaded.error()));
     const Content &c = *loaded;
 
     // An extractor on a deposit, a conveyor, an assembler smelting the deposit's item,
