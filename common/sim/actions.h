@@ -40,24 +40,24 @@ enum class RejectReason : std::uint8_t {
     None = 0, ///< accepted
     UnknownPlayer,
     UnknownCell,
-    CellTaken,        ///< claim: another player owns it
-    AlreadyYours,     ///< claim: you own it already
-    NotAdjacent,      ///< claim: not next to a cell you own
-    NotYourCell,      ///< build/rotate/remove/...: you do not own the cell
-    CellOccupied,     ///< build: a structure stands there
-    NoStructure,      ///< rotate/remove/...: nothing stands there
+    CellTaken,    ///< claim: another player owns it
+    AlreadyYours, ///< claim: you own it already
+    NotAdjacent,  ///< claim: not next to a cell you own
+    NotYourCell,  ///< build/rotate/remove/...: you do not own the cell
+    CellOccupied, ///< build: a structure stands there
+    NoStructure,  ///< rotate/remove/...: nothing stands there
     UnknownPrototype,
     BadOrientation,
-    BadTerrain,       ///< build: not on water, or an extractor off a deposit
-    CannotAfford,     ///< build: your inventory lacks the cost
-    NotAnAssembler,   ///< set recipe on something else
+    BadTerrain,     ///< build: not on water, or an extractor off a deposit
+    CannotAfford,   ///< build: your inventory lacks the cost
+    NotAnAssembler, ///< set recipe on something else
     UnknownRecipe,
     RecipeNotAllowed, ///< that assembler cannot run that recipe
     UnknownItem,
-    BadCount,         ///< zero items
-    NotEnoughItems,   ///< take/put: the source lacks them
-    NoRoom,           ///< put: the structure cannot hold them
-    CellBusy,         ///< another action on this cell was applied earlier this tick
+    BadCount,       ///< zero items
+    NotEnoughItems, ///< take/put: the source lacks them
+    NoRoom,         ///< put: the structure cannot hold them
+    CellBusy,       ///< another action on this cell was applied earlier this tick
 };
 
 /// The answer to one action.

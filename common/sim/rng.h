@@ -19,8 +19,8 @@ constexpr std::uint64_t mix64(std::uint64_t x)
 constexpr std::uint32_t random32(std::uint64_t seed, std::uint64_t tick, std::uint32_t cell,
                                  std::uint32_t stream)
 {
-    const std::uint64_t h = mix64(seed ^ mix64(tick * 0xD1B54A32D192ED03ull
-                                               ^ (std::uint64_t(cell) << 20) ^ stream));
+    const std::uint64_t h
+        = mix64(seed ^ mix64(tick * 0xD1B54A32D192ED03ull ^ (std::uint64_t(cell) << 20) ^ stream));
     return std::uint32_t(h >> 32);
 }
 

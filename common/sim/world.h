@@ -21,10 +21,10 @@ struct ChunkDelta
 /// What one step produced.
 struct StepResult
 {
-    std::uint64_t tick = 0;                 ///< the tick just completed
-    std::vector<ActionResult> actions;      ///< one per queued action, in order
-    std::vector<ChunkDelta> deltas;         ///< ascending chunk id; only chunks with changes
-    std::uint64_t stateHash = 0;            ///< stateHash() after the step
+    std::uint64_t tick = 0;            ///< the tick just completed
+    std::vector<ActionResult> actions; ///< one per queued action, in order
+    std::vector<ChunkDelta> deltas;    ///< ascending chunk id; only chunks with changes
+    std::uint64_t stateHash = 0;       ///< stateHash() after the step
 };
 
 /// A running world: state, rules and the step. Deterministic: the same seed, content
@@ -35,8 +35,8 @@ class World
 {
 public:
     /// Generates a new world from `seed` (see generateWorld()).
-    World(std::shared_ptr<const geometry::HexSphere> sphere,
-          std::shared_ptr<const Content> content, std::uint64_t seed, int threads = 1);
+    World(std::shared_ptr<const geometry::HexSphere> sphere, std::shared_ptr<const Content> content,
+          std::uint64_t seed, int threads = 1);
     /// Resumes a saved state; recomputes its cells hash.
     World(WorldState state, std::shared_ptr<const Content> content, int threads = 1);
     ~World();
@@ -75,7 +75,7 @@ private:
 /// A new world's state: the ground from generateTerrain(), deposits placed by each
 /// resource's abundance and terrains, standing water and flora seeded on suitable
 /// land. Integer arithmetic only.
-WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere,
-                         const Content &content, std::uint64_t seed);
+WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
+                         std::uint64_t seed);
 
 } // namespace hex::sim

@@ -25,8 +25,7 @@ std::uint64_t WorldState::computeCellsHash() const
            ^ layerHash(owner, Layer::Owner);
 }
 
-WorldState WorldState::blank(std::shared_ptr<const geometry::HexSphere> sphere,
-                             std::uint64_t seed)
+WorldState WorldState::blank(std::shared_ptr<const geometry::HexSphere> sphere, std::uint64_t seed)
 {
     WorldState state;
     const std::uint32_t count = sphere->cellCount();

@@ -93,7 +93,7 @@ struct WorldState
     std::vector<std::uint8_t> pollution; ///< 0..255
 
     // Players' mark on the world.
-    std::vector<PrototypeId> structure; ///< kNoStructure or a prototype
+    std::vector<PrototypeId> structure;    ///< kNoStructure or a prototype
     std::vector<std::uint8_t> orientation; ///< 0..5 (0..4 on pentagons)
     std::vector<PlayerId> owner;           ///< kNoPlayer or a player
 
@@ -128,8 +128,7 @@ struct WorldState
     /// A state for `sphere` with every array sized and empty: terrain 0, no deposits,
     /// nothing living, no structures, no owners; tick 0, no players. cellsHash is
     /// computed. The start of world generation and of hand-made test worlds.
-    static WorldState blank(std::shared_ptr<const geometry::HexSphere> sphere,
-                            std::uint64_t seed);
+    static WorldState blank(std::shared_ptr<const geometry::HexSphere> sphere, std::uint64_t seed);
 
     bool operator==(const WorldState &other) const = default;
 };
