@@ -17,6 +17,11 @@ namespace hex::protocol {
 ///   Error gains RATE_LIMITED, BAD_ACTION and NAME_IN_USE.
 /// - 4: HTTP on the WebSocket's port: `GET /api/v1/world` (WorldInfo as JSON),
 ///   `GET /api/v1/chunks/{id}` (the new ChunkSnapshot), refusals as the new HttpError.
-inline constexpr std::uint32_t kProtocolVersion = 4;
+/// - 5: sessions: Hello gains token, password, resume_after and View; Envelope gains
+///   seq, SessionInfo, View and Resync; TickUpdate gains ChunkSnapshots of newly viewed
+///   chunks and the unsubscribed list; WorldInfo gains chunk_count; Error gains
+///   UNAUTHORIZED and BAD_VIEW. HTTP gains sessions, accounts, actions, view, long-poll
+///   and the mailbox (MessageBatch, ActionBatch, ActionBatchReply).
+inline constexpr std::uint32_t kProtocolVersion = 5;
 
 } // namespace hex::protocol
