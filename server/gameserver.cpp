@@ -1,5 +1,6 @@
 #include "gameserver.h"
 
+#include "session/sessionmanager.h"
 #include "tick/tickloop.h"
 #include "transport/httpfrontdoor.h"
 #include "transport/websockettransport.h"
@@ -46,23 +47,31 @@ bool GameServer::start()
         << m_config.seed << ", content " << sharedContent->version << ", in " << timer.elapsed()
         << " ms";
 
-    const ServerInfo info{m_config.worldName, m_config.ups};
-    m_webSocket = new WebSocketTransport(*m_world, info, this);
-    m_frontDoor = new HttpFrontDoor(*m_world, info, *m_webSocket, this);
+    SessionLimits limits;
+    limits.tokenTtlSeconds = m_config.tokenTtlSeconds;
+    limits.requireAccounts = m_config.requireAccounts;
+    limits.mailboxCapacity = m_config.mailboxCapacity;
+    limits.detachedTtlMs = m_config.sessionIdleSeconds * 1000;
+    m_sessions = new SessionManager(*m_world, limits, this);
+    m_sessions->setWorldInfo(m_config.worldName, m_config.ups);
+    m_webSocket = new WebSocketTransport(*m_sessions, m_config.maxClients, this);
+    m_frontDoor = new HttpFrontDoor(*m_sessions, *m_webSocket, m_config.maxHttpConnections,
+                                    this);
     if (!m_frontDoor->listen(m_config.bindAddress, m_config.port)) {
         m_errorString = m_frontDoor->errorString();
-        delete m_frontDoor;
-        m_frontDoor = nullptr;
-        delete m_webSocket;
-        m_webSocket = nullptr;
-        m_world.reset();
+        stop();
         return false;
     }
 
     m_tickLoop = new TickLoop(m_config.ups, this);
     connect(m_tickLoop, &TickLoop::ticked, this, [this](std::uint64_t) {
         const sim::StepResult result = m_world->step();
-        m_webSocket->broadcastTick(result);
+        m_sessions->publishTick(result);
+        m_webSocket->flush();
+        m_frontDoor->wakePolls();
+        // Once a second is often enough to end idle sessions.
+        if (result.tick % std::uint64_t(m_config.ups) == 0)
+            m_sessions->expireIdle();
     });
     m_tickLoop->start(m_world->state().tick);
     return true;
@@ -93,6 +102,8 @@ void GameServer::stop()
         delete m_webSocket;
         m_webSocket = nullptr;
     }
+    delete m_sessions;
+    m_sessions = nullptr;
     if (m_world) {
         qCInfo(lcServer).nospace() << "tick " << m_world->state().tick << ": server stopped";
         m_world.reset();

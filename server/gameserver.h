@@ -14,6 +14,7 @@ class World;
 namespace hex::server {
 
 class HttpFrontDoor;
+class SessionManager;
 class TickLoop;
 class WebSocketTransport;
 
@@ -42,6 +43,8 @@ public:
     quint64 tick() const;
     /// The running world, or null before start() and after stop(). Tick thread only.
     const sim::World *world() const { return m_world.get(); }
+    /// The sessions, or null before start() and after stop(). Tick thread only.
+    SessionManager *sessions() const { return m_sessions; }
 
 signals:
     /// Emitted once start() succeeded, with the bound port.
@@ -58,6 +61,7 @@ private:
     QString m_errorString;
     std::unique_ptr<sim::World> m_world;
     TickLoop *m_tickLoop = nullptr;
+    SessionManager *m_sessions = nullptr;
     WebSocketTransport *m_webSocket = nullptr;
     /// Owns the port: HTTP here, WebSocket upgrades handed to m_webSocket.
     HttpFrontDoor *m_frontDoor = nullptr;

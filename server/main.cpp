@@ -12,10 +12,32 @@
 #include <csignal>
 #include <cstdio>
 
+#include <sys/resource.h>
+
 using namespace hex::server;
+
+namespace {
+
+/// Every client costs a file descriptor: raise the soft limit to the hard one, so that
+/// --max-clients is what limits, not a default of 1024.
+void raiseDescriptorLimit()
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
+    // Qt's own event dispatcher: the glib one costs more per socket as thousands of
+    // clients connect, Qt's stays flat. Set before the application object exists.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
+    raiseDescriptorLimit();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("hexsphere-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));

@@ -38,6 +38,33 @@ void addServerOptions(QCommandLineParser &parser)
              .arg(kMaxThreads)
              .arg(defaults.threads),
          ServerConfig::tr("count")},
+        {QStringLiteral("max-clients"),
+         ServerConfig::tr("Most WebSocket clients connected at once, 1..%1 (default %2).")
+             .arg(kMaxClients)
+             .arg(defaults.maxClients),
+         ServerConfig::tr("count")},
+        {QStringLiteral("max-http"),
+         ServerConfig::tr("Most HTTP connections open at once, long-polls included, 1..%1 "
+                          "(default %2).")
+             .arg(kMaxClients)
+             .arg(defaults.maxHttpConnections),
+         ServerConfig::tr("count")},
+        {QStringLiteral("require-accounts"),
+         ServerConfig::tr("Refuse guests: players register an account and log in.")},
+        {QStringLiteral("token-ttl"),
+         ServerConfig::tr("Seconds a session token stays valid, 10..2592000 (default %1).")
+             .arg(defaults.tokenTtlSeconds),
+         ServerConfig::tr("seconds")},
+        {QStringLiteral("mailbox-size"),
+         ServerConfig::tr("Messages a session's mailbox holds before the oldest are replaced "
+                          "by a resync marker, 4..65536 (default %1).")
+             .arg(defaults.mailboxCapacity),
+         ServerConfig::tr("count")},
+        {QStringLiteral("session-idle"),
+         ServerConfig::tr("Seconds a session with no connection and no request lives on, "
+                          "10..86400 (default %1).")
+             .arg(defaults.sessionIdleSeconds),
+         ServerConfig::tr("seconds")},
     });
 }
 
@@ -69,6 +96,12 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
     readInt(QStringLiteral("size"), 1, kMaxSubdivisions, &config.subdivisions);
     readInt(QStringLiteral("ups"), kMinUps, kMaxUps, &config.ups);
     readInt(QStringLiteral("threads"), 1, kMaxThreads, &config.threads);
+    readInt(QStringLiteral("max-clients"), 1, kMaxClients, &config.maxClients);
+    readInt(QStringLiteral("max-http"), 1, kMaxClients, &config.maxHttpConnections);
+    readInt(QStringLiteral("token-ttl"), 10, 30 * 24 * 3600, &config.tokenTtlSeconds);
+    readInt(QStringLiteral("mailbox-size"), 4, 65536, &config.mailboxCapacity);
+    readInt(QStringLiteral("session-idle"), 10, 24 * 3600, &config.sessionIdleSeconds);
+    config.requireAccounts = parser.isSet(QStringLiteral("require-accounts"));
 
     if (parser.isSet(QStringLiteral("seed"))) {
         bool ok = false;

@@ -31,15 +31,29 @@ public:
     /// Address to listen on: Any for a dedicated or LAN server, LocalHost for a
     /// private hosted game.
     QHostAddress bindAddress = QHostAddress::Any;
+    /// Most WebSocket clients connected at once.
+    int maxClients = 10'000;
+    /// Most HTTP connections open at once (long-polls hold theirs).
+    int maxHttpConnections = 1024;
+    /// Guests are refused: players register and log in.
+    bool requireAccounts = false;
+    /// Seconds a session token stays valid.
+    int tokenTtlSeconds = 24 * 3600;
+    /// Messages a session's mailbox holds before the oldest become a Resync marker.
+    int mailboxCapacity = 256;
+    /// Seconds a session without a connection or request lives on.
+    int sessionIdleSeconds = 300;
 };
 
 inline constexpr int kMinUps = 10;
 inline constexpr int kMaxUps = 60;
 inline constexpr int kMaxSubdivisions = 512;
 inline constexpr int kMaxThreads = 64;
+inline constexpr int kMaxClients = 100'000;
 
-/// Adds the world and network options (--port, --bind, --size, --ups, --seed,
-/// --world, --threads) to `parser`.
+/// Adds the world, network and session options (--port, --bind, --size, --ups,
+/// --seed, --world, --threads, --max-clients, --max-http, --require-accounts, --token-ttl,
+/// --mailbox-size, --session-idle) to `parser`.
 void addServerOptions(QCommandLineParser &parser);
 
 /// Reads the options added by addServerOptions() after parser.process(). Returns the

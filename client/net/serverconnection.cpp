@@ -138,6 +138,8 @@ void ServerConnection::resetMirror()
     m_lastStateHash = 0;
     m_playerId = sim::kNoPlayer;
     m_inventory.clear();
+    m_lastSeq = 0;
+    m_sessionToken.clear();
 }
 
 void ServerConnection::setState(State state)
@@ -215,7 +217,20 @@ void ServerConnection::handleFrame(const QByteArray &frame)
 
 void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
 {
+    if (envelope.seq() > 0)
+        m_lastSeq = envelope.seq();
     switch (envelope.body_case()) {
+    case protocol::Envelope::kSession:
+        m_sessionToken = QString::fromStdString(envelope.session().token());
+        qCInfo(lcNet).noquote() << "session" << QString::fromStdString(envelope.session().session_id()).left(8)
+                                << "as" << QString::fromStdString(envelope.session().player_name());
+        return;
+    case protocol::Envelope::kResync:
+        handleResync(envelope.resync());
+        return;
+    case protocol::Envelope::kView:
+        reportError(tr("The server sent a view, which only clients send."));
+        return;
     case protocol::Envelope::kWorldInfo:
         handleWorldInfo(envelope.world_info());
         return;
@@ -348,6 +363,18 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     // Each delta is checked and applied on its own; should a later one be bad, the
     // earlier ones are taken back, so that the mirror never shows half a tick. The last
     // delta needs no saving: if it fails, it changed nothing.
+    // Chunks newly in view come whole; each is checked before it replaces its cells.
+    for (const protocol::ChunkSnapshot &chunk : update.chunks()) {
+        if (m_cells->cellCount() != m_sphere->cellCount())
+            m_cells->resize(m_sphere->cellCount());
+        const auto applied = protocol::applyChunkSnapshot(chunk, *m_sphere, *m_cells, &m_changedCells);
+        if (!applied) {
+            reportError(tr("The server sent tick %1 with a chunk that does not fit the world: %2")
+                            .arg(QString::number(tick), applied.error()));
+            return;
+        }
+        m_hasSnapshot = true;
+    }
     TickUndo undo;
     const int deltaCount = update.deltas_size();
     for (int i = 0; i < deltaCount; ++i) {
@@ -397,6 +424,19 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             m_inventory = std::move(inventory);
             emit inventoryChanged();
         }
+    }
+}
+
+void ServerConnection::handleResync(const protocol::Resync &resync)
+{
+    // The server dropped messages it could not deliver in time; the results they held
+    // are here, and the next message brings the state afresh.
+    qCWarning(lcNet).noquote() << QString::fromStdString(resync.message());
+    for (const protocol::ActionResult &result : resync.results()) {
+        if (result.client_seq() == 0 || result.client_seq() > m_lastClientSeq)
+            continue;
+        emit actionResult(result.client_seq(), result.cell(), int(result.reason()),
+                          QString::fromStdString(result.message()));
     }
 }
 

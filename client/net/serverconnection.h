@@ -16,6 +16,7 @@
 
 namespace hex::protocol {
 class Envelope;
+class Resync;
 class Snapshot;
 class TickUpdate;
 class WorldInfo;
@@ -108,6 +109,11 @@ public:
     /// The player this connection acts as, from the last accepted WorldInfo;
     /// sim::kNoPlayer before one arrived.
     sim::PlayerId playerId() const { return m_playerId; }
+    /// The token of the session this connection joined (from the server's SessionInfo);
+    /// empty before it arrived.
+    QString sessionToken() const { return m_sessionToken; }
+    /// The seq of the last message of the session's sequence received; 0 before any.
+    std::uint64_t lastSeq() const { return m_lastSeq; }
     /// The player's inventory (item id → count, counts > 0) as the server last sent
     /// it; empty before the first TickUpdate after joining.
     const std::map<sim::ItemId, std::uint32_t> &inventory() const { return m_inventory; }
@@ -152,6 +158,7 @@ private:
     void handleWorldInfo(const protocol::WorldInfo &info);
     void handleSnapshot(const protocol::Snapshot &snapshot);
     void handleTick(const protocol::TickUpdate &update);
+    void handleResync(const protocol::Resync &resync);
     /// Empties the mirror: no snapshot of the current world yet.
     void resetMirror();
     void onConnected();
@@ -178,6 +185,10 @@ private:
     std::map<sim::ItemId, std::uint32_t> m_inventory;
     /// The last client sequence number sent; 0 before any action in this connection.
     quint32 m_lastClientSeq = 0;
+    /// The seq of the last message of the session's sequence received.
+    std::uint64_t m_lastSeq = 0;
+    /// The session's token, from SessionInfo.
+    QString m_sessionToken;
 };
 
 } // namespace hex::client

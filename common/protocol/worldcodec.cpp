@@ -232,4 +232,82 @@ tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
     return {};
 }
 
+tl::expected<void, QString> applyChunkSnapshot(const ChunkSnapshot &snapshot,
+                                               const geometry::HexSphere &sphere,
+                                               VisibleCells &cells,
+                                               std::vector<geometry::CellId> *changed)
+{
+    if (snapshot.chunk() >= sphere.chunkCount())
+        return tl::make_unexpected(tr("A chunk snapshot names chunk %1, but the world has %2 "
+                                      "chunks.")
+                                       .arg(snapshot.chunk())
+                                       .arg(sphere.chunkCount()));
+    if (cells.cellCount() != sphere.cellCount())
+        return tl::make_unexpected(tr("A chunk snapshot arrived for a mirror of another size."));
+    const std::span<const geometry::CellId> expected = sphere.chunkCells(snapshot.chunk());
+    const std::size_t n = expected.size();
+    bool sameCells = std::size_t(snapshot.cells_size()) == n;
+    for (std::size_t i = 0; sameCells && i < n; ++i)
+        sameCells = snapshot.cells(int(i)) == expected[i];
+    if (!sameCells) {
+        return tl::make_unexpected(
+            tr("The snapshot of chunk %1 does not list exactly the chunk's %2 cells in order.")
+                .arg(snapshot.chunk())
+                .arg(n));
+    }
+    const struct
+    {
+        const char *name;
+        std::size_t size;
+        std::size_t width;
+    } fields[] = {
+        {"terrain", snapshot.terrain().size(), 1},
+        {"elevation", snapshot.elevation().size(), 1},
+        {"flora", snapshot.flora().size(), 1},
+        {"water", snapshot.water().size(), 1},
+        {"pollution", snapshot.pollution().size(), 1},
+        {"resource", snapshot.resource().size(), 1},
+        {"structure", snapshot.structure().size(), 2},
+        {"orientation", snapshot.orientation().size(), 1},
+        {"owner", snapshot.owner().size(), 2},
+    };
+    for (const auto &field : fields) {
+        if (field.size != n * field.width) {
+            return tl::make_unexpected(
+                tr("The snapshot of chunk %1 lists %2 cells but its %3 field does not match.")
+                    .arg(snapshot.chunk())
+                    .arg(n)
+                    .arg(QLatin1String(field.name)));
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const geometry::CellId cell = expected[i];
+        cells.terrain[cell] = valueAt<std::uint8_t>(snapshot.terrain(), i);
+        cells.elevation[cell] = valueAt<std::uint8_t>(snapshot.elevation(), i);
+        cells.flora[cell] = valueAt<std::uint8_t>(snapshot.flora(), i);
+        cells.water[cell] = valueAt<std::uint8_t>(snapshot.water(), i);
+        cells.pollution[cell] = valueAt<std::uint8_t>(snapshot.pollution(), i);
+        cells.resource[cell] = valueAt<std::uint8_t>(snapshot.resource(), i);
+        cells.structure[cell] = valueAt<std::uint16_t>(snapshot.structure(), i);
+        cells.orientation[cell] = valueAt<std::uint8_t>(snapshot.orientation(), i);
+        cells.owner[cell] = valueAt<std::uint16_t>(snapshot.owner(), i);
+        if (changed)
+            changed->push_back(cell);
+    }
+    return {};
+}
+
+void VisibleCells::resize(std::uint32_t cellCount)
+{
+    terrain.assign(cellCount, 0);
+    elevation.assign(cellCount, 0);
+    flora.assign(cellCount, 0);
+    water.assign(cellCount, 0);
+    pollution.assign(cellCount, 0);
+    resource.assign(cellCount, 0);
+    structure.assign(cellCount, 0);
+    orientation.assign(cellCount, 0);
+    owner.assign(cellCount, 0xFFFF);
+}
+
 } // namespace hex::protocol

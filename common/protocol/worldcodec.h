@@ -29,6 +29,9 @@ struct VisibleCells
     std::vector<std::uint16_t> owner;
 
     std::uint32_t cellCount() const { return std::uint32_t(terrain.size()); }
+    /// `cellCount` cells of nothing: ocean floor, no owner. What a client that views
+    /// part of the planet starts from before chunk snapshots fill it in.
+    void resize(std::uint32_t cellCount);
     bool operator==(const VisibleCells &) const = default;
 };
 
@@ -53,5 +56,13 @@ void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, 
 [[nodiscard]] tl::expected<void, QString>
 applyChunkDelta(const ChunkDelta &delta, const geometry::HexSphere &sphere, VisibleCells &cells,
                 std::vector<geometry::CellId> *changed = nullptr);
+
+/// Checks `snapshot` against `sphere` (known chunk, exactly the chunk's cells in
+/// order, field sizes) and writes it into `cells`, which must hold the sphere's cells.
+/// Changes nothing and says why when it is invalid. On success appends the chunk's
+/// cell ids to `changed` if given.
+[[nodiscard]] tl::expected<void, QString>
+applyChunkSnapshot(const ChunkSnapshot &snapshot, const geometry::HexSphere &sphere,
+                   VisibleCells &cells, std::vector<geometry::CellId> *changed = nullptr);
 
 } // namespace hex::protocol

@@ -2,13 +2,9 @@
 
 #include "netlog.h"
 
-#include "protocol/actioncodec.h"
 #include "protocol/codec.h"
 #include "protocol/protocolversion.h"
-#include "protocol/worldcodec.h"
-#include "sim/world.h"
 
-#include <QDateTime>
 #include <QLoggingCategory>
 #include <QTcpSocket>
 #include <QTimer>
@@ -16,7 +12,6 @@
 #include <QWebSocketServer>
 
 #include <algorithm>
-#include <cmath>
 
 // Debug lines (one per connection and per HTTP request) only when asked for, as
 // docs/OPERATIONS.md says: QT_LOGGING_RULES="hex.net.debug=true".
@@ -26,15 +21,42 @@ namespace hex::server {
 
 using protocol::Envelope;
 
-WebSocketTransport::WebSocketTransport(sim::World &world, ServerInfo info, QObject *parent)
+namespace {
+
+/// The HTTP answer to an upgrade refused before the handshake.
+QByteArray busyResponse()
+{
+    const QByteArray body = QStringLiteral("{\"error\":{\"code\":\"server_busy\",\"message\":\"%1\"}}\n")
+                                .arg(WebSocketTransport::tr("Too many WebSocket handshakes are in "
+                                                            "progress: try again in 5 seconds."))
+                                .toUtf8();
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Retry-After: 5\r\nConnection: close\r\nContent-Length: "
+           + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+}
+
+QPair<QString, quint16> peerOf(const QAbstractSocket &socket)
+{
+    return {socket.peerAddress().toString(), socket.peerPort()};
+}
+
+} // namespace
+
+WebSocketTransport::WebSocketTransport(SessionManager &sessions, int maxConnections,
+                                       QObject *parent)
     : QObject(parent)
-    , m_world(world)
-    , m_info(std::move(info))
+    , m_sessions(sessions)
+    , m_maxConnections(maxConnections)
     , m_server(
           new QWebSocketServer(QStringLiteral("hexsphere"), QWebSocketServer::NonSecureMode, this))
+    , m_pingTimer(new QTimer(this))
 {
-    m_server->setMaxPendingConnections(64);
+    m_server->setMaxPendingConnections(kMaxPendingHandshakes);
+    m_server->setHandshakeTimeout(std::chrono::milliseconds(5'000));
     connect(m_server, &QWebSocketServer::newConnection, this, &WebSocketTransport::onNewConnection);
+    connect(&m_sessions, &SessionManager::sessionEnded, this, &WebSocketTransport::onSessionEnded);
+    connect(m_pingTimer, &QTimer::timeout, this, &WebSocketTransport::pingAndReap);
+    m_pingTimer->start(kPingIntervalMs);
 }
 
 WebSocketTransport::~WebSocketTransport()
@@ -44,35 +66,53 @@ WebSocketTransport::~WebSocketTransport()
 
 void WebSocketTransport::handleConnection(QTcpSocket *socket)
 {
+    if (m_handshaking.size() >= kMaxPendingHandshakes) {
+        qCWarning(lcNet).noquote() << "refusing WebSocket upgrade from"
+                                   << socket->peerAddress().toString() << ":"
+                                   << kMaxPendingHandshakes << "handshakes in progress";
+        socket->setParent(this);
+        socket->write(busyResponse());
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        socket->disconnectFromHost();
+        QTimer::singleShot(2'000, socket, [socket] { socket->abort(); });
+        return;
+    }
+    const auto peer = peerOf(*socket);
+    m_handshaking.insert(peer);
+    connect(socket, &QObject::destroyed, this, [this, peer] { m_handshaking.remove(peer); });
     m_server->handleConnection(socket);
 }
 
 void WebSocketTransport::close()
 {
-    for (Connection &c : m_connections) {
-        c.socket->disconnect(this);
-        c.socket->close(QWebSocketProtocol::CloseCodeGoingAway, tr("The server is shutting down."));
-        c.socket->deleteLater();
-    }
+    auto connections = std::move(m_connections);
     m_connections.clear();
+    for (auto &[socket, c] : connections) {
+        socket->disconnect(this);
+        if (c.session)
+            m_sessions.setWebSocketAttached(*c.session, false);
+        socket->close(QWebSocketProtocol::CloseCodeGoingAway, tr("The server is shutting down."));
+        socket->deleteLater();
+    }
     m_server->close();
 }
 
 int WebSocketTransport::joinedCount() const
 {
     return int(std::count_if(m_connections.begin(), m_connections.end(),
-                             [](const Connection &c) { return c.joined; }));
+                             [](const auto &entry) { return entry.second.session != nullptr; }));
 }
 
 void WebSocketTransport::onNewConnection()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
-        if (m_connections.size() >= std::size_t(kMaxConnections)) {
+        m_handshaking.remove({socket->peerAddress().toString(), socket->peerPort()});
+        if (int(m_connections.size()) >= m_maxConnections) {
             qCWarning(lcNet) << "refusing" << socket->peerAddress().toString()
-                             << ": connection limit" << kMaxConnections << "reached";
+                             << ": connection limit" << m_maxConnections << "reached";
             // 1013 "Try Again Later" (RFC 6455 registry); Qt 6.4 has no name for it.
             socket->close(QWebSocketProtocol::CloseCode(1013),
-                          tr("The server is full (%1 connections).").arg(kMaxConnections));
+                          tr("The server is full (%1 connections).").arg(m_maxConnections));
             socket->deleteLater();
             continue;
         }
@@ -81,17 +121,21 @@ void WebSocketTransport::onNewConnection()
         socket->setMaxAllowedIncomingFrameSize(quint64(kMaxIncomingBytes));
         Connection connection;
         connection.socket = socket;
-        connection.bucketClock.start();
-        m_connections.push_back(std::move(connection));
+        connection.lastHeard.start();
+        m_connections.emplace(socket, std::move(connection));
         connect(socket, &QWebSocket::binaryMessageReceived, this,
                 [this, socket](const QByteArray &frame) { onBinaryMessage(socket, frame); });
         connect(socket, &QWebSocket::textMessageReceived, this,
                 [this, socket] { onTextMessage(socket); });
+        connect(socket, &QWebSocket::pong, this, [this, socket] {
+            if (Connection *c = find(socket))
+                c->lastHeard.restart();
+        });
         connect(socket, &QWebSocket::disconnected, this,
                 [this, socket] { onDisconnected(socket); });
         QTimer::singleShot(kHelloTimeoutMs, socket, [this, socket] {
             const Connection *c = find(socket);
-            if (c && !c->joined) {
+            if (c && !c->session) {
                 socket->close(QWebSocketProtocol::CloseCodePolicyViolated,
                               tr("No Hello within %1 seconds.").arg(kHelloTimeoutMs / 1000));
             }
@@ -102,15 +146,51 @@ void WebSocketTransport::onNewConnection()
 
 WebSocketTransport::Connection *WebSocketTransport::find(QWebSocket *socket)
 {
-    auto it = std::find_if(m_connections.begin(), m_connections.end(),
-                           [socket](const Connection &c) { return c.socket == socket; });
-    return it == m_connections.end() ? nullptr : &*it;
+    const auto it = m_connections.find(socket);
+    return it == m_connections.end() ? nullptr : &it->second;
 }
 
 void WebSocketTransport::onDisconnected(QWebSocket *socket)
 {
-    std::erase_if(m_connections, [socket](const Connection &c) { return c.socket == socket; });
+    if (Connection *c = find(socket); c && c->session && !c->session->ended) {
+        m_sessions.setWebSocketAttached(*c->session, false);
+        qCDebug(lcNet).noquote() << c->session->playerName << "disconnected; session kept for"
+                                 << m_sessions.limits().detachedTtlMs / 1000 << "s";
+    }
+    m_connections.erase(socket);
     socket->deleteLater();
+}
+
+void WebSocketTransport::onSessionEnded(const SessionManager::SessionPtr &session,
+                                        const QString &why)
+{
+    // Collected first: closing a socket may reach onDisconnected() at once.
+    std::vector<QWebSocket *> carrying;
+    for (auto &[socket, c] : m_connections) {
+        if (c.session == session) {
+            c.session.reset();
+            carrying.push_back(socket);
+        }
+    }
+    for (QWebSocket *socket : carrying) {
+        sendError(socket, protocol::Error::UNAUTHORIZED, why);
+        socket->close(QWebSocketProtocol::CloseCodePolicyViolated, why.left(120));
+    }
+}
+
+void WebSocketTransport::pingAndReap()
+{
+    std::vector<QWebSocket *> silent;
+    for (auto &[socket, c] : m_connections) {
+        if (c.lastHeard.elapsed() > kIdleTimeoutMs)
+            silent.push_back(socket);
+        else
+            socket->ping();
+    }
+    for (QWebSocket *socket : silent) {
+        socket->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                      tr("Nothing heard for %1 seconds.").arg(kIdleTimeoutMs / 1000));
+    }
 }
 
 void WebSocketTransport::onTextMessage(QWebSocket *socket)
@@ -124,33 +204,40 @@ void WebSocketTransport::onBinaryMessage(QWebSocket *socket, const QByteArray &f
     Connection *connection = find(socket);
     if (!connection)
         return;
+    connection->lastHeard.restart();
     const auto envelope = protocol::decodeEnvelope(frame);
     if (!envelope) {
-        qCInfo(lcNet) << "tick" << m_world.state().tick << ": bad frame from"
-                      << socket->peerAddress().toString() << ":"
+        qCInfo(lcNet) << "bad frame from" << socket->peerAddress().toString() << ":"
                       << protocol::describe(envelope.error());
         sendError(socket, protocol::Error::MALFORMED, protocol::describe(envelope.error()));
         return;
     }
+    const bool joined = connection->session != nullptr;
     switch (envelope->body_case()) {
     case Envelope::kHello:
-        if (connection->joined) {
+        if (joined || connection->joining) {
             sendError(socket, protocol::Error::UNEXPECTED, tr("Hello was already received."));
             return;
         }
         handleHello(*connection, *envelope);
         return;
     case Envelope::kClientAction:
-        if (!connection->joined)
+        if (!joined)
             break;
         handleAction(*connection, *envelope);
+        return;
+    case Envelope::kView:
+        if (!joined)
+            break;
+        if (const auto set = m_sessions.setView(*connection->session, envelope->view()); !set)
+            sendError(socket, set.error().code, set.error().message);
         return;
     default:
         break;
     }
     sendError(socket, protocol::Error::UNEXPECTED,
-              connection->joined ? tr("Clients may not send this message.")
-                                 : tr("The first message must be Hello."));
+              joined ? tr("Clients may not send this message.")
+                     : tr("The first message must be Hello."));
 }
 
 void WebSocketTransport::handleHello(Connection &connection, const Envelope &envelope)
@@ -166,157 +253,119 @@ void WebSocketTransport::handleHello(Connection &connection, const Envelope &env
         socket->close(QWebSocketProtocol::CloseCodeProtocolError, tr("Protocol version mismatch."));
         return;
     }
-    const QString name = QString::fromStdString(hello.player_name()).trimmed().left(64);
-    const bool nameInUse
-        = !name.isEmpty()
-          && std::any_of(m_connections.begin(), m_connections.end(),
-                         [&](const Connection &c) { return c.joined && c.playerName == name; });
-    if (nameInUse) {
-        qCInfo(lcNet).nospace() << "tick " << m_world.state().tick << ": refused " << name
-                                << " from " << socket->peerAddress().toString() << ": name in use";
-        sendError(
-            socket, protocol::Error::NAME_IN_USE,
-            tr("The name \"%1\" is already playing on this server: choose another.").arg(name));
-        socket->close(QWebSocketProtocol::CloseCodePolicyViolated, tr("Name in use."));
+    // A WebSocket client that says nothing about its view sees the whole planet.
+    protocol::View view;
+    if (hello.has_view()) {
+        view = hello.view();
+    } else {
+        view.set_radius_degrees(180.0f);
+    }
+    const QString name = QString::fromStdString(hello.player_name());
+    if (!hello.token().empty()) {
+        auto resumed = m_sessions.authenticate(QString::fromStdString(hello.token()));
+        if (resumed && hello.has_view()) {
+            if (const auto set = m_sessions.setView(**resumed, view); !set)
+                resumed = tl::unexpected(set.error());
+        }
+        finishHello(socket, hello.resume_after(), true, std::move(resumed));
         return;
     }
-    const auto known = name.isEmpty() ? m_playersByName.cend() : m_playersByName.constFind(name);
-    if (known != m_playersByName.cend()) {
-        connection.player = *known;
-    } else {
-        if (m_world.state().players.size() >= std::size_t(sim::kNoPlayer)) {
-            sendError(socket, protocol::Error::UNEXPECTED,
-                      tr("The world has no room for more players."));
-            socket->close(QWebSocketProtocol::CloseCodePolicyViolated, tr("World full."));
-            return;
-        }
-        // Nameless guests get a fresh player each time, under a name nobody has.
-        QString playerName = name;
-        for (std::size_t n = m_world.state().players.size() + 1;
-             playerName.isEmpty() || m_playersByName.contains(playerName); ++n)
-            playerName = QStringLiteral("Guest %1").arg(n);
-        connection.player = m_world.addPlayer(playerName);
-        m_playersByName.insert(playerName, connection.player);
+    if (!hello.password().empty()) {
+        connection.joining = true;
+        const std::uint64_t after = hello.resume_after();
+        m_sessions.login(name, QString::fromStdString(hello.password()), view, socket,
+                         [this, socket, after](SessionManager::Result result) {
+                             finishHello(socket, after, false, std::move(result));
+                         });
+        return;
     }
-    connection.joined = true;
-    connection.playerName = name.isEmpty() ? m_world.state().players[connection.player].name : name;
-    connection.inventorySent = false;
-
-    const geometry::HexSphere &sphere = *m_world.state().sphere;
-    Envelope info;
-    protocol::WorldInfo *w = info.mutable_world_info();
-    w->set_protocol_version(protocol::kProtocolVersion);
-    w->set_world_name(m_info.worldName.toStdString());
-    w->set_subdivisions(std::uint32_t(sphere.subdivisions()));
-    w->set_cell_count(sphere.cellCount());
-    w->set_chunk_split(std::uint32_t(sphere.chunkSplit()));
-    w->set_seed(m_world.state().seed);
-    w->set_tick(m_world.state().tick);
-    w->set_ups(std::uint32_t(m_info.ups));
-    w->set_player_id(connection.player);
-    socket->sendBinaryMessage(protocol::encodeEnvelope(info));
-
-    Envelope snapshot;
-    protocol::encodeSnapshot(m_world.state(), snapshot.mutable_snapshot());
-    socket->sendBinaryMessage(protocol::encodeEnvelope(snapshot));
-    qCInfo(lcNet).nospace() << "tick " << m_world.state().tick << ": " << connection.playerName
-                            << " joined as player " << connection.player << " from "
-                            << socket->peerAddress().toString();
+    finishHello(socket, 0, false, m_sessions.openGuest(name, view));
 }
 
-bool WebSocketTransport::takeActionToken(Connection &connection, int *retryMs)
+void WebSocketTransport::finishHello(QWebSocket *socket, std::uint64_t resumeAfter, bool resume,
+                                     SessionManager::Result result)
 {
-    const double elapsedMs = double(connection.bucketClock.restart());
-    connection.actionTokens = std::min(
-        double(kActionBurst), connection.actionTokens + elapsedMs * kActionsPerSecond / 1000.0);
-    if (connection.actionTokens >= 1.0) {
-        connection.actionTokens -= 1.0;
-        return true;
+    Connection *connection = find(socket);
+    if (!connection)
+        return;
+    connection->joining = false;
+    if (!result) {
+        const Refusal &refusal = result.error();
+        qCInfo(lcNet).noquote() << "refused Hello from" << socket->peerAddress().toString() << ":"
+                                << refusal.message;
+        sendError(socket, refusal.code, refusal.message);
+        socket->close(QWebSocketProtocol::CloseCodePolicyViolated, refusal.message.left(120));
+        return;
     }
-    *retryMs = int(std::ceil((1.0 - connection.actionTokens) * 1000.0 / kActionsPerSecond));
-    return false;
+    SessionManager::SessionPtr session = *result;
+    // One WebSocket per session: a resume from a new connection replaces the old one.
+    std::vector<QWebSocket *> replaced;
+    for (auto &[other, c] : m_connections) {
+        if (c.session == session && other != socket) {
+            c.session.reset();
+            replaced.push_back(other);
+        }
+    }
+    for (QWebSocket *other : replaced) {
+        sendError(other, protocol::Error::UNAUTHORIZED,
+                  tr("This session was resumed from another connection."));
+        other->close(QWebSocketProtocol::CloseCodePolicyViolated, tr("Session resumed elsewhere."));
+    }
+    connection = find(socket);
+    if (!connection)
+        return;
+    connection->session = session;
+    m_sessions.setWebSocketAttached(*session, true);
+
+    Envelope info;
+    m_sessions.fillWorldInfo(info.mutable_world_info(), session.get());
+    socket->sendBinaryMessage(protocol::encodeEnvelope(info));
+    Envelope sessionInfo;
+    m_sessions.fillSessionInfo(sessionInfo.mutable_session(), *session);
+    socket->sendBinaryMessage(protocol::encodeEnvelope(sessionInfo));
+    // A resume replays what the client missed; a new session starts after its last
+    // seq (none yet) and gets its snapshot with the next tick.
+    connection->deliveredSeq = resume ? std::min(resumeAfter, session->lastSeq) : session->lastSeq;
+    if (resume) {
+        qCInfo(lcNet).nospace().noquote()
+            << session->playerName << " resumed session " << session->id.left(8) << " after seq "
+            << connection->deliveredSeq << " (last " << session->lastSeq << ")";
+        send(*connection);
+    }
 }
 
 void WebSocketTransport::handleAction(Connection &connection, const Envelope &envelope)
 {
-    QWebSocket *socket = connection.socket;
-    const protocol::ClientAction &action = envelope.client_action();
-    int retryMs = 0;
-    if (!takeActionToken(connection, &retryMs)) {
-        qCDebug(lcNet).nospace() << "tick " << m_world.state().tick << ": " << connection.playerName
-                                 << " rate limited";
-        sendError(socket, protocol::Error::RATE_LIMITED,
-                  tr("Too many actions: at most %1 per second, %2 at once. Action %3 was not "
-                     "queued; try again in %4 ms.")
-                      .arg(kActionsPerSecond)
-                      .arg(kActionBurst)
-                      .arg(action.client_seq())
-                      .arg(retryMs));
-        return;
+    const auto queued = m_sessions.queueActions(*connection.session, {&envelope.client_action()});
+    if (!queued) {
+        const Refusal &refusal = queued.error();
+        qCDebug(lcNet).noquote() << connection.session->playerName << "action refused:"
+                                 << refusal.message;
+        sendError(connection.socket, refusal.code, refusal.message);
     }
-    const auto decoded = protocol::decodeClientAction(action, m_world.state().sphere->cellCount(),
-                                                      connection.player);
-    if (!decoded) {
-        qCInfo(lcNet).nospace().noquote() << "tick " << m_world.state().tick << ": bad action from "
-                                          << connection.playerName << ": " << decoded.error();
-        sendError(socket, protocol::Error::BAD_ACTION, decoded.error());
-        return;
-    }
-    m_world.queueAction(*decoded);
 }
 
-void WebSocketTransport::broadcastTick(const sim::StepResult &step)
+void WebSocketTransport::flush()
 {
-    if (joinedCount() == 0)
-        return;
-    Envelope envelope;
-    protocol::TickUpdate *update = envelope.mutable_tick();
-    update->set_tick(step.tick);
-    update->set_server_time_ms(QDateTime::currentMSecsSinceEpoch());
-    update->set_state_hash(step.stateHash);
-    for (const sim::ChunkDelta &delta : step.deltas)
-        protocol::encodeChunkDelta(m_world.state(), delta, update->add_deltas());
-    const QByteArray shared = protocol::encodeEnvelope(envelope);
-
-    // Each client's own part: its results and, when it changed, its inventory. Protobuf
-    // parses repeated occurrences of an embedded message field by merging them, so
-    // `shared` followed by Envelope{tick{results, inventory}} reads as one TickUpdate
-    // whose shared fields were encoded once for everyone.
-    std::map<sim::PlayerId, std::vector<const sim::ActionResult *>> resultsByPlayer;
-    for (const sim::ActionResult &result : step.actions)
-        resultsByPlayer[result.player].push_back(&result);
-    const auto &players = m_world.state().players;
-    for (Connection &c : m_connections) {
-        if (!c.joined)
-            continue;
-        Envelope own;
-        protocol::TickUpdate *ownUpdate = own.mutable_tick();
-        if (const auto it = resultsByPlayer.find(c.player); it != resultsByPlayer.end()) {
-            for (const sim::ActionResult *result : it->second)
-                protocol::encodeActionResult(*result, step.tick, ownUpdate->add_results());
-        }
-        const auto &inventory = players[c.player].inventory;
-        if (!c.inventorySent || inventory != c.sentInventory) {
-            // The whole inventory, plus a count of 0 for each item no longer carried, so
-            // that an inventory that became empty still says so.
-            std::map<sim::ItemId, std::uint32_t> listed = inventory;
-            for (const auto &[item, count] : c.sentInventory)
-                listed.try_emplace(item, 0);
-            if (listed.empty())
-                listed.emplace(0, 0);
-            for (const auto &[item, count] : listed) {
-                protocol::ItemCount *entry = ownUpdate->add_inventory();
-                entry->set_item(item);
-                entry->set_count(count);
-            }
-            c.sentInventory = inventory;
-            c.inventorySent = true;
-        }
-        if (ownUpdate->results_size() == 0 && ownUpdate->inventory_size() == 0)
-            c.socket->sendBinaryMessage(shared);
-        else
-            c.socket->sendBinaryMessage(shared + protocol::encodeEnvelope(own));
+    for (auto &[socket, c] : m_connections) {
+        if (c.session && c.session->lastSeq > c.deliveredSeq)
+            send(c);
     }
+}
+
+void WebSocketTransport::send(Connection &connection)
+{
+    Session &session = *connection.session;
+    if (connection.socket->bytesToWrite() > kMaxQueuedBytes)
+        return; // A slow reader: its messages wait in the mailbox.
+    const auto messages = m_sessions.messagesAfter(session, connection.deliveredSeq);
+    for (const OutgoingMessage *message : messages) {
+        connection.socket->sendBinaryMessage(message->bytes());
+        connection.deliveredSeq = message->seq;
+        if (connection.socket->bytesToWrite() > kMaxQueuedBytes)
+            break;
+    }
+    m_sessions.markSent(session, connection.deliveredSeq);
 }
 
 void WebSocketTransport::sendError(QWebSocket *socket, int code, const QString &message)

@@ -1,18 +1,20 @@
 #pragma once
 
-#include "sim/worldstate.h"
+#include "session/sessionmanager.h"
 
 #include <QElapsedTimer>
 #include <QHash>
+#include <QPair>
+#include <QSet>
 #include <QHostAddress>
 #include <QObject>
 #include <QString>
 
 #include <cstdint>
-#include <map>
-#include <vector>
+#include <unordered_map>
 
 class QTcpSocket;
+class QTimer;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -20,56 +22,49 @@ namespace hex::protocol {
 class Envelope;
 }
 
-namespace hex::sim {
-class World;
-struct StepResult;
-} // namespace hex::sim
-
 namespace hex::server {
 
-/// What the transport tells clients about the server beyond the world itself.
-struct ServerInfo
-{
-    QString worldName;
-    int ups = 20;
-};
-
-/// Serves `/ws`: binary protobuf Envelope frames. A client sends Hello; the server
-/// answers WorldInfo (with the connection's player) and a Snapshot of every cell, then
-/// one TickUpdate per tick. Joined clients send ClientActions, which are checked, rate
-/// limited and queued into the world; each result comes back in the TickUpdate of the
-/// tick that applied it. It does not listen: the HttpFrontDoor owns the port and hands
-/// it each upgrade request. Lives in, and must be used from, the tick thread.
+/// Serves `/ws`: binary protobuf Envelope frames. A client sends Hello (a guest name,
+/// a name and password, or the token of a session to resume); the server answers
+/// WorldInfo and SessionInfo, then the session's messages: a Snapshot or ChunkSnapshots
+/// of what it views, and a TickUpdate every tick it views anything. Joined clients send
+/// ClientActions and Views, which go to the SessionManager. It does not listen: the
+/// HttpFrontDoor owns the port and hands it each upgrade request. Lives in, and must be
+/// used from, the tick thread.
 class WebSocketTransport : public QObject
 {
     Q_OBJECT
 public:
-    /// Most simultaneous connections; later ones are closed with a reason.
-    static constexpr int kMaxConnections = 256;
     /// Largest message a client may send, in bytes.
     static constexpr qint64 kMaxIncomingBytes = 64 * 1024;
     /// A connection that has not sent Hello after this long is closed.
     static constexpr int kHelloTimeoutMs = 10'000;
-    /// Actions per second a connection may send on average.
-    static constexpr int kActionsPerSecond = 20;
-    /// Actions a connection may send at once after a pause (the token bucket's size).
-    static constexpr int kActionBurst = 40;
+    /// A joined connection that has sent nothing (not even a pong) for this long is
+    /// closed; the server pings it every kPingIntervalMs.
+    static constexpr int kIdleTimeoutMs = 60'000;
+    static constexpr int kPingIntervalMs = 20'000;
+    /// Bytes queued to a slow client beyond which the server stops sending to it; its
+    /// messages wait in the session's mailbox (and overflow into a Resync).
+    static constexpr qint64 kMaxQueuedBytes = 4 * 1024 * 1024;
+    /// Handshakes that may be in progress at once.
+    static constexpr int kMaxPendingHandshakes = 256;
 
-    /// `world` must outlive this object; actions are queued into it.
-    WebSocketTransport(sim::World &world, ServerInfo info, QObject *parent = nullptr);
+    /// `sessions` must outlive this object.
+    WebSocketTransport(SessionManager &sessions, int maxConnections, QObject *parent = nullptr);
     ~WebSocketTransport() override;
 
     /// Takes over `socket`, whose unread bytes start with a WebSocket upgrade request;
     /// QWebSocketServer reads and answers the handshake and owns the socket from now on.
+    /// Refused with 503 when kMaxPendingHandshakes are in progress.
     void handleConnection(QTcpSocket *socket);
     /// Closes every connection.
     void close();
 
-    /// Sends the TickUpdate of `step` (its tick, the changed cells of every chunk, the
-    /// state hash) to every joined client; that part is encoded once. Clients with
-    /// action results or a changed inventory get a second, small Envelope appended to
-    /// the same frame, which protobuf merges into the one TickUpdate.
-    void broadcastTick(const sim::StepResult &step);
+    /// Sends every joined connection the messages its session gained since the last
+    /// call. Called after each tick's SessionManager::publishTick().
+    void flush();
+    /// Open WebSocket connections, joined or not.
+    int connectionCount() const { return int(m_connections.size()); }
     /// Connections that completed Hello.
     int joinedCount() const;
 
@@ -77,36 +72,37 @@ private:
     struct Connection
     {
         QWebSocket *socket = nullptr;
-        bool joined = false;
-        QString playerName;
-        sim::PlayerId player = sim::kNoPlayer;
-        /// The inventory last sent, valid once inventorySent is true.
-        std::map<sim::ItemId, std::uint32_t> sentInventory;
-        bool inventorySent = false;
-        /// Token bucket for actions: tokens left, refilled from the clock.
-        double actionTokens = kActionBurst;
-        QElapsedTimer bucketClock;
+        SessionManager::SessionPtr session;
+        /// Hello received; waiting for a password check.
+        bool joining = false;
+        /// The last seq sent over this connection.
+        std::uint64_t deliveredSeq = 0;
+        QElapsedTimer lastHeard;
     };
 
     void onNewConnection();
     void onBinaryMessage(QWebSocket *socket, const QByteArray &frame);
     void onTextMessage(QWebSocket *socket);
     void onDisconnected(QWebSocket *socket);
+    void onSessionEnded(const SessionManager::SessionPtr &session, const QString &why);
     void handleHello(Connection &connection, const protocol::Envelope &hello);
+    /// Completes a Hello with the session it got, or refuses it and closes.
+    void finishHello(QWebSocket *socket, std::uint64_t resumeAfter, bool resume,
+                     SessionManager::Result result);
     void handleAction(Connection &connection, const protocol::Envelope &action);
-    /// Takes one token from the connection's bucket; false (with the milliseconds until
-    /// one is back in `retryMs`) when it is empty.
-    bool takeActionToken(Connection &connection, int *retryMs);
+    void send(Connection &connection);
+    void pingAndReap();
     void sendError(QWebSocket *socket, int code, const QString &message);
     Connection *find(QWebSocket *socket);
 
-    sim::World &m_world;
-    /// Every named player that ever joined, by name: a returning name gets its player
-    /// back.
-    QHash<QString, sim::PlayerId> m_playersByName;
-    ServerInfo m_info;
+    SessionManager &m_sessions;
+    int m_maxConnections;
+    /// Upgrades handed to the QWebSocketServer whose handshake is not done, by peer
+    /// (address, port): the one thing a finished QWebSocket still tells about its socket.
+    QSet<QPair<QString, quint16>> m_handshaking;
     QWebSocketServer *m_server = nullptr;
-    std::vector<Connection> m_connections;
+    QTimer *m_pingTimer = nullptr;
+    std::unordered_map<QWebSocket *, Connection> m_connections;
 };
 
 } // namespace hex::server

@@ -459,8 +459,9 @@ void tst_Http::connectionCapAnswers503()
     // A server of its own: 10 connections past the cap each get 503 with Retry-After,
     // while the ones within the cap stay open.
     ServerProcess server;
-    QVERIFY2(server.start({"--size", "4"}), qPrintable(server.output()));
-    const int cap = 256; // HttpFrontDoor::kMaxConnections
+    const int cap = 256;
+    QVERIFY2(server.start({"--size", "4", "--max-http", QString::number(cap)}),
+             qPrintable(server.output()));
     std::vector<std::unique_ptr<QTcpSocket>> sockets;
     for (int i = 0; i < cap + 10; ++i) {
         auto socket = std::make_unique<QTcpSocket>();

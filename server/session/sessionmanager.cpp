@@ -1,0 +1,824 @@
+#include "sessionmanager.h"
+
+#include "transport/netlog.h"
+
+#include "protocol/actioncodec.h"
+#include "protocol/codec.h"
+#include "protocol/protocolversion.h"
+#include "protocol/worldcodec.h"
+#include "sim/world.h"
+
+#include <QDateTime>
+#include <QRunnable>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace hex::server {
+
+using protocol::Envelope;
+
+namespace {
+
+/// Auth jobs (argon2id, tens of MiB each) waiting or running at once; more are
+/// refused with 503 rather than queued without bound.
+constexpr int kMaxAuthJobs = 8;
+/// An HTTP client that made a request this recently still holds its name.
+constexpr qint64 kHttpPresenceMs = 60'000;
+/// Action results a Resync marker keeps; older ones are counted in its message.
+constexpr int kMaxResyncResults = 4096;
+
+Refusal refusal(protocol::Error::Code code, int status, const char *httpCode, QString message)
+{
+    Refusal r;
+    r.code = code;
+    r.httpStatus = status;
+    r.httpCode = httpCode;
+    r.message = std::move(message);
+    return r;
+}
+
+Refusal unauthorized(QString message)
+{
+    return refusal(protocol::Error::UNAUTHORIZED, 401, "unauthorized", std::move(message));
+}
+
+QString lowerName(const QString &name)
+{
+    return name.toCaseFolded();
+}
+
+} // namespace
+
+QByteArray OutgoingMessage::bytes() const
+{
+    if (pieces.size() == 1)
+        return pieces.front();
+    return pieces.join();
+}
+
+qsizetype OutgoingMessage::size() const
+{
+    qsizetype total = 0;
+    for (const QByteArray &piece : pieces)
+        total += piece.size();
+    return total;
+}
+
+SessionManager::SessionManager(sim::World &world, SessionLimits limits, QObject *parent)
+    : QObject(parent)
+    , m_world(world)
+    , m_limits(limits)
+    , m_cover(*world.state().sphere)
+    , m_accounts(PasswordHasher(limits.hashCost))
+{
+    qRegisterMetaType<SessionPtr>();
+    // Hashing is memory-hard: two at a time keeps a login flood from eating the machine.
+    m_authPool.setMaxThreadCount(2);
+}
+
+SessionManager::~SessionManager()
+{
+    m_authPool.waitForDone();
+}
+
+void SessionManager::setWorldInfo(QString worldName, int ups)
+{
+    m_worldName = std::move(worldName);
+    m_ups = ups;
+}
+
+sim::PlayerId SessionManager::playerFor(const QString &name)
+{
+    const auto known = m_playersByName.constFind(lowerName(name));
+    if (known != m_playersByName.cend())
+        return *known;
+    if (m_world.state().players.size() >= std::size_t(sim::kNoPlayer))
+        return sim::kNoPlayer;
+    const sim::PlayerId player = m_world.addPlayer(name);
+    m_playersByName.insert(lowerName(name), player);
+    return player;
+}
+
+SessionManager::Result SessionManager::openGuest(const QString &requested,
+                                                 const std::optional<protocol::View> &view)
+{
+    if (m_limits.requireAccounts) {
+        return tl::unexpected(unauthorized(
+            tr("This server requires an account: register or log in with a name and password.")));
+    }
+    QString name;
+    if (!requested.trimmed().isEmpty()) {
+        const auto normalized = AccountStore::normalizedName(requested);
+        if (!normalized) {
+            return tl::unexpected(refusal(
+                protocol::Error::BAD_ACTION, 400, "bad_name",
+                tr("\"%1\" is not a valid player name: use 1 to %2 letters, digits, spaces, '-' "
+                   "or '_'.")
+                    .arg(requested.left(64))
+                    .arg(AccountStore::kMaxNameLength)));
+        }
+        name = *normalized;
+        if (m_accounts.contains(name)) {
+            return tl::unexpected(unauthorized(
+                tr("\"%1\" is an account on this server: log in with its password.").arg(name)));
+        }
+    } else {
+        // Nameless guests get a fresh player each time, under a name nobody has.
+        for (std::size_t n = m_world.state().players.size() + 1;
+             name.isEmpty() || m_playersByName.contains(lowerName(name)); ++n)
+            name = QStringLiteral("Guest %1").arg(n);
+    }
+    const auto cap = viewCap(view);
+    if (!cap)
+        return tl::unexpected(cap.error());
+    const sim::PlayerId player = playerFor(name);
+    if (player == sim::kNoPlayer) {
+        return tl::unexpected(refusal(protocol::Error::UNEXPECTED, 503, "world_full",
+                                      tr("The world has no room for more players.")));
+    }
+    if (const auto it = m_sessionByPlayer.constFind(player); it != m_sessionByPlayer.cend()) {
+        const SessionPtr &other = *it;
+        // HTTP clients have no connection to lose: one that asked for something in the
+        // last minute is still playing.
+        const bool inUse = other->webSocketAttached || other->heldPolls > 0
+                           || (other->lastHttpRequest.isValid()
+                               && other->lastHttpRequest.elapsed() < kHttpPresenceMs);
+        if (inUse) {
+            return tl::unexpected(refusal(
+                protocol::Error::NAME_IN_USE, 409, "name_in_use",
+                tr("The name \"%1\" is already playing on this server: choose another.")
+                    .arg(name)));
+        }
+        end(other, tr("Another client joined as %1.").arg(name));
+    }
+    return createSession(player, name, false, *cap);
+}
+
+SessionManager::SessionPtr SessionManager::createSession(sim::PlayerId player,
+                                                         const QString &name, bool account,
+                                                         const ViewCap &view)
+{
+    auto session = std::make_shared<Session>();
+    do {
+        session->id = TokenSigner::newSessionId();
+    } while (m_sessions.contains(session->id));
+    session->player = player;
+    session->playerName = name;
+    session->account = account;
+    session->expiresAtMs = QDateTime::currentMSecsSinceEpoch()
+                           + std::int64_t(m_limits.tokenTtlSeconds) * 1000;
+    session->token = m_signer.issue({session->id, player, session->expiresAtMs});
+    const std::uint32_t chunks = m_cover.chunkCount();
+    session->subscribed.assign(chunks, false);
+    session->pendingSnapshot.assign(chunks, false);
+    session->actionTokens = m_limits.actionBurst;
+    session->bucketClock.start();
+    session->lastActivity.start();
+    applyView(*session, view);
+    m_sessions.insert(session->id, session);
+    m_sessionByPlayer.insert(player, session);
+    qCInfo(lcNet).nospace().noquote()
+        << "tick " << m_world.state().tick << ": " << name << " joined as player " << player
+        << (account ? " (account)" : " (guest)") << ", session " << session->id.left(8);
+    return session;
+}
+
+void SessionManager::startAuthJob(const Done &done, std::function<void()> job)
+{
+    if (m_authJobs >= kMaxAuthJobs) {
+        Refusal busy = refusal(protocol::Error::RATE_LIMITED, 503, "server_busy",
+                               tr("The server is busy checking passwords: try again in a "
+                                  "second."));
+        busy.retryAfterMs = 1000;
+        done(tl::unexpected(busy));
+        return;
+    }
+    ++m_authJobs;
+    m_authPool.start(std::move(job));
+}
+
+void SessionManager::login(const QString &name, const QString &password,
+                           const std::optional<protocol::View> &view, QObject *context, Done done)
+{
+    if (const auto cap = viewCap(view); !cap) {
+        done(tl::unexpected(cap.error()));
+        return;
+    }
+    QPointer<QObject> guard(context);
+    startAuthJob(done, [this, name, password, view, guard, done] {
+        auto verified = m_accounts.verify(name, password);
+        QMetaObject::invokeMethod(
+            this,
+            [this, name, view, guard, done, verified] {
+                --m_authJobs;
+                finishLogin(name, view, guard, done, verified);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void SessionManager::registerAccount(const QString &name, const QString &password,
+                                     const std::optional<protocol::View> &view,
+                                     QObject *context, Done done)
+{
+    if (const auto cap = viewCap(view); !cap) {
+        done(tl::unexpected(cap.error()));
+        return;
+    }
+    const auto normalized = AccountStore::normalizedName(name);
+    if (normalized && m_playersByName.contains(lowerName(*normalized))
+        && !m_accounts.contains(*normalized)) {
+        done(tl::unexpected(refusal(
+            protocol::Error::NAME_IN_USE, 409, "name_taken",
+            tr("\"%1\" is a guest's name in this world: choose another.").arg(*normalized))));
+        return;
+    }
+    QPointer<QObject> guard(context);
+    startAuthJob(done, [this, name, password, view, guard, done] {
+        auto registered = m_accounts.registerAccount(name, password);
+        QMetaObject::invokeMethod(
+            this,
+            [this, name, view, guard, done, registered] {
+                --m_authJobs;
+                finishLogin(name, view, guard, done, registered);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void SessionManager::finishLogin(const QString &name, const std::optional<protocol::View> &view,
+                                 const QPointer<QObject> &context, const Done &done,
+                                 tl::expected<void, AccountStore::Error> verified)
+{
+    if (!context)
+        return;
+    if (!verified) {
+        const AccountStore::Error error = verified.error();
+        const QString message = AccountStore::describe(error);
+        switch (error) {
+        case AccountStore::Error::UnknownName:
+        case AccountStore::Error::WrongPassword:
+            // One answer for both, so that names cannot be probed.
+            done(tl::unexpected(unauthorized(tr("Wrong name or password."))));
+            return;
+        case AccountStore::Error::NameTaken:
+            done(tl::unexpected(
+                refusal(protocol::Error::NAME_IN_USE, 409, "name_taken", message)));
+            return;
+        case AccountStore::Error::HashFailed:
+            done(tl::unexpected(refusal(protocol::Error::UNEXPECTED, 503, "server_busy", message)));
+            return;
+        case AccountStore::Error::BadName:
+        case AccountStore::Error::WeakPassword:
+            break;
+        }
+        done(tl::unexpected(refusal(protocol::Error::BAD_ACTION, 400,
+                                    error == AccountStore::Error::BadName ? "bad_name"
+                                                                          : "weak_password",
+                                    message)));
+        return;
+    }
+    const QString normalized = AccountStore::normalizedName(name).value_or(name);
+    const sim::PlayerId player = playerFor(normalized);
+    if (player == sim::kNoPlayer) {
+        done(tl::unexpected(refusal(protocol::Error::UNEXPECTED, 503, "world_full",
+                                    tr("The world has no room for more players."))));
+        return;
+    }
+    if (const auto it = m_sessionByPlayer.constFind(player); it != m_sessionByPlayer.cend())
+        end(*it, tr("%1 logged in from another client.").arg(normalized));
+    done(createSession(player, normalized, true, viewCap(view).value_or(ViewCap{})));
+}
+
+SessionManager::Result SessionManager::authenticate(QStringView token)
+{
+    const auto claims = m_signer.verify(token, QDateTime::currentMSecsSinceEpoch());
+    if (!claims)
+        return tl::unexpected(unauthorized(TokenSigner::describe(claims.error())));
+    const auto it = m_sessions.constFind(claims->sessionId);
+    if (it == m_sessions.cend() || (*it)->ended) {
+        return tl::unexpected(unauthorized(
+            tr("This session has ended: start a new one (POST /api/v1/session, or a Hello "
+               "without token).")));
+    }
+    touch(**it);
+    return *it;
+}
+
+void SessionManager::end(const SessionPtr &session, const QString &why)
+{
+    if (session->ended)
+        return;
+    session->ended = true;
+    session->outbox.clear();
+    m_sessions.remove(session->id);
+    if (const auto it = m_sessionByPlayer.constFind(session->player);
+        it != m_sessionByPlayer.cend() && *it == session)
+        m_sessionByPlayer.erase(it);
+    qCInfo(lcNet).nospace().noquote()
+        << "tick " << m_world.state().tick << ": session " << session->id.left(8) << " of "
+        << session->playerName << " ended: " << why;
+    emit sessionEnded(session, why);
+}
+
+void SessionManager::expireIdle()
+{
+    std::vector<SessionPtr> idle;
+    const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
+    for (const SessionPtr &session : std::as_const(m_sessions)) {
+        const bool detached = !session->webSocketAttached && session->heldPolls == 0;
+        if ((detached && session->lastActivity.elapsed() > m_limits.detachedTtlMs)
+            || (detached && session->expiresAtMs <= now))
+            idle.push_back(session);
+    }
+    for (const SessionPtr &session : idle)
+        end(session, tr("Idle for more than %1 seconds.").arg(m_limits.detachedTtlMs / 1000));
+}
+
+void SessionManager::touch(Session &session)
+{
+    session.lastActivity.restart();
+}
+
+void SessionManager::noteHttpRequest(Session &session)
+{
+    session.lastActivity.restart();
+    session.lastHttpRequest.restart();
+}
+
+void SessionManager::applyView(Session &session, const ViewCap &view)
+{
+    session.view = view;
+    std::vector<geometry::ChunkId> added;
+    std::vector<geometry::ChunkId> removed;
+    // Half the largest chunk's radius: a view must move that far past a chunk before
+    // it is dropped.
+    m_cover.update(view.direction, view.radius, m_cover.largestRadius() * 0.5,
+                   session.subscribed, &added, &removed);
+    for (const geometry::ChunkId chunk : added) {
+        if (!session.pendingSnapshot[chunk]) {
+            session.pendingSnapshot[chunk] = true;
+            ++session.pendingSnapshotCount;
+        }
+        std::erase(session.pendingUnsubscribed, chunk);
+    }
+    for (const geometry::ChunkId chunk : removed) {
+        if (session.pendingSnapshot[chunk]) {
+            session.pendingSnapshot[chunk] = false;
+            --session.pendingSnapshotCount;
+        }
+        session.pendingUnsubscribed.push_back(chunk);
+    }
+    session.subscribedCount
+        = std::uint32_t(session.subscribedCount + added.size() - removed.size());
+}
+
+tl::expected<ViewCap, Refusal>
+SessionManager::viewCap(const std::optional<protocol::View> &view)
+{
+    if (!view)
+        return ViewCap{};
+    const float x = view->x();
+    const float y = view->y();
+    const float z = view->z();
+    const float radius = view->radius_degrees();
+    if (!std::isfinite(x) || !std::isfinite(y) || !std::isfinite(z) || !std::isfinite(radius)) {
+        return tl::unexpected(refusal(protocol::Error::BAD_VIEW, 400, "bad_view",
+                                      tr("The view has a coordinate that is not a number.")));
+    }
+    if (radius < 0.0f) {
+        return tl::unexpected(refusal(protocol::Error::BAD_VIEW, 400, "bad_view",
+                                      tr("The view's radius_degrees is negative.")));
+    }
+    const geometry::Vec3 direction{x, y, z};
+    const float len = geometry::length(direction);
+    const bool hasDirection = len > 1e-6f && std::isfinite(len);
+    if (radius > 0.0f && radius < 180.0f && !hasDirection) {
+        return tl::unexpected(
+            refusal(protocol::Error::BAD_VIEW, 400, "bad_view",
+                    tr("The view's direction (x, y, z) is zero: say which way the camera "
+                       "looks.")));
+    }
+    ViewCap cap;
+    if (hasDirection)
+        cap.direction = geometry::normalized(direction);
+    cap.radius = radius >= 180.0f ? std::numbers::pi : double(radius) * std::numbers::pi / 180.0;
+    return cap;
+}
+
+tl::expected<void, Refusal> SessionManager::setView(Session &session, const protocol::View &view)
+{
+    touch(session);
+    const auto cap = viewCap(view);
+    if (!cap)
+        return tl::unexpected(cap.error());
+    applyView(session, *cap);
+    return {};
+}
+
+bool SessionManager::takeActionTokens(Session &session, int count, int *retryMs)
+{
+    const double elapsedMs = double(session.bucketClock.restart());
+    session.actionTokens
+        = std::min(double(m_limits.actionBurst),
+                   session.actionTokens + elapsedMs * m_limits.actionsPerSecond / 1000.0);
+    if (session.actionTokens >= double(count)) {
+        session.actionTokens -= double(count);
+        return true;
+    }
+    *retryMs = int(std::ceil((double(count) - session.actionTokens) * 1000.0
+                             / m_limits.actionsPerSecond));
+    return false;
+}
+
+tl::expected<std::uint64_t, Refusal>
+SessionManager::queueActions(Session &session,
+                             const std::vector<const protocol::ClientAction *> &actions)
+{
+    touch(session);
+    if (actions.empty()) {
+        return tl::unexpected(refusal(protocol::Error::BAD_ACTION, 400, "bad_action",
+                                      tr("There is no action to queue.")));
+    }
+    if (int(actions.size()) > m_limits.actionBurst) {
+        return tl::unexpected(refusal(
+            protocol::Error::BAD_ACTION, 400, "bad_action",
+            tr("%1 actions at once is more than the %2 a session may send at once.")
+                .arg(actions.size())
+                .arg(m_limits.actionBurst)));
+    }
+    std::vector<sim::Action> decoded;
+    decoded.reserve(actions.size());
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        auto action = protocol::decodeClientAction(
+            *actions[i], m_world.state().sphere->cellCount(), session.player);
+        if (!action) {
+            const QString message
+                = actions.size() == 1
+                      ? action.error()
+                      : tr("Action %1 of %2: %3").arg(i + 1).arg(actions.size()).arg(action.error());
+            return tl::unexpected(
+                refusal(protocol::Error::BAD_ACTION, 400, "bad_action", message));
+        }
+        decoded.push_back(*action);
+    }
+    int retryMs = 0;
+    if (!takeActionTokens(session, int(actions.size()), &retryMs)) {
+        const QString what
+            = actions.size() == 1
+                  ? tr("Action %1 was not queued").arg(actions.front()->client_seq())
+                  : tr("None of these %1 actions was queued").arg(actions.size());
+        Refusal limited
+            = refusal(protocol::Error::RATE_LIMITED, 429, "rate_limited",
+                      tr("Too many actions: at most %1 per second, %2 at once. %3; try again in "
+                         "%4 ms.")
+                          .arg(m_limits.actionsPerSecond)
+                          .arg(m_limits.actionBurst)
+                          .arg(what)
+                          .arg(retryMs));
+        limited.retryAfterMs = retryMs;
+        return tl::unexpected(limited);
+    }
+    for (const sim::Action &action : decoded) {
+        m_world.queueAction(action);
+        session.inFlight.push_back(action.clientSeq);
+    }
+    return m_world.state().tick + 1;
+}
+
+void SessionManager::append(Session &session, OutgoingMessage message)
+{
+    // Held messages the client has not had: beyond capacity they are replaced by one
+    // Resync marker. Messages already sent over a WebSocket only wait for a resume.
+    std::size_t unsent = 0;
+    for (auto it = session.outbox.rbegin();
+         it != session.outbox.rend() && it->seq > session.sentSeq; ++it)
+        ++unsent;
+    if (unsent >= std::size_t(m_limits.mailboxCapacity))
+        overflow(session);
+    session.outbox.push_back(std::move(message));
+}
+
+void SessionManager::overflow(Session &session)
+{
+    // Every unsent message is replaced, not just the oldest: the next message brings a
+    // fresh snapshot of every viewed chunk and the whole inventory, which supersede the
+    // dropped deltas. The action results they carried are kept in the marker.
+    protocol::Resync resync;
+    std::uint64_t firstSeq = 0;
+    std::uint64_t lastSeq = 0;
+    int droppedResults = 0;
+    while (!session.outbox.empty() && session.outbox.back().seq > session.sentSeq) {
+        const OutgoingMessage &message = session.outbox.back();
+        Envelope envelope;
+        if (envelope.ParseFromArray(message.bytes().constData(), int(message.size()))) {
+            const auto &results = envelope.has_resync() ? envelope.resync().results()
+                                                        : envelope.tick().results();
+            // Walking backwards: prepend so the marker keeps ascending order.
+            for (int i = results.size() - 1; i >= 0; --i) {
+                if (resync.results_size() < kMaxResyncResults) {
+                    resync.add_results()->CopyFrom(results.Get(i));
+                } else {
+                    ++droppedResults;
+                }
+            }
+            if (envelope.has_resync()) {
+                firstSeq = envelope.resync().first_seq();
+                lastSeq = std::max(lastSeq, envelope.resync().last_seq());
+            }
+        }
+        if (lastSeq == 0)
+            lastSeq = message.seq;
+        if (!envelope.has_resync())
+            firstSeq = message.seq;
+        session.outbox.pop_back();
+    }
+    std::reverse(resync.mutable_results()->begin(), resync.mutable_results()->end());
+    resync.set_first_seq(firstSeq);
+    resync.set_last_seq(lastSeq);
+    QString message = tr("Messages %1 to %2 were dropped because they were not fetched in "
+                         "time; the next message carries the state of every viewed chunk.")
+                          .arg(firstSeq)
+                          .arg(lastSeq);
+    if (droppedResults > 0)
+        message += QLatin1Char(' ') + tr("%n older action result(s) were dropped too.", nullptr,
+                                         droppedResults);
+    resync.set_message(message.toStdString());
+    Envelope envelope;
+    *envelope.mutable_resync() = std::move(resync);
+    envelope.set_seq(lastSeq);
+    OutgoingMessage marker;
+    marker.seq = lastSeq;
+    marker.tick = m_world.state().tick;
+    marker.pieces.push_back(protocol::encodeEnvelope(envelope));
+    marker.resync = true;
+    session.outbox.push_back(std::move(marker));
+    // Fresh state for the client to start over from.
+    for (std::uint32_t chunk = 0; chunk < m_cover.chunkCount(); ++chunk) {
+        if (session.subscribed[chunk] && !session.pendingSnapshot[chunk]) {
+            session.pendingSnapshot[chunk] = true;
+            ++session.pendingSnapshotCount;
+        }
+    }
+    session.inventorySent = false;
+    qCInfo(lcNet).nospace() << "tick " << m_world.state().tick << ": mailbox of "
+                            << session.playerName << " overflowed; messages " << firstSeq
+                            << ".." << lastSeq << " replaced by a resync marker";
+}
+
+void SessionManager::publishTick(const sim::StepResult &step)
+{
+    if (m_sessions.isEmpty())
+        return;
+    const sim::WorldState &state = m_world.state();
+    const std::uint32_t chunkCount = m_cover.chunkCount();
+
+    Envelope headerEnvelope;
+    {
+        protocol::TickUpdate *update = headerEnvelope.mutable_tick();
+        update->set_tick(step.tick);
+        update->set_server_time_ms(QDateTime::currentMSecsSinceEpoch());
+        update->set_state_hash(step.stateHash);
+    }
+    const QByteArray header = protocol::encodeEnvelope(headerEnvelope);
+
+    // Each changed chunk's delta is encoded once, when a first session needs it, and
+    // the same bytes go to every session that views the chunk.
+    std::vector<QByteArray> deltaPieces(step.deltas.size());
+    auto deltaPiece = [&](std::size_t i) -> const QByteArray & {
+        if (deltaPieces[i].isEmpty()) {
+            Envelope e;
+            protocol::encodeChunkDelta(state, step.deltas[i], e.mutable_tick()->add_deltas());
+            deltaPieces[i] = protocol::encodeEnvelope(e);
+        }
+        return deltaPieces[i];
+    };
+    QByteArray allDeltas;
+    bool allDeltasReady = false;
+    std::vector<QByteArray> snapshotPieces(chunkCount);
+    auto snapshotPiece = [&](geometry::ChunkId chunk) -> const QByteArray & {
+        if (snapshotPieces[chunk].isEmpty()) {
+            Envelope e;
+            protocol::encodeChunkSnapshot(state, chunk, e.mutable_tick()->add_chunks());
+            snapshotPieces[chunk] = protocol::encodeEnvelope(e);
+        }
+        return snapshotPieces[chunk];
+    };
+    QByteArray fullSnapshot;
+
+    std::map<sim::PlayerId, std::vector<const sim::ActionResult *>> resultsByPlayer;
+    for (const sim::ActionResult &result : step.actions)
+        resultsByPlayer[result.player].push_back(&result);
+
+    for (const SessionPtr &sessionPtr : std::as_const(m_sessions)) {
+        Session &session = *sessionPtr;
+        Envelope own;
+        protocol::TickUpdate *ownUpdate = own.mutable_tick();
+        if (const auto it = resultsByPlayer.find(session.player); it != resultsByPlayer.end()) {
+            for (const sim::ActionResult *result : it->second) {
+                // Only results of actions this session queued: a replaced session's
+                // client is gone, and its sequence numbers mean nothing to this one.
+                const auto queued
+                    = std::find(session.inFlight.begin(), session.inFlight.end(), result->clientSeq);
+                if (queued == session.inFlight.end())
+                    continue;
+                session.inFlight.erase(queued);
+                protocol::encodeActionResult(*result, step.tick, ownUpdate->add_results());
+            }
+        }
+        const auto &inventory = state.players[session.player].inventory;
+        if (!session.inventorySent || inventory != session.sentInventory) {
+            // The whole inventory, plus a count of 0 for each item no longer carried, so
+            // that an inventory that became empty still says so.
+            std::map<sim::ItemId, std::uint32_t> listed = inventory;
+            for (const auto &[item, count] : session.sentInventory)
+                listed.try_emplace(item, 0);
+            if (listed.empty())
+                listed.emplace(0, 0);
+            for (const auto &[item, count] : listed) {
+                protocol::ItemCount *entry = ownUpdate->add_inventory();
+                entry->set_item(item);
+                entry->set_count(count);
+            }
+            session.sentInventory = inventory;
+            session.inventorySent = true;
+        }
+        for (const geometry::ChunkId chunk : session.pendingUnsubscribed)
+            ownUpdate->add_unsubscribed(chunk);
+        std::sort(ownUpdate->mutable_unsubscribed()->begin(),
+                  ownUpdate->mutable_unsubscribed()->end());
+        session.pendingUnsubscribed.clear();
+
+        OutgoingMessage message;
+        message.tick = step.tick;
+        // A session that needs every chunk at once gets one Snapshot first.
+        if (session.pendingSnapshotCount == chunkCount && chunkCount > 0) {
+            if (fullSnapshot.isEmpty()) {
+                Envelope e;
+                protocol::encodeSnapshot(state, e.mutable_snapshot());
+                fullSnapshot = protocol::encodeEnvelope(e);
+            }
+            OutgoingMessage snapshot;
+            snapshot.tick = step.tick;
+            snapshot.seq = ++session.lastSeq;
+            Envelope seqOnly;
+            seqOnly.set_seq(snapshot.seq);
+            snapshot.pieces = {fullSnapshot, protocol::encodeEnvelope(seqOnly)};
+            append(session, std::move(snapshot));
+            session.pendingSnapshot.assign(chunkCount, false);
+            session.pendingSnapshotCount = 0;
+        }
+        bool hasContent = ownUpdate->results_size() > 0 || ownUpdate->inventory_size() > 0
+                          || ownUpdate->unsubscribed_size() > 0;
+        message.pieces.push_back(header);
+        if (session.pendingSnapshotCount > 0) {
+            for (geometry::ChunkId chunk = 0; chunk < chunkCount; ++chunk) {
+                if (session.pendingSnapshot[chunk])
+                    message.pieces.push_back(snapshotPiece(chunk));
+            }
+            session.pendingSnapshot.assign(chunkCount, false);
+            session.pendingSnapshotCount = 0;
+            hasContent = true;
+        }
+        if (session.subscribedCount == chunkCount && !step.deltas.empty()) {
+            if (!allDeltasReady) {
+                for (std::size_t i = 0; i < step.deltas.size(); ++i)
+                    allDeltas += deltaPiece(i);
+                allDeltasReady = true;
+            }
+            message.pieces.push_back(allDeltas);
+            hasContent = true;
+        } else if (session.subscribedCount > 0) {
+            for (std::size_t i = 0; i < step.deltas.size(); ++i) {
+                if (session.subscribed[step.deltas[i].chunk]) {
+                    message.pieces.push_back(deltaPiece(i));
+                    hasContent = true;
+                }
+            }
+        }
+        if (!hasContent && !session.streaming())
+            continue;
+        message.seq = ++session.lastSeq;
+        own.set_seq(message.seq);
+        message.pieces.push_back(protocol::encodeEnvelope(own));
+        append(session, std::move(message));
+    }
+}
+
+std::uint64_t SessionManager::firstHeldSeq(const Session &session) const
+{
+    if (session.outbox.empty())
+        return session.lastSeq + 1;
+    const OutgoingMessage &front = session.outbox.front();
+    if (front.resync) {
+        Envelope e;
+        if (e.ParseFromArray(front.bytes().constData(), int(front.size())))
+            return e.resync().first_seq();
+    }
+    return front.seq;
+}
+
+std::vector<const OutgoingMessage *>
+SessionManager::messagesAfter(Session &session, std::uint64_t after, std::size_t max)
+{
+    std::vector<const OutgoingMessage *> out;
+    if (after < session.lastSeq) {
+        const std::uint64_t firstHeld = firstHeldSeq(session);
+        if (after + 1 < firstHeld) {
+            // The client asks for messages no longer held: say so with a marker and
+            // start it over from fresh snapshots. The marker takes seq firstHeld - 1,
+            // which the client has not had.
+            protocol::Resync resync;
+            resync.set_first_seq(after + 1);
+            resync.set_last_seq(firstHeld - 1);
+            resync.set_message(tr("Messages %1 to %2 are no longer held; the next message "
+                                  "carries the state of every viewed chunk.")
+                                   .arg(after + 1)
+                                   .arg(firstHeld - 1)
+                                   .toStdString());
+            Envelope envelope;
+            *envelope.mutable_resync() = std::move(resync);
+            envelope.set_seq(firstHeld - 1);
+            OutgoingMessage marker;
+            marker.seq = firstHeld - 1;
+            marker.tick = m_world.state().tick;
+            marker.resync = true;
+            marker.pieces.push_back(protocol::encodeEnvelope(envelope));
+            session.outbox.push_front(std::move(marker));
+            for (std::uint32_t chunk = 0; chunk < m_cover.chunkCount(); ++chunk) {
+                if (session.subscribed[chunk] && !session.pendingSnapshot[chunk]) {
+                    session.pendingSnapshot[chunk] = true;
+                    ++session.pendingSnapshotCount;
+                }
+            }
+            session.inventorySent = false;
+        }
+    }
+    for (const OutgoingMessage &message : session.outbox) {
+        if (out.size() >= max)
+            break;
+        if (message.seq > after)
+            out.push_back(&message);
+    }
+    return out;
+}
+
+void SessionManager::acknowledge(Session &session, std::uint64_t seq)
+{
+    while (!session.outbox.empty() && session.outbox.front().seq <= seq)
+        session.outbox.pop_front();
+    session.sentSeq = std::max(session.sentSeq, std::min(seq, session.lastSeq));
+}
+
+void SessionManager::setWebSocketAttached(Session &session, bool attached)
+{
+    session.webSocketAttached = attached;
+    touch(session);
+}
+
+void SessionManager::markSent(Session &session, std::uint64_t seq)
+{
+    session.sentSeq = std::max(session.sentSeq, seq);
+    // Keep the last resumeWindow sent messages for a resume; older ones are gone.
+    std::size_t sent = 0;
+    for (const OutgoingMessage &message : session.outbox) {
+        if (message.seq <= session.sentSeq)
+            ++sent;
+    }
+    while (sent > std::size_t(m_limits.resumeWindow) && !session.outbox.empty()) {
+        session.outbox.pop_front();
+        --sent;
+    }
+}
+
+void SessionManager::fillWorldInfo(protocol::WorldInfo *w, const Session *session) const
+{
+    const sim::WorldState &state = m_world.state();
+    const geometry::HexSphere &sphere = *state.sphere;
+    w->set_protocol_version(protocol::kProtocolVersion);
+    w->set_world_name(m_worldName.toStdString());
+    w->set_subdivisions(std::uint32_t(sphere.subdivisions()));
+    w->set_cell_count(sphere.cellCount());
+    w->set_chunk_split(std::uint32_t(sphere.chunkSplit()));
+    w->set_chunk_count(sphere.chunkCount());
+    w->set_seed(state.seed);
+    w->set_tick(state.tick);
+    w->set_ups(std::uint32_t(m_ups));
+    if (session)
+        w->set_player_id(session->player);
+}
+
+void SessionManager::fillSessionInfo(protocol::SessionInfo *out, const Session &session) const
+{
+    out->set_token(session.token.toStdString());
+    out->set_session_id(session.id.toStdString());
+    out->set_player_id(session.player);
+    out->set_player_name(session.playerName.toStdString());
+    out->set_expires_at_ms(session.expiresAtMs);
+    out->set_last_seq(session.lastSeq);
+    out->set_account(session.account);
+}
+
+} // namespace hex::server

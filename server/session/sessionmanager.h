@@ -1,0 +1,187 @@
+#pragma once
+
+#include "auth.h"
+#include "session.h"
+
+#include "hexsphere.pb.h"
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QThreadPool>
+
+#include <tl/expected.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace hex::sim {
+class World;
+struct StepResult;
+} // namespace hex::sim
+
+namespace hex::server {
+
+/// Why a session operation was refused, in the terms of both transports: the
+/// WebSocket Error code, and the HTTP status with its stable code string.
+struct Refusal
+{
+    protocol::Error::Code code = protocol::Error::UNSPECIFIED;
+    int httpStatus = 400;
+    const char *httpCode = "bad_request";
+    QString message;
+    /// RATE_LIMITED and busy refusals: milliseconds until a retry can succeed.
+    int retryAfterMs = 0;
+};
+
+/// What a session manager is started with.
+struct SessionLimits
+{
+    /// Seconds a token is valid for.
+    int tokenTtlSeconds = 24 * 3600;
+    /// Guests are refused; only accounts may play.
+    bool requireAccounts = false;
+    /// Messages a mailbox holds before the oldest are replaced by a Resync marker.
+    int mailboxCapacity = 256;
+    /// Messages already sent over a WebSocket that are kept for a resume.
+    int resumeWindow = 128;
+    /// A session with no transport and no request for this long ends.
+    int detachedTtlMs = 5 * 60 * 1000;
+    /// Actions per second a session may send on average, and at once after a pause.
+    int actionsPerSecond = 20;
+    int actionBurst = 40;
+    /// Password hashing cost (tests use PasswordHasher::minimal()).
+    PasswordHasher::Cost hashCost = PasswordHasher::interactive();
+};
+
+/// The one session model behind every transport. A session has a player, a token, a
+/// view and an outgoing sequence of messages (its mailbox); the WebSocket, long-poll
+/// and mailbox transports only move those messages and forward what clients send.
+/// A client can switch transport or reconnect with its token and resume after the last
+/// seq it received: nothing in between is lost, and what the bounded mailbox had to
+/// drop is replaced by one Resync marker that keeps the dropped action results and
+/// brings fresh chunk snapshots. Lives in, and must be used from, the tick thread.
+class SessionManager : public QObject
+{
+    Q_OBJECT
+public:
+    using SessionPtr = std::shared_ptr<Session>;
+    using Result = tl::expected<SessionPtr, Refusal>;
+    /// Called on the tick thread when a slow operation (login, registration) is done.
+    using Done = std::function<void(Result)>;
+
+    /// `world` must outlive this object; actions are queued into it and players added.
+    SessionManager(sim::World &world, SessionLimits limits, QObject *parent = nullptr);
+    ~SessionManager() override;
+
+    const SessionLimits &limits() const { return m_limits; }
+    const sim::World &world() const { return m_world; }
+    const geometry::ChunkCover &cover() const { return m_cover; }
+
+    /// A new guest session for `name` (empty: a generated "Guest N"). Refused when the
+    /// server requires accounts, the name is invalid, belongs to an account, or is
+    /// playing in a session with a transport right now. A returning guest name gets its
+    /// player back; an idle session of that name is ended and replaced.
+    Result openGuest(const QString &name, const std::optional<protocol::View> &view);
+    /// Checks name and password on a worker thread, then calls `done` with a new session
+    /// (ending any other session of that player). `done` is not called if `context` is
+    /// destroyed first.
+    void login(const QString &name, const QString &password,
+               const std::optional<protocol::View> &view, QObject *context, Done done);
+    /// Creates an account on a worker thread, then logs it in as login() does.
+    void registerAccount(const QString &name, const QString &password,
+                         const std::optional<protocol::View> &view, QObject *context,
+                         Done done);
+    /// The live session `token` names: refused with 401 when missing, malformed,
+    /// forged, expired, or when its session has ended.
+    Result authenticate(QStringView token);
+    /// Ends `session`: its token stops working and its mailbox is dropped. The player
+    /// and its structures stay in the world.
+    void end(const SessionPtr &session, const QString &why);
+
+    /// Replaces the session's view: chunks now in view get their full state in the
+    /// next message, chunks that left are listed there as unsubscribed.
+    tl::expected<void, Refusal> setView(Session &session, const protocol::View &view);
+    /// Checks `actions` (rate limit, fields) and queues them all into the world in
+    /// order, or refuses them all and queues none. Returns the tick they apply in.
+    tl::expected<std::uint64_t, Refusal>
+    queueActions(Session &session, const std::vector<const protocol::ClientAction *> &actions);
+
+    /// Adds this tick's message to every session that has something in it (and to
+    /// every streaming session), encoding each shared part once.
+    void publishTick(const sim::StepResult &step);
+
+    /// Messages of `session` with seq > `after`, oldest first, at most `max`. A Resync
+    /// marker whose range contains after+1 counts as after it. When `after` is older
+    /// than everything held, a Resync marker for the gap is added first (and the
+    /// session gets fresh snapshots), so a resume never silently skips.
+    std::vector<const OutgoingMessage *> messagesAfter(Session &session, std::uint64_t after,
+                                                       std::size_t max = SIZE_MAX);
+    /// The seq of the oldest message `session` holds (for a Resync marker, the first
+    /// seq it stands for); lastSeq + 1 when it holds none.
+    std::uint64_t firstHeldSeq(const Session &session) const;
+    /// The client has every message up to `seq`: they leave the mailbox.
+    void acknowledge(Session &session, std::uint64_t seq);
+    /// A WebSocket now carries `session` (or no longer does). Sent messages are then
+    /// trimmed to the resume window instead of waiting for acknowledgement.
+    void setWebSocketAttached(Session &session, bool attached);
+    /// Messages up to `seq` were handed to the session's WebSocket.
+    void markSent(Session &session, std::uint64_t seq);
+    /// Notes a request or frame from the client (it keeps an idle session alive).
+    void touch(Session &session);
+    /// Notes an HTTP request of the session: for a minute after one, its name counts as
+    /// playing, since HTTP clients have no connection whose end would say they left.
+    void noteHttpRequest(Session &session);
+
+    /// The WorldInfo of this server for `session` (its player), or for nobody.
+    void fillWorldInfo(protocol::WorldInfo *out, const Session *session) const;
+    void fillSessionInfo(protocol::SessionInfo *out, const Session &session) const;
+
+    int sessionCount() const { return int(m_sessions.size()); }
+    /// Ends sessions idle for longer than detachedTtlMs. Called by a timer.
+    void expireIdle();
+
+    void setWorldInfo(QString worldName, int ups);
+
+signals:
+    /// `session` ended (replaced, logged out, expired): transports close what carries it.
+    void sessionEnded(const hex::server::SessionManager::SessionPtr &session,
+                      const QString &why);
+
+private:
+    /// The cap of `view`, checked; no view is no chunks.
+    static tl::expected<ViewCap, Refusal> viewCap(const std::optional<protocol::View> &view);
+    SessionPtr createSession(sim::PlayerId player, const QString &name, bool account,
+                             const ViewCap &view);
+    void finishLogin(const QString &name, const std::optional<protocol::View> &view,
+                     const QPointer<QObject> &context, const Done &done,
+                     tl::expected<void, AccountStore::Error> verified);
+    /// Runs `job` on the auth pool, or refuses through `done` when too many wait.
+    void startAuthJob(const Done &done, std::function<void()> job);
+    sim::PlayerId playerFor(const QString &name);
+    void append(Session &session, OutgoingMessage message);
+    void overflow(Session &session);
+    void applyView(Session &session, const ViewCap &view);
+    bool takeActionTokens(Session &session, int count, int *retryMs);
+
+    sim::World &m_world;
+    SessionLimits m_limits;
+    geometry::ChunkCover m_cover;
+    TokenSigner m_signer;
+    AccountStore m_accounts;
+    QThreadPool m_authPool;
+    int m_authJobs = 0;
+    QString m_worldName;
+    int m_ups = 20;
+    QHash<QString, SessionPtr> m_sessions;
+    /// The live session of each player, if any.
+    QHash<sim::PlayerId, SessionPtr> m_sessionByPlayer;
+    /// Every named player that ever joined, by lower-cased name.
+    QHash<QString, sim::PlayerId> m_playersByName;
+};
+
+} // namespace hex::server
+
+Q_DECLARE_METATYPE(hex::server::SessionManager::SessionPtr)
