@@ -101,6 +101,9 @@ ServerConnection::~ServerConnection()
 void ServerConnection::open(const QUrl &url, const QString &playerName)
 {
     close();
+    m_resuming = false;
+    m_reconnectAttempts = 0;
+    m_sessionToken.clear();
     m_url = url;
     m_playerName = playerName;
     m_world = {};
@@ -115,6 +118,7 @@ void ServerConnection::open(const QUrl &url, const QString &playerName)
 
 void ServerConnection::close()
 {
+    m_resuming = false;
     if (m_socket.state() == QAbstractSocket::UnconnectedState) {
         setState(State::Disconnected);
         return;
@@ -139,7 +143,6 @@ void ServerConnection::resetMirror()
     m_playerId = sim::kNoPlayer;
     m_inventory.clear();
     m_lastSeq = 0;
-    m_sessionToken.clear();
 }
 
 void ServerConnection::setState(State state)
@@ -159,11 +162,17 @@ void ServerConnection::reportError(const QString &message)
 
 void ServerConnection::onConnected()
 {
-    qCInfo(lcNet) << "connected; sending Hello as" << m_playerName;
     protocol::Envelope envelope;
     protocol::Hello *hello = envelope.mutable_hello();
     hello->set_protocol_version(protocol::kProtocolVersion);
     hello->set_player_name(m_playerName.toStdString());
+    if (m_resuming && !m_sessionToken.isEmpty()) {
+        qCInfo(lcNet) << "connected; resuming the session after message" << m_lastSeq;
+        hello->set_token(m_sessionToken.toStdString());
+        hello->set_resume_after(m_lastSeq);
+    } else {
+        qCInfo(lcNet) << "connected; sending Hello as" << m_playerName;
+    }
     m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
     setState(State::Joining);
 }
@@ -172,6 +181,12 @@ void ServerConnection::onDisconnected()
 {
     const bool expected = m_closing;
     m_closing = false;
+    // A joined connection that drops, or a resume attempt that fails, tries again: the
+    // session's messages wait on the server, and the resume picks them up.
+    if (!expected && (m_state == State::Joined || m_resuming)) {
+        scheduleReconnect();
+        return;
+    }
     if (!expected && m_state == State::Connecting) {
         // The handshake failed: the socket error that follows says why. Should none
         // come, still say that the connection did not happen.
@@ -192,9 +207,36 @@ void ServerConnection::onDisconnected()
     setState(State::Disconnected);
 }
 
+void ServerConnection::scheduleReconnect()
+{
+    if (m_reconnectAttempts >= kMaxReconnectAttempts) {
+        m_resuming = false;
+        setState(State::Disconnected);
+        reportError(tr("The connection to %1 was lost and %n attempt(s) to reconnect failed.",
+                       nullptr, kMaxReconnectAttempts)
+                        .arg(m_url.toString()));
+        return;
+    }
+    const int delayMs = std::min(250 << m_reconnectAttempts, 8'000);
+    ++m_reconnectAttempts;
+    if (!m_resuming) {
+        qCWarning(lcNet).noquote() << "connection to" << m_url.toString()
+                                   << "lost; reconnecting";
+        emit reconnecting();
+    }
+    m_resuming = true;
+    setState(State::Connecting);
+    QTimer::singleShot(delayMs, this, [this, attempt = m_attempt] {
+        if (attempt != m_attempt || !m_resuming)
+            return;
+        m_socket.abort();
+        m_socket.open(m_url);
+    });
+}
+
 void ServerConnection::onSocketError(QAbstractSocket::SocketError error)
 {
-    if (m_closing)
+    if (m_closing || m_resuming)
         return;
     // RemoteHostClosedError is followed by disconnected(), which says it better.
     if (error == QAbstractSocket::RemoteHostClosedError)
@@ -243,6 +285,13 @@ void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
     case protocol::Envelope::kError: {
         const protocol::Error &error = envelope.error();
         const QString text = QString::fromStdString(error.message());
+        if (error.code() == protocol::Error::UNAUTHORIZED && m_resuming) {
+            // The session is gone (expired, or replaced): the next attempt joins afresh
+            // by name, and a new snapshot replaces the mirror.
+            qCInfo(lcNet).noquote() << "the session cannot be resumed:" << text;
+            m_sessionToken.clear();
+            return;
+        }
         if (error.code() == protocol::Error::VERSION_MISMATCH) {
             reportError(tr("The server refused this client's version: %1").arg(text));
             close();
@@ -306,6 +355,20 @@ void ServerConnection::handleWorldInfo(const protocol::WorldInfo &info)
         qCInfo(lcNet).nospace() << "tick " << info.tick() << ": built sphere n=" << n
                                 << ", k=" << chunkSplit << " in " << timer.elapsed() << " ms";
     }
+    const bool sameWorld = m_world.subdivisions == int(n) && m_world.seed == info.seed()
+                           && m_playerId == info.player_id();
+    if (m_resuming && !m_sessionToken.isEmpty() && sameWorld && m_hasSnapshot) {
+        // The session goes on: the mirror stays, and the messages missed are replayed.
+        m_resuming = false;
+        m_reconnectAttempts = 0;
+        qCInfo(lcNet).nospace() << "tick " << info.tick() << ": resumed after message "
+                                << m_lastSeq;
+        setState(State::Joined);
+        emit resumed();
+        return;
+    }
+    m_resuming = false;
+    m_reconnectAttempts = 0;
     resetMirror();
     m_lastTick = info.tick();
 

@@ -51,12 +51,19 @@ struct WorldDescription
 /// cell's visible state (cells()), filled by a Snapshot and kept current by each
 /// TickUpdate's chunk deltas. A tick is applied whole or not at all, so the mirror
 /// always shows the state after one server tick.
+///
+/// When a joined connection drops, it reconnects and resumes its session with the
+/// token from SessionInfo and the seq of the last message it had; the server replays
+/// what was missed, so no tick and no action result is lost.
 class ServerConnection : public QObject
 {
     Q_OBJECT
 public:
     /// Largest world the client will build a view of.
     static constexpr int kMaxSubdivisions = 1024;
+    /// Attempts to reconnect after a joined connection drops (0.25 s, 0.5 s, 1 s, ...
+    /// apart, at most 8 s), before giving up.
+    static constexpr int kMaxReconnectAttempts = 8;
 
     enum class State {
         /// No socket open.
@@ -133,6 +140,12 @@ signals:
     void stateChanged(hex::client::ServerConnection::State state);
     /// A valid WorldInfo arrived; the state is now Joined.
     void worldReceived(const hex::client::WorldDescription &world);
+    /// The connection dropped; the state is Connecting while it tries to resume.
+    void reconnecting();
+    /// The dropped connection's session was resumed: the mirror and the world stay, and
+    /// the messages missed follow. (When the session could not be resumed, the client
+    /// joins afresh instead: worldReceived() and a new snapshot.)
+    void resumed();
     /// A valid snapshot of tick `tick` replaced the whole mirror: read it in cells().
     void snapshotReceived(quint64 tick);
     /// One simulation tick passed on the server, and its deltas (if any) were applied
@@ -164,6 +177,7 @@ private:
     void onConnected();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError error);
+    void scheduleReconnect();
 
     QWebSocket m_socket;
     QUrl m_url;
@@ -189,6 +203,9 @@ private:
     std::uint64_t m_lastSeq = 0;
     /// The session's token, from SessionInfo.
     QString m_sessionToken;
+    /// The connection dropped and the current attempt resumes (or rejoins).
+    bool m_resuming = false;
+    int m_reconnectAttempts = 0;
 };
 
 } // namespace hex::client
