@@ -181,9 +181,16 @@ void ServerConnection::onDisconnected()
 {
     const bool expected = m_closing;
     m_closing = false;
-    // A joined connection that drops, or a resume attempt that fails, tries again: the
-    // session's messages wait on the server, and the resume picks them up.
-    if (!expected && (m_state == State::Joined || m_resuming)) {
+    // A joined connection that drops (no close frame: a network failure, not the
+    // server's decision), or a resume attempt that fails, tries again: the session's
+    // messages wait on the server, and the resume picks them up.
+    // (Qt reports a connection lost without a close frame as code 1000 or 1006 with no
+    // reason; every close the server decides on carries a reason.)
+    const QWebSocketProtocol::CloseCode code = m_socket.closeCode();
+    const bool dropped = m_socket.closeReason().isEmpty()
+                         && (code == QWebSocketProtocol::CloseCodeNormal
+                             || code == QWebSocketProtocol::CloseCodeAbnormalDisconnection);
+    if (!expected && ((m_state == State::Joined && dropped) || m_resuming)) {
         scheduleReconnect();
         return;
     }

@@ -58,21 +58,37 @@ std::uint64_t machinesHash(const std::map<CellId, MachineState> &machines)
     return hash.finish();
 }
 
-/// Every player: name, inventory, cells owned.
-std::uint64_t playersHash(const std::vector<Player> &players)
+/// One player: name, inventory, cells owned.
+std::uint64_t playerHash(const Player &p)
+{
+    WordHash hash(0x706C61796572ull);
+    hash.add(std::uint64_t(p.name.size()));
+    for (const QChar c : p.name)
+        hash.add(c.unicode());
+    hash.add(p.inventory.size());
+    for (const auto &[item, count] : p.inventory)
+        hash.add(std::uint64_t(item) << 32 | count);
+    hash.add(p.cellsOwned);
+    return hash.finish();
+}
+
+/// Every player, in order, from each one's playerHash().
+std::uint64_t playersHash(const std::vector<std::uint64_t> &playerHashes)
 {
     WordHash hash(0x706C6179657273ull);
-    hash.add(players.size());
-    for (const Player &p : players) {
-        hash.add(std::uint64_t(p.name.size()));
-        for (const QChar c : p.name)
-            hash.add(c.unicode());
-        hash.add(p.inventory.size());
-        for (const auto &[item, count] : p.inventory)
-            hash.add(std::uint64_t(item) << 32 | count);
-        hash.add(p.cellsOwned);
-    }
+    hash.add(playerHashes.size());
+    for (const std::uint64_t h : playerHashes)
+        hash.add(h);
     return hash.finish();
+}
+
+std::uint64_t playersHash(const std::vector<Player> &players)
+{
+    std::vector<std::uint64_t> hashes;
+    hashes.reserve(players.size());
+    for (const Player &p : players)
+        hashes.push_back(playerHash(p));
+    return playersHash(hashes);
 }
 
 /// Folds `value` into a running hash.
@@ -119,6 +135,21 @@ struct World::Private
     std::vector<std::vector<ChunkDelta>> partDeltas;
     mutable std::uint64_t hash = 0;
     mutable bool hashValid = false;
+    /// playerHash() of each player, kept current for the players whose actions ran
+    /// (only its own actions change a player), so that the state hash does not walk
+    /// every inventory every tick. Invalid after addPlayer().
+    mutable std::vector<std::uint64_t> playerHashes;
+    mutable std::vector<PlayerId> dirtyPlayers;
+    mutable bool playerHashesValid = false;
+
+    /// Marks the players of the queued actions for rehashing.
+    void markActingPlayers(std::size_t playerCount)
+    {
+        for (const Action &action : queued) {
+            if (action.player < playerCount)
+                dirtyPlayers.push_back(action.player);
+        }
+    }
 };
 
 World::World(std::shared_ptr<const geometry::HexSphere> sphere,
@@ -150,6 +181,7 @@ PlayerId World::addPlayer(const QString &name)
     }
     m_state.players.push_back(std::move(player));
     d->hashValid = false;
+    d->playerHashesValid = false;
     return PlayerId(m_state.players.size() - 1);
 }
 
@@ -163,6 +195,7 @@ StepResult World::step()
     StepResult result;
     ChangeSet &changes = d->changes;
     if (!d->queued.empty()) {
+        d->markActingPlayers(m_state.players.size());
         result.actions = applyActions(m_state, *m_content, d->queued, changes);
         d->queued.clear();
     }
@@ -234,6 +267,7 @@ std::uint64_t World::simulate(std::uint64_t ticks)
     for (std::uint64_t t = 0; t < ticks; ++t) {
         ChangeSet &changes = d->changes;
         if (!d->queued.empty()) {
+            d->markActingPlayers(m_state.players.size());
             applyActions(m_state, *m_content, d->queued, changes);
             d->queued.clear();
         }
@@ -249,8 +283,18 @@ std::uint64_t World::simulate(std::uint64_t ticks)
 std::uint64_t World::stateHash() const
 {
     if (!d->hashValid) {
+        if (!d->playerHashesValid) {
+            d->playerHashes.clear();
+            for (const Player &p : m_state.players)
+                d->playerHashes.push_back(playerHash(p));
+            d->playerHashesValid = true;
+        } else {
+            for (const PlayerId p : d->dirtyPlayers)
+                d->playerHashes[p] = playerHash(m_state.players[p]);
+        }
+        d->dirtyPlayers.clear();
         d->hash = combineHash(m_state.cellsHash, machinesHash(m_state.machines),
-                              playersHash(m_state.players), m_state.tick);
+                              playersHash(d->playerHashes), m_state.tick);
         d->hashValid = true;
     }
     return d->hash;

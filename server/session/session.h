@@ -1,6 +1,7 @@
 #pragma once
 
 #include "geometry/chunkcover.h"
+#include "hexsphere.pb.h"
 #include "sim/worldstate.h"
 
 #include <QByteArray>
@@ -28,6 +29,8 @@ struct OutgoingMessage
     QByteArrayList pieces;
     /// True for a Resync marker standing in for dropped messages.
     bool resync = false;
+    /// The last piece (the session's own) holds action results.
+    bool hasResults = false;
 
     /// The pieces as one frame.
     QByteArray bytes() const;
@@ -73,6 +76,9 @@ struct Session
     std::uint64_t lastSeq = 0;
     /// Messages up to this seq were handed to the attached WebSocket.
     std::uint64_t sentSeq = 0;
+    /// Action results of sent messages that left the resume window, with the seq of the
+    /// message that carried them: a resume from before them gets them in its Resync.
+    std::deque<std::pair<std::uint64_t, protocol::ActionResult>> trimmedResults;
 
     /// The inventory last put in a message, valid once inventorySent is true.
     std::map<sim::ItemId, std::uint32_t> sentInventory;

@@ -26,6 +26,8 @@ namespace {
 constexpr int kMaxAuthJobs = 8;
 /// An HTTP client that made a request this recently still holds its name.
 constexpr qint64 kHttpPresenceMs = 60'000;
+/// Action results of sent messages kept after the messages leave the resume window.
+constexpr std::size_t kMaxTrimmedResults = 256;
 /// Action results a Resync marker keeps; older ones are counted in its message.
 constexpr int kMaxResyncResults = 4096;
 
@@ -37,6 +39,16 @@ Refusal refusal(protocol::Error::Code code, int status, const char *httpCode, QS
     r.httpCode = httpCode;
     r.message = std::move(message);
     return r;
+}
+
+/// The first message of `outbox` (ascending seq) with a seq above `seq`.
+std::deque<OutgoingMessage>::const_iterator firstAfter(const std::deque<OutgoingMessage> &outbox,
+                                                       std::uint64_t seq)
+{
+    return std::upper_bound(outbox.begin(), outbox.end(), seq,
+                            [](std::uint64_t value, const OutgoingMessage &message) {
+                                return value < message.seq;
+                            });
 }
 
 Refusal unauthorized(QString message)
@@ -313,6 +325,7 @@ void SessionManager::end(const SessionPtr &session, const QString &why)
         return;
     session->ended = true;
     session->outbox.clear();
+    std::erase(m_updated, session.get());
     m_sessions.remove(session->id);
     if (const auto it = m_sessionByPlayer.constFind(session->player);
         it != m_sessionByPlayer.cend() && *it == session)
@@ -488,15 +501,20 @@ SessionManager::queueActions(Session &session,
     return m_world.state().tick + 1;
 }
 
+std::size_t SessionManager::unsentCount(const Session &session)
+{
+    // The common case, a WebSocket that took everything: no search.
+    if (session.outbox.empty() || session.outbox.back().seq <= session.sentSeq)
+        return 0;
+    return std::size_t(session.outbox.end() - firstAfter(session.outbox, session.sentSeq));
+}
+
 void SessionManager::append(Session &session, OutgoingMessage message)
 {
     // Held messages the client has not had: beyond capacity they are replaced by one
     // Resync marker. Messages already sent over a WebSocket only wait for a resume.
-    std::size_t unsent = 0;
-    for (auto it = session.outbox.rbegin();
-         it != session.outbox.rend() && it->seq > session.sentSeq; ++it)
-        ++unsent;
-    if (unsent >= std::size_t(m_limits.mailboxCapacity))
+    // publishTick() makes room before it builds a tick's messages, so this is a backstop.
+    if (unsentCount(session) >= std::size_t(m_limits.mailboxCapacity))
         overflow(session);
     session.outbox.push_back(std::move(message));
 }
@@ -570,6 +588,7 @@ void SessionManager::overflow(Session &session)
 
 void SessionManager::publishTick(const sim::StepResult &step)
 {
+    m_updated.clear();
     if (m_sessions.isEmpty())
         return;
     const sim::WorldState &state = m_world.state();
@@ -614,9 +633,21 @@ void SessionManager::publishTick(const sim::StepResult &step)
 
     for (const SessionPtr &sessionPtr : std::as_const(m_sessions)) {
         Session &session = *sessionPtr;
+        // Room first, for the (at most two) messages of this tick: a marker made now is
+        // followed by this tick's message, which then carries the fresh chunk state and
+        // inventory the marker promises.
+        if (unsentCount(session) + 2 > std::size_t(m_limits.mailboxCapacity))
+            overflow(session);
+        const auto results = resultsByPlayer.find(session.player);
+        const bool hasResults = results != resultsByPlayer.end();
+        // Most sessions of a crowded server view nothing and did nothing this tick: they
+        // get no message, and cost no more than this check.
+        if (!hasResults && session.inventorySent && session.subscribedCount == 0
+            && session.pendingSnapshotCount == 0 && session.pendingUnsubscribed.empty())
+            continue;
         Envelope own;
         protocol::TickUpdate *ownUpdate = own.mutable_tick();
-        if (const auto it = resultsByPlayer.find(session.player); it != resultsByPlayer.end()) {
+        if (const auto &it = results; hasResults) {
             for (const sim::ActionResult *result : it->second) {
                 // Only results of actions this session queued: a replaced session's
                 // client is gone, and its sequence numbers mean nothing to this one.
@@ -628,8 +659,9 @@ void SessionManager::publishTick(const sim::StepResult &step)
                 protocol::encodeActionResult(*result, step.tick, ownUpdate->add_results());
             }
         }
+        // Only a player's own actions change its inventory.
         const auto &inventory = state.players[session.player].inventory;
-        if (!session.inventorySent || inventory != session.sentInventory) {
+        if (!session.inventorySent || (hasResults && inventory != session.sentInventory)) {
             // The whole inventory, plus a count of 0 for each item no longer carried, so
             // that an inventory that became empty still says so.
             std::map<sim::ItemId, std::uint32_t> listed = inventory;
@@ -701,9 +733,11 @@ void SessionManager::publishTick(const sim::StepResult &step)
         if (!hasContent && !session.streaming())
             continue;
         message.seq = ++session.lastSeq;
+        message.hasResults = ownUpdate->results_size() > 0;
         own.set_seq(message.seq);
         message.pieces.push_back(protocol::encodeEnvelope(own));
         append(session, std::move(message));
+        m_updated.push_back(&session);
     }
 }
 
@@ -733,6 +767,11 @@ SessionManager::messagesAfter(Session &session, std::uint64_t after, std::size_t
             protocol::Resync resync;
             resync.set_first_seq(after + 1);
             resync.set_last_seq(firstHeld - 1);
+            // The results those messages carried were kept when they were trimmed.
+            for (const auto &[seq, result] : session.trimmedResults) {
+                if (seq > after && seq < firstHeld)
+                    *resync.add_results() = result;
+            }
             resync.set_message(tr("Messages %1 to %2 are no longer held; the next message "
                                   "carries the state of every viewed chunk.")
                                    .arg(after + 1)
@@ -756,12 +795,9 @@ SessionManager::messagesAfter(Session &session, std::uint64_t after, std::size_t
             session.inventorySent = false;
         }
     }
-    for (const OutgoingMessage &message : session.outbox) {
-        if (out.size() >= max)
-            break;
-        if (message.seq > after)
-            out.push_back(&message);
-    }
+    for (auto it = firstAfter(session.outbox, after); it != session.outbox.end() && out.size() < max;
+         ++it)
+        out.push_back(&*it);
     return out;
 }
 
@@ -782,12 +818,22 @@ void SessionManager::markSent(Session &session, std::uint64_t seq)
 {
     session.sentSeq = std::max(session.sentSeq, seq);
     // Keep the last resumeWindow sent messages for a resume; older ones are gone.
-    std::size_t sent = 0;
-    for (const OutgoingMessage &message : session.outbox) {
-        if (message.seq <= session.sentSeq)
-            ++sent;
-    }
+    std::size_t sent
+        = std::size_t(firstAfter(session.outbox, session.sentSeq) - session.outbox.begin());
     while (sent > std::size_t(m_limits.resumeWindow) && !session.outbox.empty()) {
+        const OutgoingMessage &oldest = session.outbox.front();
+        if (oldest.hasResults) {
+            // Sent is not received: keep the action results, for the Resync of a resume
+            // from before this message.
+            Envelope own;
+            if (own.ParseFromArray(oldest.pieces.back().constData(),
+                                   int(oldest.pieces.back().size()))) {
+                for (const protocol::ActionResult &result : own.tick().results())
+                    session.trimmedResults.emplace_back(oldest.seq, result);
+            }
+            while (session.trimmedResults.size() > kMaxTrimmedResults)
+                session.trimmedResults.pop_front();
+        }
         session.outbox.pop_front();
         --sent;
     }

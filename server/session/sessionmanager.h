@@ -45,8 +45,10 @@ struct SessionLimits
     bool requireAccounts = false;
     /// Messages a mailbox holds before the oldest are replaced by a Resync marker.
     int mailboxCapacity = 256;
-    /// Messages already sent over a WebSocket that are kept for a resume.
-    int resumeWindow = 128;
+    /// Messages already sent over a WebSocket that are kept for a resume (1.6 s at 20
+    /// UPS). Older ones are dropped, but their action results are kept for the Resync
+    /// of a resume from before them. Each held message costs a viewer about 0.8 KiB.
+    int resumeWindow = 32;
     /// A session with no transport and no request for this long ends.
     int detachedTtlMs = 5 * 60 * 1000;
     /// Actions per second a session may send on average, and at once after a pause.
@@ -112,6 +114,9 @@ public:
     /// Adds this tick's message to every session that has something in it (and to
     /// every streaming session), encoding each shared part once.
     void publishTick(const sim::StepResult &step);
+    /// The sessions that gained messages in the last publishTick(), so that transports
+    /// visit those rather than every connection.
+    const std::vector<Session *> &updatedSessions() const { return m_updated; }
 
     /// Messages of `session` with seq > `after`, oldest first, at most `max`. A Resync
     /// marker whose range contains after+1 counts as after it. When `after` is older
@@ -161,6 +166,8 @@ private:
     /// Runs `job` on the auth pool, or refuses through `done` when too many wait.
     void startAuthJob(const Done &done, std::function<void()> job);
     sim::PlayerId playerFor(const QString &name);
+    /// Held messages the client has not had yet (not handed to its WebSocket).
+    static std::size_t unsentCount(const Session &session);
     void append(Session &session, OutgoingMessage message);
     void overflow(Session &session);
     void applyView(Session &session, const ViewCap &view);
@@ -176,6 +183,8 @@ private:
     QString m_worldName;
     int m_ups = 20;
     QHash<QString, SessionPtr> m_sessions;
+    /// See updatedSessions(); valid until the next tick or until a session ends.
+    std::vector<Session *> m_updated;
     /// The live session of each player, if any.
     QHash<sim::PlayerId, SessionPtr> m_sessionByPlayer;
     /// Every named player that ever joined, by lower-cased name.

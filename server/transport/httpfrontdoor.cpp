@@ -846,6 +846,9 @@ HttpFrontDoor::~HttpFrontDoor()
 
 bool HttpFrontDoor::listen(const QHostAddress &address, quint16 port)
 {
+    // Qt's default backlog of 50 overflows when hundreds of clients connect at once;
+    // the kernel caps this at net.core.somaxconn.
+    m_server->setListenBacklogSize(4096);
     if (!m_server->listen(address, port)) {
         m_errorString = tr("Cannot listen on %1 port %2: %3")
                             .arg(address.toString())

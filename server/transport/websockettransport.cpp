@@ -11,7 +11,13 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <QtEndian>
+
 #include <algorithm>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 // Debug lines (one per connection and per HTTP request) only when asked for, as
 // docs/OPERATIONS.md says: QT_LOGGING_RULES="hex.net.debug=true".
@@ -78,7 +84,7 @@ void WebSocketTransport::handleConnection(QTcpSocket *socket)
         return;
     }
     const auto peer = peerOf(*socket);
-    m_handshaking.insert(peer);
+    m_handshaking.insert(peer, socket);
     connect(socket, &QObject::destroyed, this, [this, peer] { m_handshaking.remove(peer); });
     m_server->handleConnection(socket);
 }
@@ -87,6 +93,7 @@ void WebSocketTransport::close()
 {
     auto connections = std::move(m_connections);
     m_connections.clear();
+    m_bySession.clear();
     for (auto &[socket, c] : connections) {
         socket->disconnect(this);
         if (c.session)
@@ -106,7 +113,8 @@ int WebSocketTransport::joinedCount() const
 void WebSocketTransport::onNewConnection()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
-        m_handshaking.remove({socket->peerAddress().toString(), socket->peerPort()});
+        const QPointer<QTcpSocket> tcp
+            = m_handshaking.take({socket->peerAddress().toString(), socket->peerPort()});
         if (int(m_connections.size()) >= m_maxConnections) {
             qCWarning(lcNet) << "refusing" << socket->peerAddress().toString()
                              << ": connection limit" << m_maxConnections << "reached";
@@ -121,6 +129,10 @@ void WebSocketTransport::onNewConnection()
         socket->setMaxAllowedIncomingFrameSize(quint64(kMaxIncomingBytes));
         Connection connection;
         connection.socket = socket;
+        // QWebSocketServer upgrades the very socket it was handed: the same stream.
+        if (tcp && tcp->state() == QAbstractSocket::ConnectedState
+            && tcp->peerPort() == socket->peerPort())
+            connection.tcp = tcp;
         connection.lastHeard.start();
         m_connections.emplace(socket, std::move(connection));
         connect(socket, &QWebSocket::binaryMessageReceived, this,
@@ -152,6 +164,11 @@ WebSocketTransport::Connection *WebSocketTransport::find(QWebSocket *socket)
 
 void WebSocketTransport::onDisconnected(QWebSocket *socket)
 {
+    if (const Connection *c = find(socket); c && c->session) {
+        const auto carried = m_bySession.find(c->session.get());
+        if (carried != m_bySession.end() && carried->second == c)
+            m_bySession.erase(carried);
+    }
     if (Connection *c = find(socket); c && c->session && !c->session->ended) {
         m_sessions.setWebSocketAttached(*c->session, false);
         qCDebug(lcNet).noquote() << c->session->playerName << "disconnected; session kept for"
@@ -164,6 +181,7 @@ void WebSocketTransport::onDisconnected(QWebSocket *socket)
 void WebSocketTransport::onSessionEnded(const SessionManager::SessionPtr &session,
                                         const QString &why)
 {
+    m_bySession.erase(session.get());
     // Collected first: closing a socket may reach onDisconnected() at once.
     std::vector<QWebSocket *> carrying;
     for (auto &[socket, c] : m_connections) {
@@ -315,6 +333,7 @@ void WebSocketTransport::finishHello(QWebSocket *socket, std::uint64_t resumeAft
     if (!connection)
         return;
     connection->session = session;
+    m_bySession[session.get()] = connection;
     m_sessions.setWebSocketAttached(*session, true);
 
     Envelope info;
@@ -347,7 +366,11 @@ void WebSocketTransport::handleAction(Connection &connection, const Envelope &en
 
 void WebSocketTransport::flush()
 {
-    for (auto &[socket, c] : m_connections) {
+    for (const Session *session : m_sessions.updatedSessions()) {
+        const auto carried = m_bySession.find(session);
+        if (carried == m_bySession.end())
+            continue;
+        Connection &c = *carried->second;
         if (c.session && c.session->lastSeq > c.deliveredSeq)
             send(c);
     }
@@ -360,12 +383,78 @@ void WebSocketTransport::send(Connection &connection)
         return; // A slow reader: its messages wait in the mailbox.
     const auto messages = m_sessions.messagesAfter(session, connection.deliveredSeq);
     for (const OutgoingMessage *message : messages) {
-        connection.socket->sendBinaryMessage(message->bytes());
+        if (connection.tcp)
+            writeFrame(connection, *message);
+        else
+            connection.socket->sendBinaryMessage(message->bytes());
         connection.deliveredSeq = message->seq;
         if (connection.socket->bytesToWrite() > kMaxQueuedBytes)
             break;
     }
+    // Written now, in one system call, rather than on a later turn of the event loop:
+    // with thousands of sockets every turn polls them all.
+    connection.socket->flush();
     m_sessions.markSent(session, connection.deliveredSeq);
+}
+
+void WebSocketTransport::writeFrame(Connection &connection, const OutgoingMessage &message)
+{
+    // QWebSocket::sendBinaryMessage() copies the payload into a frame, and the frame
+    // into the TCP socket's buffer, which is written on a later turn of the event loop.
+    // Most tick frames go out whole in one sendmsg() straight from the shared pieces.
+    // Only when the socket's buffer is empty (nothing of QWebSocket's own, such as a
+    // ping, is half-written) is this safe; what the kernel does not take is queued on
+    // the TCP socket behind it, so the byte order of the stream is kept.
+    QTcpSocket &tcp = *connection.tcp;
+    const auto size = std::uint64_t(message.size());
+    // RFC 6455 §5.2: FIN + binary opcode, then the length in 7, 7+16 or 7+64 bits;
+    // a server's frames are not masked.
+    unsigned char header[10];
+    std::size_t headerSize = 2;
+    header[0] = 0x82;
+    if (size < 126) {
+        header[1] = static_cast<unsigned char>(size);
+    } else if (size <= 0xFFFF) {
+        header[1] = 126;
+        qToBigEndian(quint16(size), header + 2);
+        headerSize = 4;
+    } else {
+        header[1] = 127;
+        qToBigEndian(quint64(size), header + 2);
+        headerSize = 10;
+    }
+    std::size_t written = 0;
+    if (tcp.bytesToWrite() == 0) {
+        std::vector<iovec> parts;
+        parts.reserve(std::size_t(message.pieces.size()) + 1);
+        parts.push_back({header, headerSize});
+        for (const QByteArray &piece : message.pieces)
+            parts.push_back({const_cast<char *>(piece.constData()), std::size_t(piece.size())});
+        msghdr out{};
+        out.msg_iov = parts.data();
+        out.msg_iovlen = parts.size();
+        const ssize_t sent = ::sendmsg(int(tcp.socketDescriptor()), &out, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent > 0)
+            written = std::size_t(sent);
+    }
+    // The rest (all of it when the buffer was not empty or the kernel refused) goes
+    // through the TCP socket's buffer.
+    std::size_t skip = written;
+    if (skip < headerSize) {
+        tcp.write(reinterpret_cast<const char *>(header) + skip, qint64(headerSize - skip));
+        skip = 0;
+    } else {
+        skip -= headerSize;
+    }
+    for (const QByteArray &piece : message.pieces) {
+        const auto pieceSize = std::size_t(piece.size());
+        if (skip >= pieceSize) {
+            skip -= pieceSize;
+            continue;
+        }
+        tcp.write(piece.constData() + skip, qint64(pieceSize - skip));
+        skip = 0;
+    }
 }
 
 void WebSocketTransport::sendError(QWebSocket *socket, int code, const QString &message)

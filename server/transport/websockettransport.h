@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QPair>
+#include <QPointer>
 #include <QSet>
 #include <QHostAddress>
 #include <QObject>
@@ -47,7 +48,7 @@ public:
     /// messages wait in the session's mailbox (and overflow into a Resync).
     static constexpr qint64 kMaxQueuedBytes = 4 * 1024 * 1024;
     /// Handshakes that may be in progress at once.
-    static constexpr int kMaxPendingHandshakes = 256;
+    static constexpr int kMaxPendingHandshakes = 1024;
 
     /// `sessions` must outlive this object.
     WebSocketTransport(SessionManager &sessions, int maxConnections, QObject *parent = nullptr);
@@ -77,6 +78,9 @@ private:
         bool joining = false;
         /// The last seq sent over this connection.
         std::uint64_t deliveredSeq = 0;
+        /// The TCP socket under `socket` (the one handed to handleConnection()), so that
+        /// tick frames can be written to it directly; null if it could not be matched.
+        QPointer<QTcpSocket> tcp;
         QElapsedTimer lastHeard;
     };
 
@@ -91,6 +95,9 @@ private:
                      SessionManager::Result result);
     void handleAction(Connection &connection, const protocol::Envelope &action);
     void send(Connection &connection);
+    /// Writes `message` as one binary WebSocket frame straight to the connection's TCP
+    /// socket, without copying its pieces (see send()).
+    void writeFrame(Connection &connection, const OutgoingMessage &message);
     void pingAndReap();
     void sendError(QWebSocket *socket, int code, const QString &message);
     Connection *find(QWebSocket *socket);
@@ -99,10 +106,13 @@ private:
     int m_maxConnections;
     /// Upgrades handed to the QWebSocketServer whose handshake is not done, by peer
     /// (address, port): the one thing a finished QWebSocket still tells about its socket.
-    QSet<QPair<QString, quint16>> m_handshaking;
+    QHash<QPair<QString, quint16>, QPointer<QTcpSocket>> m_handshaking;
     QWebSocketServer *m_server = nullptr;
     QTimer *m_pingTimer = nullptr;
     std::unordered_map<QWebSocket *, Connection> m_connections;
+    /// The connection carrying each session, for flush(). Entries of m_connections
+    /// keep their address while they exist (a node-based map).
+    std::unordered_map<const Session *, Connection *> m_bySession;
 };
 
 } // namespace hex::server

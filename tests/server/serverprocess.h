@@ -57,6 +57,7 @@ public:
     }
 
     quint16 port() const { return m_port; }
+    bool running() const { return m_process.state() == QProcess::Running; }
     QString url() const { return QStringLiteral("ws://127.0.0.1:%1/ws").arg(m_port); }
     QString output() const { return QString::fromUtf8(m_stdout + m_stderr); }
 

@@ -1,5 +1,6 @@
 // Integration: the HTTP front door of a real hexsphere-server process over loopback,
 // with WebSocket on the same port.
+#include "httpclient.h"
 #include "serverprocess.h"
 #include "wsclient.h"
 
@@ -17,17 +18,13 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QWebSocket>
-
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <google/protobuf/util/json_util.h>
 
 #include <vector>
 
 using namespace hex;
-namespace http = boost::beast::http;
 
 class tst_Http : public QObject
 {
@@ -56,61 +53,6 @@ namespace {
 /// The world size the shared server runs: 16 chunks per rhombus row, 2 cells apart.
 constexpr int kSize = 8;
 
-/// One parsed HTTP response.
-struct HttpResponse
-{
-    int status = 0;
-    QByteArray body;
-    QHash<QByteArray, QByteArray> headers; // lower-case names
-};
-
-/// Parses every complete response in `bytes` with Beast's response parser.
-std::vector<HttpResponse> parseResponses(QByteArray bytes)
-{
-    std::vector<HttpResponse> responses;
-    while (!bytes.isEmpty()) {
-        http::response_parser<http::string_body> parser;
-        parser.eager(true);
-        boost::system::error_code ec;
-        const std::size_t used
-            = parser.put(boost::asio::buffer(bytes.constData(), std::size_t(bytes.size())), ec);
-        if (ec || !parser.is_done())
-            break;
-        HttpResponse r;
-        r.status = int(parser.get().result_int());
-        r.body = QByteArray::fromStdString(parser.get().body());
-        for (const auto &field : parser.get()) {
-            r.headers.insert(
-                QByteArray(field.name_string().data(), qsizetype(field.name_string().size()))
-                    .toLower(),
-                QByteArray(field.value().data(), qsizetype(field.value().size())));
-        }
-        responses.push_back(std::move(r));
-        bytes.remove(0, qsizetype(used));
-    }
-    return responses;
-}
-
-/// Sends `request` on a fresh connection and reads until the server closes it (or
-/// `timeoutMs` passes).
-QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 10'000)
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(5'000))
-        return {};
-    socket.write(request);
-    QByteArray received;
-    QElapsedTimer timer;
-    timer.start();
-    while (timer.elapsed() < timeoutMs && socket.state() == QAbstractSocket::ConnectedState) {
-        socket.waitForReadyRead(100);
-        received += socket.readAll();
-    }
-    received += socket.readAll();
-    return received;
-}
-
 /// GET `url` with QNetworkAccessManager; the body, and the status in `status`.
 QByteArray get(const QString &url, int *status)
 {
@@ -125,12 +67,10 @@ QByteArray get(const QString &url, int *status)
     return body;
 }
 
-template<typename Message>
-bool fromJson(const QByteArray &json, Message *out)
-{
-    return google::protobuf::util::JsonStringToMessage(json.toStdString(), out).ok();
-}
-
+using hex::tests::exchange;
+using hex::tests::fromJson;
+using hex::tests::HttpResponse;
+using hex::tests::parseResponses;
 using hex::tests::WsClient;
 
 QByteArray repeated(char c, int count)
@@ -514,30 +454,52 @@ void tst_Http::curlExamplesInProtocolDocRun()
     const qsizetype sectionEnd
         = text.indexOf(QRegularExpression(QStringLiteral("\n##? ")), section + 1);
     const QString examples = text.mid(section, sectionEnd < 0 ? -1 : sectionEnd - section);
+    // The blocks run in order as one shell script, so that later lines can use what
+    // earlier ones saved (a token, a session id). Each curl line's output (its stdout,
+    // or the file it writes) is kept as OUT/N.json and must be a JSON object.
+    QTemporaryDir work;
+    QVERIFY(work.isValid());
+    QStringList script{QStringLiteral("set -e")};
     QStringList commands;
     static const QRegularExpression block(QStringLiteral("```sh\n(.*?)```"),
                                           QRegularExpression::DotMatchesEverythingOption);
+    static const QRegularExpression intoFile(QStringLiteral(" > (\\S+)$"));
     for (auto it = block.globalMatch(examples); it.hasNext();) {
-        for (const QString &line : it.next().captured(1).split('\n'))
-            if (line.startsWith(QStringLiteral("curl ")))
-                commands << line;
+        for (const QString &line : it.next().captured(1).split('\n')) {
+            if (line.isEmpty() || line.startsWith(QStringLiteral("export HEX=")))
+                continue;
+            if (!line.startsWith(QStringLiteral("curl "))) {
+                script << line;
+                continue;
+            }
+            const QString out = QStringLiteral("\"$OUT/%1.json\"").arg(commands.size());
+            const auto file = intoFile.match(line);
+            script << (file.hasMatch() ? line + QStringLiteral(" && cp %1 %2").arg(file.captured(1), out)
+                                       : line + QStringLiteral(" > ") + out);
+            commands << line;
+        }
     }
-    QVERIFY2(commands.size() >= 3, qPrintable(examples));
+    QVERIFY2(commands.size() >= 10, qPrintable(examples));
 
-    for (const QString &command : commands) {
-        QProcess curl;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("HEX"), base());
-        curl.setProcessEnvironment(env);
-        curl.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
-        QVERIFY(curl.waitForFinished(20'000));
-        QVERIFY2(curl.exitStatus() == QProcess::NormalExit && curl.exitCode() == 0,
-                 qPrintable(command + ": " + QString::fromUtf8(curl.readAllStandardError())));
-        const QByteArray out = curl.readAllStandardOutput();
+    QProcess shell;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("HEX"), base());
+    env.insert(QStringLiteral("OUT"), work.path());
+    shell.setProcessEnvironment(env);
+    shell.setWorkingDirectory(work.path());
+    shell.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), script.join('\n')});
+    QVERIFY(shell.waitForFinished(60'000));
+    QVERIFY2(shell.exitStatus() == QProcess::NormalExit && shell.exitCode() == 0,
+             qPrintable(script.join('\n') + QStringLiteral("\n: ")
+                        + QString::fromUtf8(shell.readAllStandardError())));
+    for (qsizetype i = 0; i < commands.size(); ++i) {
+        QFile output(work.filePath(QStringLiteral("%1.json").arg(i)));
+        QVERIFY2(output.open(QIODevice::ReadOnly), qPrintable(commands[i]));
+        const QByteArray out = output.readAll();
         QJsonParseError error;
         const QJsonDocument json = QJsonDocument::fromJson(out, &error);
         QVERIFY2(error.error == QJsonParseError::NoError && json.isObject(),
-                 qPrintable(command + ": " + QString::fromUtf8(out)));
+                 qPrintable(commands[i] + ": " + QString::fromUtf8(out)));
     }
 }
 

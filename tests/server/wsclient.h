@@ -65,6 +65,25 @@ public:
         send(e);
     }
 
+    /// Sends `hello` as it is, with the protocol version filled in when it is 0.
+    void hello(hex::protocol::Hello hello)
+    {
+        if (hello.protocol_version() == 0)
+            hello.set_protocol_version(hex::protocol::kProtocolVersion);
+        hex::protocol::Envelope e;
+        *e.mutable_hello() = std::move(hello);
+        send(e);
+    }
+
+    /// Says Hello{token, resume_after}: resumes the session `token` names.
+    void resume(const QString &token, std::uint64_t after)
+    {
+        hex::protocol::Hello h;
+        h.set_token(token.toStdString());
+        h.set_resume_after(after);
+        hello(h);
+    }
+
     /// Connects, says Hello as `name` and waits for the first TickUpdate.
     bool join(const char *name)
     {
@@ -124,6 +143,43 @@ public:
         return out;
     }
 
+    /// The SessionInfo the server sent after WorldInfo, if it came.
+    const hex::protocol::SessionInfo *session() const
+    {
+        const auto *e = first(hex::protocol::Envelope::kSession);
+        return e ? &e->session() : nullptr;
+    }
+
+    QString token() const
+    {
+        return session() ? QString::fromStdString(session()->token()) : QString();
+    }
+
+    /// The seqs of the sequenced messages (seq > 0) in arrival order.
+    std::vector<std::uint64_t> seqs() const
+    {
+        std::vector<std::uint64_t> out;
+        for (const auto &e : m_received)
+            if (e.seq() > 0)
+                out.push_back(e.seq());
+        return out;
+    }
+
+    /// The seq of the last sequenced message; 0 before any.
+    std::uint64_t lastSeq() const
+    {
+        const auto all = seqs();
+        return all.empty() ? 0 : all.back();
+    }
+
+    /// Waits for the first Error and returns it.
+    std::optional<hex::protocol::Error> waitError(int timeoutMs = 10'000)
+    {
+        if (!waitFor([&] { return !errors().empty(); }, timeoutMs))
+            return std::nullopt;
+        return errors().front();
+    }
+
     std::uint32_t playerId() const
     {
         return first(hex::protocol::Envelope::kWorldInfo)->world_info().player_id();
@@ -138,14 +194,19 @@ public:
         return 0;
     }
 
-    /// The result for `seq`, if one arrived.
+    /// The result for `seq`, if one arrived (in a TickUpdate or a Resync marker).
     std::optional<hex::protocol::ActionResult> result(std::uint32_t seq) const
     {
-        for (const auto &e : m_received)
+        for (const auto &e : m_received) {
             if (e.has_tick())
                 for (const auto &r : e.tick().results())
                     if (r.client_seq() == seq)
                         return r;
+            if (e.has_resync())
+                for (const auto &r : e.resync().results())
+                    if (r.client_seq() == seq)
+                        return r;
+        }
         return std::nullopt;
     }
 
