@@ -404,6 +404,21 @@ cost: %2</source>
         <source>The server sent tick %1 with results that do not fit: %2</source>
         <translation></translation>
     </message>
+    <message numerus="yes">
+        <source>The connection to %1 was lost and %n attempt(s) to reconnect failed.</source>
+        <translation>
+            <numerusform>The connection to %1 was lost and %n attempt to reconnect failed.</numerusform>
+            <numerusform>The connection to %1 was lost and %n attempts to reconnect failed.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The server sent a view, which only clients send.</source>
+        <translation>The server sent a view, which only clients send.</translation>
+    </message>
+    <message>
+        <source>The server sent tick %1 with a chunk that does not fit the world: %2</source>
+        <translation>The server sent tick %1 with a chunk that does not fit the world: %2</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::TimedScreenshot</name>
@@ -497,6 +512,80 @@ cost: %2</source>
         <source>The action&apos;s cell %1 does not exist: the world has %2 cells.</source>
         <translation></translation>
     </message>
+    <message>
+        <source>A chunk snapshot names chunk %1, but the world has %2 chunks.</source>
+        <translation>A chunk snapshot names chunk %1, but the world has %2 chunks.</translation>
+    </message>
+    <message>
+        <source>A chunk snapshot arrived for a mirror of another size.</source>
+        <translation>A chunk snapshot arrived for a mirror of another size.</translation>
+    </message>
+    <message>
+        <source>The snapshot of chunk %1 does not list exactly the chunk&apos;s %2 cells in order.</source>
+        <translation>The snapshot of chunk %1 does not list exactly the chunk&apos;s %2 cells in order.</translation>
+    </message>
+    <message>
+        <source>The snapshot of chunk %1 lists %2 cells but its %3 field does not match.</source>
+        <translation>The snapshot of chunk %1 lists %2 cells but its %3 field does not match.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::Auth</name>
+    <message>
+        <source>Could not hash the password: the server is out of memory.</source>
+        <translation>Could not hash the password: the server is out of memory.</translation>
+    </message>
+    <message>
+        <source>The request carries no session token.</source>
+        <translation>The request carries no session token.</translation>
+    </message>
+    <message>
+        <source>The session token is not well formed.</source>
+        <translation>The session token is not well formed.</translation>
+    </message>
+    <message>
+        <source>The session token was not issued by this server.</source>
+        <translation>The session token was not issued by this server.</translation>
+    </message>
+    <message>
+        <source>The session token has expired; please log in again.</source>
+        <translation>The session token has expired; please log in again.</translation>
+    </message>
+    <message>
+        <source>A name has 1 to %1 characters: letters, digits, spaces, &apos;-&apos; and &apos;_&apos;.</source>
+        <translation>A name has 1 to %1 characters: letters, digits, spaces, &apos;-&apos; and &apos;_&apos;.</translation>
+    </message>
+    <message>
+        <source>A password has %1 to %2 characters.</source>
+        <translation>A password has %1 to %2 characters.</translation>
+    </message>
+    <message>
+        <source>That name is already taken.</source>
+        <translation>That name is already taken.</translation>
+    </message>
+    <message>
+        <source>There is no account with that name.</source>
+        <translation>There is no account with that name.</translation>
+    </message>
+    <message>
+        <source>The password is wrong.</source>
+        <translation>The password is wrong.</translation>
+    </message>
+    <message>
+        <source>The server could not process the password; try again later.</source>
+        <translation>The server could not process the password; try again later.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::GameServer</name>
+    <message>
+        <source>The server is already running.</source>
+        <translation>The server is already running.</translation>
+    </message>
+    <message>
+        <source>The game content does not load: %1</source>
+        <translation>The game content does not load: %1</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::ServerConfig</name>
@@ -571,6 +660,191 @@ cost: %2</source>
     <message>
         <source>count</source>
         <translation></translation>
+    </message>
+    <message>
+        <source>Most WebSocket clients connected at once, 1..%1 (default %2).</source>
+        <translation>Most WebSocket clients connected at once, 1..%1 (default %2).</translation>
+    </message>
+    <message>
+        <source>Most HTTP connections open at once, long-polls included, 1..%1 (default %2).</source>
+        <translation>Most HTTP connections open at once, long-polls included, 1..%1 (default %2).</translation>
+    </message>
+    <message>
+        <source>Refuse guests: players register an account and log in.</source>
+        <translation>Refuse guests: players register an account and log in.</translation>
+    </message>
+    <message>
+        <source>Seconds a session token stays valid, 10..2592000 (default %1).</source>
+        <translation>Seconds a session token stays valid, 10..2592000 (default %1).</translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation>seconds</translation>
+    </message>
+    <message>
+        <source>Messages a session&apos;s mailbox holds before the oldest are replaced by a resync marker, 4..65536 (default %1).</source>
+        <translation>Messages a session&apos;s mailbox holds before the oldest are replaced by a resync marker, 4..65536 (default %1).</translation>
+    </message>
+    <message>
+        <source>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</source>
+        <translation>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::SessionManager</name>
+    <message>
+        <source>This server requires an account: register or log in with a name and password.</source>
+        <translation>This server requires an account: register or log in with a name and password.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a valid player name: use 1 to %2 letters, digits, spaces, &apos;-&apos; or &apos;_&apos;.</source>
+        <translation>&quot;%1&quot; is not a valid player name: use 1 to %2 letters, digits, spaces, &apos;-&apos; or &apos;_&apos;.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is an account on this server: log in with its password.</source>
+        <translation>&quot;%1&quot; is an account on this server: log in with its password.</translation>
+    </message>
+    <message>
+        <source>The world has no room for more players.</source>
+        <translation>The world has no room for more players.</translation>
+    </message>
+    <message>
+        <source>The name &quot;%1&quot; is already playing on this server: choose another.</source>
+        <translation>The name &quot;%1&quot; is already playing on this server: choose another.</translation>
+    </message>
+    <message>
+        <source>Another client joined as %1.</source>
+        <translation>Another client joined as %1.</translation>
+    </message>
+    <message>
+        <source>The server is busy checking passwords: try again in a second.</source>
+        <translation>The server is busy checking passwords: try again in a second.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is a guest&apos;s name in this world: choose another.</source>
+        <translation>&quot;%1&quot; is a guest&apos;s name in this world: choose another.</translation>
+    </message>
+    <message>
+        <source>Wrong name or password.</source>
+        <translation>Wrong name or password.</translation>
+    </message>
+    <message>
+        <source>%1 logged in from another client.</source>
+        <translation>%1 logged in from another client.</translation>
+    </message>
+    <message>
+        <source>This session has ended: start a new one (POST /api/v1/session, or a Hello without token).</source>
+        <translation>This session has ended: start a new one (POST /api/v1/session, or a Hello without token).</translation>
+    </message>
+    <message>
+        <source>Idle for more than %1 seconds.</source>
+        <translation>Idle for more than %1 seconds.</translation>
+    </message>
+    <message>
+        <source>The view has a coordinate that is not a number.</source>
+        <translation>The view has a coordinate that is not a number.</translation>
+    </message>
+    <message>
+        <source>The view&apos;s radius_degrees is negative.</source>
+        <translation>The view&apos;s radius_degrees is negative.</translation>
+    </message>
+    <message>
+        <source>The view&apos;s direction (x, y, z) is zero: say which way the camera looks.</source>
+        <translation>The view&apos;s direction (x, y, z) is zero: say which way the camera looks.</translation>
+    </message>
+    <message>
+        <source>There is no action to queue.</source>
+        <translation>There is no action to queue.</translation>
+    </message>
+    <message>
+        <source>%1 actions at once is more than the %2 a session may send at once.</source>
+        <translation>%1 actions at once is more than the %2 a session may send at once.</translation>
+    </message>
+    <message>
+        <source>Action %1 of %2: %3</source>
+        <translation>Action %1 of %2: %3</translation>
+    </message>
+    <message>
+        <source>Action %1 was not queued</source>
+        <translation>Action %1 was not queued</translation>
+    </message>
+    <message>
+        <source>None of these %1 actions was queued</source>
+        <translation>None of these %1 actions was queued</translation>
+    </message>
+    <message>
+        <source>Too many actions: at most %1 per second, %2 at once. %3; try again in %4 ms.</source>
+        <translation>Too many actions: at most %1 per second, %2 at once. %3; try again in %4 ms.</translation>
+    </message>
+    <message>
+        <source>Messages %1 to %2 were dropped because they were not fetched in time; the next message carries the state of every viewed chunk.</source>
+        <translation>Messages %1 to %2 were dropped because they were not fetched in time; the next message carries the state of every viewed chunk.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n older action result(s) were dropped too.</source>
+        <translation>
+            <numerusform>%n older action result was dropped too.</numerusform>
+            <numerusform>%n older action results were dropped too.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</source>
+        <translation>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::WebSocketTransport</name>
+    <message>
+        <source>Too many WebSocket handshakes are in progress: try again in 5 seconds.</source>
+        <translation>Too many WebSocket handshakes are in progress: try again in 5 seconds.</translation>
+    </message>
+    <message>
+        <source>The server is shutting down.</source>
+        <translation>The server is shutting down.</translation>
+    </message>
+    <message>
+        <source>The server is full (%1 connections).</source>
+        <translation>The server is full (%1 connections).</translation>
+    </message>
+    <message>
+        <source>No Hello within %1 seconds.</source>
+        <translation>No Hello within %1 seconds.</translation>
+    </message>
+    <message>
+        <source>Nothing heard for %1 seconds.</source>
+        <translation>Nothing heard for %1 seconds.</translation>
+    </message>
+    <message>
+        <source>Text frames are not accepted: send binary protobuf Envelope frames.</source>
+        <translation>Text frames are not accepted: send binary protobuf Envelope frames.</translation>
+    </message>
+    <message>
+        <source>Hello was already received.</source>
+        <translation>Hello was already received.</translation>
+    </message>
+    <message>
+        <source>Clients may not send this message.</source>
+        <translation>Clients may not send this message.</translation>
+    </message>
+    <message>
+        <source>The first message must be Hello.</source>
+        <translation>The first message must be Hello.</translation>
+    </message>
+    <message>
+        <source>Protocol version mismatch: the client speaks version %1, the server version %2.</source>
+        <translation>Protocol version mismatch: the client speaks version %1, the server version %2.</translation>
+    </message>
+    <message>
+        <source>Protocol version mismatch.</source>
+        <translation>Protocol version mismatch.</translation>
+    </message>
+    <message>
+        <source>This session was resumed from another connection.</source>
+        <translation>This session was resumed from another connection.</translation>
+    </message>
+    <message>
+        <source>Session resumed elsewhere.</source>
+        <translation>Session resumed elsewhere.</translation>
     </message>
 </context>
 <context>

@@ -406,6 +406,21 @@ coût&#xa0;: %2</translation>
         <source>The server sent tick %1 with results that do not fit: %2</source>
         <translation>Le serveur a envoyé le tic %1 avec des résultats qui ne correspondent pas&#xa0;: %2</translation>
     </message>
+    <message numerus="yes">
+        <source>The connection to %1 was lost and %n attempt(s) to reconnect failed.</source>
+        <translation>
+            <numerusform>La connexion à %1 a été perdue et %n tentative de reconnexion a échoué.</numerusform>
+            <numerusform>La connexion à %1 a été perdue et %n tentatives de reconnexion ont échoué.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The server sent a view, which only clients send.</source>
+        <translation>Le serveur a envoyé une vue, ce que seuls les clients envoient.</translation>
+    </message>
+    <message>
+        <source>The server sent tick %1 with a chunk that does not fit the world: %2</source>
+        <translation>Le serveur a envoyé le tic %1 avec un bloc qui ne correspond pas au monde&#xa0;: %2</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::TimedScreenshot</name>
@@ -499,6 +514,80 @@ coût&#xa0;: %2</translation>
         <source>The action&apos;s cell %1 does not exist: the world has %2 cells.</source>
         <translation>La cellule %1 de l’action n’existe pas&#xa0;: le monde compte %2 cellules.</translation>
     </message>
+    <message>
+        <source>A chunk snapshot names chunk %1, but the world has %2 chunks.</source>
+        <translation>Un instantané de bloc désigne le bloc %1, mais le monde compte %2 blocs.</translation>
+    </message>
+    <message>
+        <source>A chunk snapshot arrived for a mirror of another size.</source>
+        <translation>Un instantané de bloc est arrivé pour un miroir d’une autre taille.</translation>
+    </message>
+    <message>
+        <source>The snapshot of chunk %1 does not list exactly the chunk&apos;s %2 cells in order.</source>
+        <translation>L’instantané du bloc %1 n’énumère pas exactement, dans l’ordre, les %2 cellules du bloc.</translation>
+    </message>
+    <message>
+        <source>The snapshot of chunk %1 lists %2 cells but its %3 field does not match.</source>
+        <translation>L’instantané du bloc %1 énumère %2 cellules, mais son champ %3 n’y correspond pas.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::Auth</name>
+    <message>
+        <source>Could not hash the password: the server is out of memory.</source>
+        <translation>Impossible de hacher le mot de passe&#xa0;: le serveur manque de mémoire.</translation>
+    </message>
+    <message>
+        <source>The request carries no session token.</source>
+        <translation>La requête ne porte aucun jeton de session.</translation>
+    </message>
+    <message>
+        <source>The session token is not well formed.</source>
+        <translation>Le jeton de session est mal formé.</translation>
+    </message>
+    <message>
+        <source>The session token was not issued by this server.</source>
+        <translation>Le jeton de session n’a pas été émis par ce serveur.</translation>
+    </message>
+    <message>
+        <source>The session token has expired; please log in again.</source>
+        <translation>Le jeton de session a expiré&#xa0;; veuillez vous reconnecter.</translation>
+    </message>
+    <message>
+        <source>A name has 1 to %1 characters: letters, digits, spaces, &apos;-&apos; and &apos;_&apos;.</source>
+        <translation>Un nom compte de 1 à %1 caractères&#xa0;: lettres, chiffres, espaces, «&#xa0;-&#xa0;» et «&#xa0;_&#xa0;».</translation>
+    </message>
+    <message>
+        <source>A password has %1 to %2 characters.</source>
+        <translation>Un mot de passe compte de %1 à %2 caractères.</translation>
+    </message>
+    <message>
+        <source>That name is already taken.</source>
+        <translation>Ce nom est déjà pris.</translation>
+    </message>
+    <message>
+        <source>There is no account with that name.</source>
+        <translation>Il n’existe aucun compte à ce nom.</translation>
+    </message>
+    <message>
+        <source>The password is wrong.</source>
+        <translation>Le mot de passe est incorrect.</translation>
+    </message>
+    <message>
+        <source>The server could not process the password; try again later.</source>
+        <translation>Le serveur n’a pas pu traiter le mot de passe&#xa0;; réessayez plus tard.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::GameServer</name>
+    <message>
+        <source>The server is already running.</source>
+        <translation>Le serveur est déjà en marche.</translation>
+    </message>
+    <message>
+        <source>The game content does not load: %1</source>
+        <translation>Le contenu du jeu ne se charge pas&#xa0;: %1</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::ServerConfig</name>
@@ -573,6 +662,191 @@ coût&#xa0;: %2</translation>
     <message>
         <source>count</source>
         <translation>nombre</translation>
+    </message>
+    <message>
+        <source>Most WebSocket clients connected at once, 1..%1 (default %2).</source>
+        <translation>Nombre maximal de clients WebSocket connectés à la fois, 1..%1 (par défaut %2).</translation>
+    </message>
+    <message>
+        <source>Most HTTP connections open at once, long-polls included, 1..%1 (default %2).</source>
+        <translation>Nombre maximal de connexions HTTP ouvertes à la fois, attentes longues comprises, 1..%1 (par défaut %2).</translation>
+    </message>
+    <message>
+        <source>Refuse guests: players register an account and log in.</source>
+        <translation>Refuser les invités&#xa0;: les joueurs créent un compte et s’y connectent.</translation>
+    </message>
+    <message>
+        <source>Seconds a session token stays valid, 10..2592000 (default %1).</source>
+        <translation>Durée de validité d’un jeton de session en secondes, 10..2592000 (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation>secondes</translation>
+    </message>
+    <message>
+        <source>Messages a session&apos;s mailbox holds before the oldest are replaced by a resync marker, 4..65536 (default %1).</source>
+        <translation>Messages que la boîte aux lettres d’une session garde avant que les plus anciens soient remplacés par un marqueur de resynchronisation, 4..65536 (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</source>
+        <translation>Secondes pendant lesquelles survit une session sans connexion ni requête, 10..86400 (par défaut %1).</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::SessionManager</name>
+    <message>
+        <source>This server requires an account: register or log in with a name and password.</source>
+        <translation>Ce serveur exige un compte&#xa0;: inscrivez-vous ou connectez-vous avec un nom et un mot de passe.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a valid player name: use 1 to %2 letters, digits, spaces, &apos;-&apos; or &apos;_&apos;.</source>
+        <translation>«&#xa0;%1&#xa0;» n’est pas un nom de joueur valide&#xa0;: utilisez de 1 à %2 lettres, chiffres, espaces, «&#xa0;-&#xa0;» ou «&#xa0;_&#xa0;».</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is an account on this server: log in with its password.</source>
+        <translation>«&#xa0;%1&#xa0;» est un compte de ce serveur&#xa0;: connectez-vous avec son mot de passe.</translation>
+    </message>
+    <message>
+        <source>The world has no room for more players.</source>
+        <translation>Le monde n’a plus de place pour d’autres joueurs.</translation>
+    </message>
+    <message>
+        <source>The name &quot;%1&quot; is already playing on this server: choose another.</source>
+        <translation>Le nom «&#xa0;%1&#xa0;» joue déjà sur ce serveur&#xa0;: choisissez-en un autre.</translation>
+    </message>
+    <message>
+        <source>Another client joined as %1.</source>
+        <translation>Un autre client s’est joint en tant que %1.</translation>
+    </message>
+    <message>
+        <source>The server is busy checking passwords: try again in a second.</source>
+        <translation>Le serveur est occupé à vérifier des mots de passe&#xa0;: réessayez dans une seconde.</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is a guest&apos;s name in this world: choose another.</source>
+        <translation>«&#xa0;%1&#xa0;» est le nom d’un invité dans ce monde&#xa0;: choisissez-en un autre.</translation>
+    </message>
+    <message>
+        <source>Wrong name or password.</source>
+        <translation>Nom ou mot de passe incorrect.</translation>
+    </message>
+    <message>
+        <source>%1 logged in from another client.</source>
+        <translation>%1 s’est connecté depuis un autre client.</translation>
+    </message>
+    <message>
+        <source>This session has ended: start a new one (POST /api/v1/session, or a Hello without token).</source>
+        <translation>Cette session est terminée&#xa0;: ouvrez-en une nouvelle (POST /api/v1/session, ou un Hello sans jeton).</translation>
+    </message>
+    <message>
+        <source>Idle for more than %1 seconds.</source>
+        <translation>Inactive depuis plus de %1 secondes.</translation>
+    </message>
+    <message>
+        <source>The view has a coordinate that is not a number.</source>
+        <translation>La vue a une coordonnée qui n’est pas un nombre.</translation>
+    </message>
+    <message>
+        <source>The view&apos;s radius_degrees is negative.</source>
+        <translation>Le champ radius_degrees de la vue est négatif.</translation>
+    </message>
+    <message>
+        <source>The view&apos;s direction (x, y, z) is zero: say which way the camera looks.</source>
+        <translation>La direction (x, y, z) de la vue est nulle&#xa0;: indiquez où regarde la caméra.</translation>
+    </message>
+    <message>
+        <source>There is no action to queue.</source>
+        <translation>Il n’y a aucune action à mettre en file.</translation>
+    </message>
+    <message>
+        <source>%1 actions at once is more than the %2 a session may send at once.</source>
+        <translation>%1 actions d’un coup, c’est plus que les %2 qu’une session peut envoyer à la fois.</translation>
+    </message>
+    <message>
+        <source>Action %1 of %2: %3</source>
+        <translation>Action %1 sur %2&#xa0;: %3</translation>
+    </message>
+    <message>
+        <source>Action %1 was not queued</source>
+        <translation>L’action %1 n’a pas été mise en file</translation>
+    </message>
+    <message>
+        <source>None of these %1 actions was queued</source>
+        <translation>Aucune de ces %1 actions n’a été mise en file</translation>
+    </message>
+    <message>
+        <source>Too many actions: at most %1 per second, %2 at once. %3; try again in %4 ms.</source>
+        <translation>Trop d’actions&#xa0;: au plus %1 par seconde, %2 d’un coup. %3&#xa0;; réessayez dans %4&#xa0;ms.</translation>
+    </message>
+    <message>
+        <source>Messages %1 to %2 were dropped because they were not fetched in time; the next message carries the state of every viewed chunk.</source>
+        <translation>Les messages %1 à %2 ont été abandonnés faute d’avoir été relevés à temps&#xa0;; le message suivant porte l’état de chaque bloc en vue.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n older action result(s) were dropped too.</source>
+        <translation>
+            <numerusform>%n résultat d’action plus ancien a aussi été abandonné.</numerusform>
+            <numerusform>%n résultats d’action plus anciens ont aussi été abandonnés.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</source>
+        <translation>Les messages %1 à %2 ne sont plus conservés&#xa0;; le message suivant porte l’état de chaque bloc en vue.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::WebSocketTransport</name>
+    <message>
+        <source>Too many WebSocket handshakes are in progress: try again in 5 seconds.</source>
+        <translation>Trop de négociations WebSocket sont en cours&#xa0;: réessayez dans 5 secondes.</translation>
+    </message>
+    <message>
+        <source>The server is shutting down.</source>
+        <translation>Le serveur s’arrête.</translation>
+    </message>
+    <message>
+        <source>The server is full (%1 connections).</source>
+        <translation>Le serveur est plein (%1 connexions).</translation>
+    </message>
+    <message>
+        <source>No Hello within %1 seconds.</source>
+        <translation>Aucun Hello dans les %1 secondes.</translation>
+    </message>
+    <message>
+        <source>Nothing heard for %1 seconds.</source>
+        <translation>Rien reçu depuis %1 secondes.</translation>
+    </message>
+    <message>
+        <source>Text frames are not accepted: send binary protobuf Envelope frames.</source>
+        <translation>Les trames texte ne sont pas acceptées&#xa0;: envoyez des trames binaires d’Envelope protobuf.</translation>
+    </message>
+    <message>
+        <source>Hello was already received.</source>
+        <translation>Le Hello a déjà été reçu.</translation>
+    </message>
+    <message>
+        <source>Clients may not send this message.</source>
+        <translation>Les clients ne peuvent pas envoyer ce message.</translation>
+    </message>
+    <message>
+        <source>The first message must be Hello.</source>
+        <translation>Le premier message doit être Hello.</translation>
+    </message>
+    <message>
+        <source>Protocol version mismatch: the client speaks version %1, the server version %2.</source>
+        <translation>Versions du protocole différentes&#xa0;: le client parle la version %1, le serveur la version %2.</translation>
+    </message>
+    <message>
+        <source>Protocol version mismatch.</source>
+        <translation>Versions du protocole différentes.</translation>
+    </message>
+    <message>
+        <source>This session was resumed from another connection.</source>
+        <translation>Cette session a été reprise depuis une autre connexion.</translation>
+    </message>
+    <message>
+        <source>Session resumed elsewhere.</source>
+        <translation>Session reprise ailleurs.</translation>
     </message>
 </context>
 <context>
