@@ -142,7 +142,7 @@ std::string ChildProcess::logTail(std::size_t maxBytes) const
     return tail;
 }
 
-std::optional<double> processCpuSeconds(pid_t pid)
+std::optional<CpuTimes> processCpuTimes(pid_t pid)
 {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
@@ -163,7 +163,8 @@ std::optional<double> processCpuSeconds(pid_t pid)
         else if (index == 15)
             stime = std::stoull(field);
     }
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+    const double tick = double(sysconf(_SC_CLK_TCK));
+    return CpuTimes{double(utime) / tick, double(stime) / tick};
 }
 
 std::optional<long> processRssKib(pid_t pid)

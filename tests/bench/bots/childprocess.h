@@ -49,7 +49,14 @@ private:
 
 /// CPU time (user + system, all threads) a process has used so far, in seconds, from
 /// /proc/PID/stat; nullopt when the process is gone.
-std::optional<double> processCpuSeconds(pid_t pid);
+/// User and kernel CPU seconds a process has used, from /proc/PID/stat.
+struct CpuTimes
+{
+    double user = 0.0;
+    double system = 0.0;
+    double total() const { return user + system; }
+};
+std::optional<CpuTimes> processCpuTimes(pid_t pid);
 /// Resident set size of a process in KiB (VmRSS from /proc/PID/status); nullopt when gone.
 std::optional<long> processRssKib(pid_t pid);
 /// A TCP port on 127.0.0.1 that was free a moment ago; 0 when none could be found.

@@ -68,6 +68,9 @@ struct Measurement
     double p99Ms = 0.0;
     std::uint64_t latencySamples = 0;
     std::optional<double> cpuSeconds;
+    /// The kernel's share of cpuSeconds: mostly sending, the floor per frame that no
+    /// user-space code avoids.
+    std::optional<double> systemCpuSeconds;
     std::optional<long> rssIdleKib;
     std::optional<long> rssConnectedKib;
     double botsCpuSeconds = 0.0;
@@ -79,6 +82,18 @@ struct Measurement
         if (!cpuSeconds || frames() == 0)
             return std::nullopt;
         return *cpuSeconds * 1e6 / double(frames());
+    }
+    std::optional<double> systemUsPerFrame() const
+    {
+        if (!systemCpuSeconds || frames() == 0)
+            return std::nullopt;
+        return *systemCpuSeconds * 1e6 / double(frames());
+    }
+    std::optional<double> userUsPerFrame() const
+    {
+        if (!cpuSeconds || !systemCpuSeconds || frames() == 0)
+            return std::nullopt;
+        return (*cpuSeconds - *systemCpuSeconds) * 1e6 / double(frames());
     }
     std::optional<double> rssKibPerClient() const
     {
@@ -135,7 +150,7 @@ Measurement measure(const Options &options, BotConfig config, std::optional<pid_
     driver.run(std::chrono::seconds(options.warmupSeconds));
 
     driver.resetWindow();
-    const auto cpuStart = pid ? processCpuSeconds(*pid) : std::nullopt;
+    const auto cpuStart = pid ? processCpuTimes(*pid) : std::nullopt;
     const double botsStart = selfCpuSeconds();
     const auto start = std::chrono::steady_clock::now();
     for (int second = 1; second <= options.seconds; ++second) {
@@ -151,12 +166,14 @@ Measurement measure(const Options &options, BotConfig config, std::optional<pid_
         }
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto cpuEnd = pid ? processCpuSeconds(*pid) : std::nullopt;
+    const auto cpuEnd = pid ? processCpuTimes(*pid) : std::nullopt;
     m.botsCpuSeconds = selfCpuSeconds() - botsStart;
     if (pid)
         m.rssConnectedKib = processRssKib(*pid);
-    if (cpuStart && cpuEnd)
-        m.cpuSeconds = *cpuEnd - *cpuStart;
+    if (cpuStart && cpuEnd) {
+        m.cpuSeconds = cpuEnd->total() - cpuStart->total();
+        m.systemCpuSeconds = cpuEnd->system - cpuStart->system;
+    }
 
     m.clients = driver.connected();
     m.viewers = driver.connectedViewers();
@@ -382,6 +399,10 @@ int report(const Options &options, const Measurement &ours, const std::optional<
     printRow("server CPU per frame (us)", fixed(ours.cpuUsPerFrame(), 2),
              b([](M m) { return fixed(m.cpuUsPerFrame(), 2); }),
              "<= " + fixed(kTargetCpuRatio, 1) + " x node");
+    printRow("  in user space (us)", fixed(ours.userUsPerFrame(), 2),
+             b([](M m) { return fixed(m.userUsPerFrame(), 2); }), "");
+    printRow("  in the kernel (us)", fixed(ours.systemUsPerFrame(), 2),
+             b([](M m) { return fixed(m.systemUsPerFrame(), 2); }), "");
     printRow("server RSS idle (MiB)",
              fixed(ours.rssIdleKib ? std::optional(*ours.rssIdleKib / 1024.0) : std::nullopt, 1),
              b([](M m) {
@@ -432,6 +453,12 @@ int report(const Options &options, const Measurement &ours, const std::optional<
         << ", \"frames_per_s\": " << json(ours.framesPerSecond(), 1)
         << ", \"p50_ms\": " << json(ours.p50Ms, 2) << ", \"p99_ms\": " << json(ours.p99Ms, 2)
         << ", \"cpu_us_per_frame\": " << json(ours.cpuUsPerFrame(), 3)
+        << ", \"user_us_per_frame\": " << json(ours.userUsPerFrame(), 3)
+        << ", \"kernel_us_per_frame\": " << json(ours.systemUsPerFrame(), 3)
+        << ", \"baseline_user_us_per_frame\": "
+        << json(haveBase ? base->userUsPerFrame() : std::nullopt, 3)
+        << ", \"baseline_kernel_us_per_frame\": "
+        << json(haveBase ? base->systemUsPerFrame() : std::nullopt, 3)
         << ", \"rss_kib_per_client\": " << json(ours.rssKibPerClient(), 2)
         << ", \"cpu_ratio_to_baseline\": " << json(ratio, 3) << ", \"baseline_cpu_us_per_frame\": "
         << json(haveBase ? base->cpuUsPerFrame() : std::nullopt, 3) << ", \"baseline_p99_ms\": "
