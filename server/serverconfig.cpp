@@ -3,6 +3,8 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 
+#include "protocol/protocolversion.h"
+
 namespace hex::server {
 
 void addServerOptions(QCommandLineParser &parser)
@@ -65,6 +67,13 @@ void addServerOptions(QCommandLineParser &parser)
                           "10..86400 (default %1).")
              .arg(defaults.sessionIdleSeconds),
          ServerConfig::tr("seconds")},
+        {QStringLiteral("password"),
+         ServerConfig::tr("A password players must give to join (default: none)."),
+         ServerConfig::tr("password")},
+        {QStringLiteral("announce"),
+         ServerConfig::tr("Announce the server on the local network and answer LAN "
+                          "discovery (UDP port %1).")
+             .arg(protocol::kLanDiscoveryPort)},
     });
 }
 
@@ -102,6 +111,12 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
     readInt(QStringLiteral("mailbox-size"), 4, 65536, &config.mailboxCapacity);
     readInt(QStringLiteral("session-idle"), 10, 24 * 3600, &config.sessionIdleSeconds);
     config.requireAccounts = parser.isSet(QStringLiteral("require-accounts"));
+    config.announceOnLan = parser.isSet(QStringLiteral("announce"));
+    if (parser.isSet(QStringLiteral("password"))) {
+        config.joinPassword = parser.value(QStringLiteral("password"));
+        if (config.joinPassword.isEmpty() || config.joinPassword.size() > 256)
+            problems << ServerConfig::tr("--password must be 1 to 256 characters.");
+    }
 
     if (parser.isSet(QStringLiteral("seed"))) {
         bool ok = false;

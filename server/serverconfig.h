@@ -43,6 +43,14 @@ public:
     int mailboxCapacity = 256;
     /// Seconds a session without a connection or request lives on.
     int sessionIdleSeconds = 300;
+    /// A password every player must give to join (Hello.server_password); empty for
+    /// none.
+    QString joinPassword;
+    /// Answer LAN discovery queries and announce the server on the LAN every second
+    /// (UDP port protocol::kLanDiscoveryPort).
+    bool announceOnLan = false;
+    /// Who hosts, as LAN announcements show it ("Ada"); empty for none.
+    QString hostName;
 };
 
 inline constexpr int kMinUps = 10;
@@ -53,7 +61,7 @@ inline constexpr int kMaxClients = 100'000;
 
 /// Adds the world, network and session options (--port, --bind, --size, --ups,
 /// --seed, --world, --threads, --max-clients, --max-http, --require-accounts, --token-ttl,
-/// --mailbox-size, --session-idle) to `parser`.
+/// --mailbox-size, --session-idle, --password, --announce) to `parser`.
 void addServerOptions(QCommandLineParser &parser);
 
 /// Reads the options added by addServerOptions() after parser.process(). Returns the

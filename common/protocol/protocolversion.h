@@ -22,6 +22,12 @@ namespace hex::protocol {
 ///   chunks and the unsubscribed list; WorldInfo gains chunk_count; Error gains
 ///   UNAUTHORIZED and BAD_VIEW. HTTP gains sessions, accounts, actions, view, long-poll
 ///   and the mailbox (MessageBatch, ActionBatch, ActionBatchReply).
-inline constexpr std::uint32_t kProtocolVersion = 5;
+/// - 6: chat (ChatSend; TickUpdate.chat), the player list (TickUpdate.players), a
+///   server password (Hello.server_password, SessionRequest.server_password), and LAN
+///   discovery over UDP (LanQuery, LanAnnouncement).
+inline constexpr std::uint32_t kProtocolVersion = 6;
+
+/// The UDP port of LAN discovery (see LanQuery in hexsphere.proto).
+inline constexpr std::uint16_t kLanDiscoveryPort = 7358;
 
 } // namespace hex::protocol
