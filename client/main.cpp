@@ -2,18 +2,19 @@
 // the planet in 3D.
 #include "app/clientoptions.h"
 #include "app/displaycheck.h"
-#include "app/hostedserver.h"
-#include "net/serverconnection.h"
+#include "app/settings.h"
+#include "app/shell.h"
 #include "ui/mainwindow.h"
+#include "ui/startscreen.h"
 #include "ui/timedscreenshot.h"
-
-#include "geometry/hexsphere.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QLibraryInfo>
 #include <QLocale>
+#include <QSurfaceFormat>
 #include <QTextStream>
+#include <QTimer>
 #include <QTranslator>
 #include <QUrl>
 
@@ -43,8 +44,8 @@ void installTranslators(QCoreApplication &app, Language language)
 void setUpParser(QCommandLineParser &parser)
 {
     parser.setApplicationDescription(QCoreApplication::translate(
-        "main", "Hexsphere: build factories on a living hexagonal planet. Without options, "
-                "hosts a private game and joins it."));
+        "main", "Hexsphere: build factories on a living hexagonal planet. Without --host or "
+                "--connect, opens the Start screen."));
     // Our own -h/--help: Qt's French catalogue leaves its help option in English.
     parser.addOption({{QStringLiteral("h"), QStringLiteral("help")},
                       QCoreApplication::translate("main", "Show this help and exit.")});
@@ -65,6 +66,33 @@ void setUpApplication()
     QCoreApplication::setApplicationName(QStringLiteral("hexsphere"));
     QCoreApplication::setOrganizationName(QStringLiteral("Hexsphere"));
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
+}
+
+/// The default surface format from the graphics settings, for every 3D window created
+/// later. (Qt3D's window sets its own samples; the Shell sets them there too.)
+void applyGraphicsSettings(const Settings &settings)
+{
+    QSurfaceFormat format = QSurfaceFormat::defaultFormat();
+    format.setSamples(settings.msaaSamples());
+    format.setSwapInterval(settings.vsync() ? 1 : 0);
+    QSurfaceFormat::setDefaultFormat(format);
+}
+
+/// --screenshot and --quit-after on the Start screen: saves a picture of it after
+/// `seconds`, then quits with 0, or 1 when the picture could not be saved.
+void quitFromStartScreen(StartScreen *screen, double seconds, const QString &path)
+{
+    QTimer::singleShot(qRound(seconds * 1000.0), screen, [screen, path] {
+        if (!path.isEmpty() && !screen->grab().save(path, "PNG")) {
+            std::fprintf(stderr, "hexsphere: %s\n",
+                         qPrintable(QCoreApplication::translate(
+                                        "main", "Could not save the screenshot to %1.")
+                                        .arg(path)));
+            QCoreApplication::exit(1);
+            return;
+        }
+        QCoreApplication::exit(0);
+    });
 }
 
 bool asksForHelpOrVersion(int argc, char **argv)
@@ -133,7 +161,11 @@ int main(int argc, char *argv[])
     QApplication app(argumentCount, argumentPointers.data());
     setUpApplication();
     QGuiApplication::setApplicationDisplayName(QCoreApplication::translate("main", "Hexsphere"));
-    installTranslators(app, ClientOptions::languageFromArguments(app.arguments()));
+    Settings settings;
+    // --lang wins over the language chosen in the Settings.
+    installTranslators(
+        app, ClientOptions::languageInArguments(app.arguments()).value_or(settings.language()));
+    applyGraphicsSettings(settings);
 
     QCommandLineParser parser;
     setUpParser(parser);
@@ -149,33 +181,27 @@ int main(int argc, char *argv[])
         return 1;
     }
 
-    HostedServer hostedServer;
-    ServerConnection connection;
-    MainWindow window(&connection);
-    window.show();
+    Shell shell(&settings);
+    QObject::connect(&shell, &Shell::quitRequested, &app, &QCoreApplication::quit,
+                     Qt::QueuedConnection);
+    // LanDiscovery is to fill shell.serverList() once it exists.
 
-    if (options->mode == ClientMode::Host) {
-        QObject::connect(&hostedServer, &HostedServer::started, &connection,
-                         [&connection, &hostedServer, name = options->playerName] {
-                             // The same WebSocket path any remote player takes.
-                             connection.open(hostedServer.joinUrl(), name);
-                         });
-        QObject::connect(
-            &hostedServer, &HostedServer::failed, &window, [&window](const QString &reason) {
-                window.showConnectionStatus(
-                    QCoreApplication::translate("main", "Could not start the server: %1")
-                        .arg(reason));
-            });
-        const int cells
-            = int(hex::geometry::HexSphere::cellCountFor(options->hostConfig.subdivisions));
-        window.showConnectionStatus(QCoreApplication::translate(
-            "main", "Starting a server for a world of %n cells…", nullptr, cells));
-        hostedServer.start(options->hostConfig);
-    } else {
-        connection.open(options->serverUrl, options->playerName);
+    if (!options->modeChosen) {
+        shell.showStartScreen();
+        if (options->quitAfterSeconds)
+            quitFromStartScreen(shell.startScreen(), *options->quitAfterSeconds,
+                                options->screenshotPath);
+        return app.exec();
     }
 
-    TimedScreenshot timedScreenshot(&window, options->screenshotPath);
+    if (options->mode == ClientMode::Host)
+        shell.hostNow(options->hostConfig, options->playerName, Shell::AfterGame::Quit);
+    else
+        shell.joinNow(options->serverUrl, JoinOptions{options->playerName, {}, {}},
+                      Shell::AfterGame::Quit);
+    MainWindow *window = shell.gameWindow();
+
+    TimedScreenshot timedScreenshot(window, options->screenshotPath);
     QObject::connect(&timedScreenshot, &TimedScreenshot::finished, &app,
                      [&err](int exitCode, const QString &message) {
                          if (!message.isEmpty())

@@ -1,5 +1,6 @@
 #include "gameserver.h"
 
+#include "lan/lanannouncer.h"
 #include "session/sessionmanager.h"
 #include "tick/tickloop.h"
 #include "transport/httpfrontdoor.h"
@@ -52,6 +53,7 @@ bool GameServer::start()
     limits.requireAccounts = m_config.requireAccounts;
     limits.mailboxCapacity = m_config.mailboxCapacity;
     limits.detachedTtlMs = m_config.sessionIdleSeconds * 1000;
+    limits.joinPassword = m_config.joinPassword;
     m_sessions = new SessionManager(*m_world, limits, this);
     m_sessions->setWorldInfo(m_config.worldName, m_config.ups);
     m_webSocket = new WebSocketTransport(*m_sessions, m_config.maxClients, this);
@@ -61,6 +63,15 @@ bool GameServer::start()
         m_errorString = m_frontDoor->errorString();
         stop();
         return false;
+    }
+    if (m_config.announceOnLan) {
+        // Optional: a server nobody finds on the LAN still serves those who know it.
+        m_lanAnnouncer = new LanAnnouncer(m_config, *m_sessions, m_frontDoor->port(), this);
+        if (!m_lanAnnouncer->start()) {
+            qCWarning(lcServer).noquote() << "tick 0:" << m_lanAnnouncer->errorString();
+            delete m_lanAnnouncer;
+            m_lanAnnouncer = nullptr;
+        }
     }
 
     m_tickLoop = new TickLoop(m_config.ups, this);
@@ -87,6 +98,8 @@ void GameServer::startAndReport()
 
 void GameServer::stop()
 {
+    delete m_lanAnnouncer;
+    m_lanAnnouncer = nullptr;
     if (m_tickLoop) {
         m_tickLoop->stop();
         delete m_tickLoop;

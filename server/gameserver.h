@@ -14,6 +14,7 @@ class World;
 namespace hex::server {
 
 class HttpFrontDoor;
+class LanAnnouncer;
 class SessionManager;
 class TickLoop;
 class WebSocketTransport;
@@ -65,6 +66,8 @@ private:
     WebSocketTransport *m_webSocket = nullptr;
     /// Owns the port: HTTP here, WebSocket upgrades handed to m_webSocket.
     HttpFrontDoor *m_frontDoor = nullptr;
+    /// Answers LAN discovery when config().announceOnLan; null otherwise.
+    LanAnnouncer *m_lanAnnouncer = nullptr;
 };
 
 } // namespace hex::server

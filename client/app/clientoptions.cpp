@@ -16,20 +16,21 @@ const QString kLang = QStringLiteral("lang");
 const QString kScreenshot = QStringLiteral("screenshot");
 const QString kQuitAfter = QStringLiteral("quit-after");
 
-QString defaultPlayerName()
+} // namespace
+
+QString ClientOptions::defaultPlayerName()
 {
     QString name = qEnvironmentVariable("USER").trimmed();
     if (name.isEmpty())
         name = qEnvironmentVariable("USERNAME").trimmed();
-    return name.isEmpty() ? ClientOptions::tr("Player") : name;
+    return name.isEmpty() ? tr("Player") : name;
 }
-
-} // namespace
 
 void ClientOptions::addTo(QCommandLineParser &parser)
 {
     parser.addOptions({
-        {kHost, tr("Host a game: start a server in this process and join it (the default).")},
+        {kHost, tr("Host a game: start a server in this process and join it. Without --host or "
+                   "--connect, the Start screen opens.")},
         {kConnect, tr("Join the server at this address, for instance ws://example.org:7357."),
          tr("url")},
         {kLan, tr("When hosting, accept players from the local network (listen on all interfaces "
@@ -57,6 +58,7 @@ std::optional<ClientOptions> ClientOptions::fromParser(const QCommandLineParser 
     if (!parser.positionalArguments().isEmpty())
         problems << tr("Unexpected argument \"%1\".").arg(parser.positionalArguments().first());
 
+    options.modeChosen = parser.isSet(kHost) || parser.isSet(kConnect);
     if (parser.isSet(kConnect)) {
         if (parser.isSet(kHost))
             problems << tr("--host and --connect exclude each other: choose one.");
@@ -90,6 +92,11 @@ std::optional<ClientOptions> ClientOptions::fromParser(const QCommandLineParser 
     options.playerName = parser.isSet(kName) ? parser.value(kName).trimmed() : defaultPlayerName();
     if (options.playerName.isEmpty() || options.playerName.size() > 32)
         problems << tr("--name must be 1 to 32 characters.");
+    // A game open to the LAN says so: others find it in Join, under the host's name.
+    if (parser.isSet(kLan)) {
+        options.hostConfig.announceOnLan = true;
+        options.hostConfig.hostName = options.playerName;
+    }
 
     if (parser.isSet(kLang)) {
         if (const auto language = languageFromCode(parser.value(kLang)))
@@ -127,6 +134,13 @@ std::optional<ClientOptions> ClientOptions::fromParser(const QCommandLineParser 
 
 Language ClientOptions::languageFromArguments(const QStringList &arguments)
 {
+    if (const auto language = languageInArguments(arguments))
+        return *language;
+    return QLocale::system().language() == QLocale::French ? Language::French : Language::English;
+}
+
+std::optional<Language> ClientOptions::languageInArguments(const QStringList &arguments)
+{
     for (qsizetype i = 1; i < arguments.size(); ++i) {
         const QString &argument = arguments.at(i);
         std::optional<Language> language;
@@ -137,9 +151,9 @@ Language ClientOptions::languageFromArguments(const QStringList &arguments)
             language = languageFromCode(argument.mid(7));
         }
         if (language)
-            return *language;
+            return language;
     }
-    return QLocale::system().language() == QLocale::French ? Language::French : Language::English;
+    return std::nullopt;
 }
 
 QString ClientOptions::languageCode(Language language)

@@ -31,6 +31,9 @@ struct ClientOptions
 
 public:
     ClientMode mode = ClientMode::Host;
+    /// True when --host or --connect was given: the client goes straight into the
+    /// game. Without either it shows the Start screen.
+    bool modeChosen = false;
     /// The server to join in Connect mode.
     QUrl serverUrl;
     /// The server to start in Host mode: port 0 and localhost unless the user chose.
@@ -53,6 +56,11 @@ public:
     /// The language to load before the parser exists: `--lang` from `arguments` if
     /// valid, else the system locale's if it is French, else English.
     static Language languageFromArguments(const QStringList &arguments);
+    /// The language `--lang` asks for in `arguments`, or nullopt when it is absent or
+    /// invalid.
+    static std::optional<Language> languageInArguments(const QStringList &arguments);
+    /// The player's name when none is chosen: the user's login name, else "Player".
+    static QString defaultPlayerName();
     /// The file-name code of `language`: "en" or "fr".
     static QString languageCode(Language language);
     /// The language for `code` ("en", "fr", case-insensitive), or nullopt.

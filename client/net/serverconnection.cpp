@@ -84,7 +84,21 @@ ServerConnection::ServerConnection(QObject *parent)
     connect(&m_socket, &QWebSocket::disconnected, this, &ServerConnection::onDisconnected);
     connect(&m_socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
             &ServerConnection::onSocketError);
-    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &ServerConnection::handleFrame);
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &frame) {
+        m_bytesReceived += quint64(frame.size());
+        handleFrame(frame);
+    });
+    // The round trip the net graph shows: a WebSocket ping every 2 s while joined.
+    m_pingTimer = new QTimer(this);
+    connect(m_pingTimer, &QTimer::timeout, this, [this] {
+        if (m_state == State::Joined)
+            m_socket.ping();
+    });
+    m_pingTimer->start(2'000);
+    connect(&m_socket, &QWebSocket::pong, this, [this](quint64 elapsedMs) {
+        m_pingMs = int(std::min<quint64>(elapsedMs, 60'000));
+        emit pingMeasured(m_pingMs);
+    });
     connect(&m_socket, &QWebSocket::textMessageReceived, this, [this] {
         reportError(tr("The server sent a text frame; Hexsphere servers send binary frames "
                        "only."));
@@ -100,16 +114,23 @@ ServerConnection::~ServerConnection()
 
 void ServerConnection::open(const QUrl &url, const QString &playerName)
 {
+    open(url, JoinOptions{playerName, {}, {}});
+}
+
+void ServerConnection::open(const QUrl &url, const JoinOptions &join)
+{
     close();
     m_resuming = false;
     m_reconnectAttempts = 0;
     m_sessionToken.clear();
     m_url = url;
-    m_playerName = playerName;
+    m_join = join;
     m_world = {};
     m_errorString.clear();
     resetMirror();
     m_lastClientSeq = 0;
+    m_bytesReceived = 0;
+    m_pingMs = -1;
     ++m_attempt;
     qCInfo(lcNet).noquote() << "connecting to" << url.toString();
     setState(State::Connecting);
@@ -143,6 +164,8 @@ void ServerConnection::resetMirror()
     m_playerId = sim::kNoPlayer;
     m_inventory.clear();
     m_lastSeq = 0;
+    m_players.clear();
+    m_playerTotal = 0;
 }
 
 void ServerConnection::setState(State state)
@@ -165,13 +188,18 @@ void ServerConnection::onConnected()
     protocol::Envelope envelope;
     protocol::Hello *hello = envelope.mutable_hello();
     hello->set_protocol_version(protocol::kProtocolVersion);
-    hello->set_player_name(m_playerName.toStdString());
+    hello->set_player_name(m_join.playerName.toStdString());
+    if (!m_join.serverPassword.isEmpty())
+        hello->set_server_password(m_join.serverPassword.toStdString());
     if (m_resuming && !m_sessionToken.isEmpty()) {
         qCInfo(lcNet) << "connected; resuming the session after message" << m_lastSeq;
         hello->set_token(m_sessionToken.toStdString());
         hello->set_resume_after(m_lastSeq);
     } else {
-        qCInfo(lcNet) << "connected; sending Hello as" << m_playerName;
+        if (!m_join.accountPassword.isEmpty())
+            hello->set_password(m_join.accountPassword.toStdString());
+        qCInfo(lcNet) << "connected; sending Hello as" << m_join.playerName
+                      << (m_join.accountPassword.isEmpty() ? "(guest)" : "(account)");
     }
     m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
     setState(State::Joining);
@@ -278,7 +306,10 @@ void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
         handleResync(envelope.resync());
         return;
     case protocol::Envelope::kView:
-        reportError(tr("The server sent a view, which only clients send."));
+    case protocol::Envelope::kChatSend:
+    case protocol::Envelope::kLanQuery:
+    case protocol::Envelope::kLanAnnouncement:
+        reportError(tr("The server sent a message that only clients send."));
         return;
     case protocol::Envelope::kWorldInfo:
         handleWorldInfo(envelope.world_info());
@@ -484,6 +515,24 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     for (const protocol::ActionResult &result : update.results())
         emit actionResult(result.client_seq(), result.cell(), int(result.reason()),
                           QString::fromStdString(result.message()));
+    for (const protocol::ChatMessage &line : update.chat()) {
+        emit chatReceived(line.player_id(), QString::fromStdString(line.player_name()),
+                          QString::fromStdString(line.text()), qint64(line.server_time_ms()));
+    }
+    if (update.has_players()) {
+        const protocol::PlayerList &list = update.players();
+        if (list.full())
+            m_players.clear();
+        for (const protocol::PlayerInfo &info : list.players()) {
+            if (info.player_id() >= sim::kNoPlayer)
+                continue;
+            m_players[sim::PlayerId(info.player_id())]
+                = PlayerEntry{QString::fromStdString(info.name()), info.online(),
+                              info.cells_owned()};
+        }
+        m_playerTotal = int(std::max<std::size_t>(list.total(), m_players.size()));
+        emit playersChanged();
+    }
     if (update.inventory_size() > 0) {
         std::map<sim::ItemId, std::uint32_t> inventory;
         for (const protocol::ItemCount &entry : update.inventory()) {
@@ -495,6 +544,17 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             emit inventoryChanged();
         }
     }
+}
+
+bool ServerConnection::sendChat(const QString &text)
+{
+    const QString line = text.trimmed();
+    if (m_state != State::Joined || line.isEmpty())
+        return false;
+    protocol::Envelope envelope;
+    envelope.mutable_chat_send()->set_text(line.toStdString());
+    m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
+    return true;
 }
 
 void ServerConnection::handleResync(const protocol::Resync &resync)

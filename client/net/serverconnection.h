@@ -6,6 +6,7 @@
 #include <QByteArray>
 #include <QObject>
 #include <QString>
+#include <QTimer>
 #include <QUrl>
 #include <QWebSocket>
 
@@ -25,6 +26,14 @@ struct VisibleCells;
 
 namespace hex::client {
 
+/// One player as the server's player list says.
+struct PlayerEntry
+{
+    QString name;
+    bool online = false;
+    quint32 cellsOwned = 0;
+};
+
 /// The world a server described in its WorldInfo, checked for consistency.
 struct WorldDescription
 {
@@ -39,6 +48,18 @@ struct WorldDescription
     int ups = 0;
     /// The server's tick when it sent the description.
     std::uint64_t tick = 0;
+};
+
+/// Who joins, and with which passwords: what the Hello carries besides the protocol
+/// version.
+struct JoinOptions
+{
+    /// The player's name; never empty.
+    QString playerName;
+    /// The account's password to log in with; empty to join as a guest.
+    QString accountPassword;
+    /// The server's join password (ServerConfig::joinPassword); empty when it has none.
+    QString serverPassword;
 };
 
 /// One client connection to a Hexsphere server over WebSocket: sends Hello, then
@@ -83,6 +104,10 @@ public:
     /// Connects to `url` (ws:// or wss://) and joins as `playerName`. Closes any
     /// previous connection first.
     void open(const QUrl &url, const QString &playerName);
+    /// Connects to `url` (ws:// or wss://) and joins as `join` says: a guest, or an
+    /// account when it has a password, giving the server's password if set. Closes any
+    /// previous connection first.
+    void open(const QUrl &url, const JoinOptions &join);
     /// Closes the connection; does nothing when already closed.
     void close();
 
@@ -125,6 +150,19 @@ public:
     /// it; empty before the first TickUpdate after joining.
     const std::map<sim::ItemId, std::uint32_t> &inventory() const { return m_inventory; }
 
+    /// Says `text` in the world's chat. Returns false (and sends nothing) unless the
+    /// state is Joined or `text` is empty after trimming; the server may still refuse
+    /// it (too long, too fast) with an errorOccurred().
+    bool sendChat(const QString &text);
+    /// The players of the world as the server last listed them, by player id.
+    const std::map<sim::PlayerId, PlayerEntry> &players() const { return m_players; }
+    /// How many players the world has (the list holds at most 1000 of them).
+    int playerTotal() const { return m_playerTotal; }
+    /// The last measured WebSocket ping round trip, in ms; -1 before the first.
+    int pingMs() const { return m_pingMs; }
+    /// Bytes of frames received since open().
+    quint64 bytesReceived() const { return m_bytesReceived; }
+
     /// Sends `action` (its player and clientSeq fields are ignored) for the server to
     /// apply in a coming tick, and returns the client sequence number it was sent under:
     /// 1, 2, 3, ... per open(). The answer comes through actionResult(), or as an
@@ -160,6 +198,13 @@ signals:
     void actionResult(quint32 clientSeq, quint32 cell, int reason, const QString &message);
     /// inventory() changed. Follows the tick's tickReceived().
     void inventoryChanged();
+    /// `name` (player `playerId`) said `text` in chat at `serverTimeMs`.
+    void chatReceived(quint32 playerId, const QString &name, const QString &text,
+                      qint64 serverTimeMs);
+    /// players() changed.
+    void playersChanged();
+    /// A ping round trip was measured: pingMs() is `ms`.
+    void pingMeasured(int ms);
     /// Something went wrong: a socket error, an Error frame from the server, or a frame
     /// that failed to decode or check. `message` is one translated sentence.
     void errorOccurred(const QString &message);
@@ -181,7 +226,8 @@ private:
 
     QWebSocket m_socket;
     QUrl m_url;
-    QString m_playerName;
+    /// Who joins: name and passwords, sent in each Hello.
+    JoinOptions m_join;
     State m_state = State::Disconnected;
     bool m_closing = false;
     /// Counts open() calls, so that late callbacks know if they are stale.
@@ -203,6 +249,12 @@ private:
     std::uint64_t m_lastSeq = 0;
     /// The session's token, from SessionInfo.
     QString m_sessionToken;
+    std::map<sim::PlayerId, PlayerEntry> m_players;
+    int m_playerTotal = 0;
+    int m_pingMs = -1;
+    quint64 m_bytesReceived = 0;
+    /// Pings the server every few seconds while joined.
+    QTimer *m_pingTimer = nullptr;
     /// The connection dropped and the current attempt resumes (or rejoins).
     bool m_resuming = false;
     int m_reconnectAttempts = 0;

@@ -4,6 +4,7 @@
 #include <QDateTime>
 #include <QHostAddress>
 #include <QString>
+#include <QUrl>
 
 #include <optional>
 #include <vector>

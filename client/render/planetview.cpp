@@ -4,8 +4,10 @@
 #include "orbitcamera.h"
 #include "picking.h"
 #include "planetmesh.h"
+#include "structurelayer.h"
 
 #include "protocol/worldcodec.h"
+#include "sim/content.h"
 
 #include <Qt3DCore/QAttribute>
 #include <Qt3DCore/QBoundingVolume>
@@ -46,6 +48,9 @@ constexpr float kGlobeMargin = 1.12f;
 /// Closest zoom: about this many cells across the height of the view.
 constexpr float kCellsAtClosestZoom = 6.0f;
 const QColor kSpace(8, 11, 22);
+/// From afar a structure is drawn at least this many pixels in inner radius, so that it
+/// stays a visible dot on the whole globe.
+constexpr float kStructureMinimumPixels = 2.5f;
 /// How far the hovered cell's colour is moved toward white, in 1/256.
 constexpr int kHoverBrightening = 110;
 /// A press and release closer than this many pixels (Manhattan) is a click, not a drag.
@@ -178,6 +183,14 @@ void PlanetView::createPlanetEntity()
     m_planet->addComponent(bounds);
     m_planet->addComponent(orientation);
     m_planet->addComponent(new Qt3DExtras::QPerVertexColorMaterial(m_planet));
+
+    std::vector<StructureShape> shapes;
+    if (const auto content = sim::loadDefaultContent())
+        shapes = StructureLayer::shapesFor(*content);
+    else
+        qCWarning(lcRender) << "structures drawn as blocks:" << content.error();
+    m_structures = std::make_unique<StructureLayer>(m_root, planetOrientation(), std::move(shapes));
+    applyCamera();
 }
 
 void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
@@ -206,6 +219,7 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     const bool sameSize = m_sphere && m_sphere->subdivisions() == sphere->subdivisions();
     m_sphere = std::move(sphere);
     m_cells = cells;
+    m_structures->rebuild(*m_sphere, *m_cells);
     m_framesSincePlanet = 0;
     if (m_hovered) {
         m_hovered.reset(); // The fresh colours carry no highlight.
@@ -229,6 +243,7 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
 {
     if (cells.empty() || !mirrorMatchesSphere())
         return 0;
+    m_structures->update(*m_sphere, *m_cells, cells);
     const std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
     int uploaded = 0;
     QByteArray bytes;
@@ -259,6 +274,7 @@ bool PlanetView::refreshAll()
     QElapsedTimer timer;
     timer.start();
     m_colourBuffer->setData(PlanetMesh::colours(*m_cells));
+    m_structures->rebuild(*m_sphere, *m_cells);
     if (m_hovered) {
         const geometry::CellId hovered = *m_hovered;
         updateCells({&hovered, 1});
@@ -389,6 +405,7 @@ void PlanetView::resizeEvent(QResizeEvent *event)
     fitDistanceLimits();
     if (atWholeGlobe)
         m_orbit->setDistance(m_orbit->maximumDistance());
+    applyCamera(); // The structures' minimum size is in pixels.
 }
 
 void PlanetView::fitDistanceLimits()
@@ -417,6 +434,9 @@ void PlanetView::onFrame(float seconds)
     if (m_sphere)
         ++m_framesSincePlanet;
     m_orbit->advance(seconds);
+    m_animationSeconds += double(seconds);
+    if (m_structures)
+        m_structures->setTime(float(m_animationSeconds));
     emit frameRendered(seconds);
 }
 
@@ -438,6 +458,17 @@ void PlanetView::applyCamera()
     const QVector3D right = QVector3D::crossProduct(-towardsViewer, up).normalized();
     const QVector3D lightFrom = (towardsViewer + 0.55f * up - 0.45f * right).normalized();
     m_light->setWorldDirection(-lightFrom);
+
+    if (m_structures) {
+        m_structures->setLightDirection(lightFrom);
+        // World units per pixel at the nearest point of the surface.
+        constexpr float kDegrees = std::numbers::pi_v<float> / 180.0f;
+        const float altitude = std::max(position.length() - kPlanetRadius, 1e-4f);
+        const float unitsPerPixel = 2.0f * altitude
+                                    * std::tan(m_orbit->fieldOfView() * 0.5f * kDegrees)
+                                    / float(std::max(viewportSize().height(), 1));
+        m_structures->setMinimumScale(kStructureMinimumPixels * unitsPerPixel);
+    }
 
     // The globe turned under a still mouse: the cell under it changed.
     if (m_mouse)

@@ -34,11 +34,13 @@ namespace hex::client {
 
 class OrbitCamera;
 class PlanetMesh;
+class StructureLayer;
 struct CameraPose;
 
 /// The 3D view of the planet: a Qt3DWindow embedded as a widget, holding the planet as
 /// one mesh (see PlanetMesh) lit from over the viewer's shoulder, and an OrbitCamera
-/// driven by mouse and keyboard. The per-cell colours live in their own buffer so that
+/// driven by mouse and keyboard. Structures stand on their cells as instanced meshes
+/// (StructureLayer). The per-cell colours live in their own buffer so that
 /// changed cells can be re-uploaded alone (updateCells()). Lives in the GUI thread.
 class PlanetView : public QWidget
 {
@@ -82,6 +84,10 @@ public:
     /// A copy of the per-vertex colour array as last set or updated (empty before any
     /// planet): PlanetMesh::kColourBytesPerCell bytes per cell. For tests and tools.
     QByteArray colourData() const;
+
+    /// The structures drawn on the planet, or null before showPlanet(). Kept up to date
+    /// by showPlanet(), updateCells() and refreshAll().
+    StructureLayer *structureLayer() const { return m_structures.get(); }
 
     /// The camera controller; its pose is copied to the Qt3D camera on every change.
     OrbitCamera *orbitCamera() const { return m_orbit; }
@@ -151,6 +157,9 @@ private:
     Qt3DRender::QDirectionalLight *m_light = nullptr;
     Qt3DRender::QRenderCapture *m_capture = nullptr;
     OrbitCamera *m_orbit = nullptr;
+    std::unique_ptr<StructureLayer> m_structures;
+    /// Seconds of frames since the view was made: drives the conveyors' stripes.
+    double m_animationSeconds = 0.0;
 
     /// True when a planet is shown and the mirror still holds its cells.
     bool mirrorMatchesSphere() const;

@@ -1,7 +1,11 @@
 #include "mainwindow.h"
 
 #include "render/planetview.h"
+#include "ui/chatdock.h"
 #include "ui/inventorydock.h"
+#include "ui/netgraphdock.h"
+#include "ui/playersdock.h"
+#include "ui/recipedock.h"
 
 #include "geometry/hexsphere.h"
 #include "protocol/worldcodec.h"
@@ -15,6 +19,7 @@
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLoggingCategory>
+#include <QMenu>
 #include <QMenuBar>
 #include <QScreen>
 #include <QStatusBar>
@@ -50,6 +55,23 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     setCentralWidget(m_planetView);
 
     QMenu *gameMenu = menuBar()->addMenu(tr("&Game"));
+    m_gameMenu = new QMenu(tr("Game menu"), this);
+    QAction *resume = m_gameMenu->addAction(tr("&Resume"));
+    QAction *settings = m_gameMenu->addAction(tr("&Settings…"));
+    m_gameMenu->addSeparator();
+    QAction *leave = m_gameMenu->addAction(tr("&Leave game"));
+    connect(resume, &QAction::triggered, this, [this] { m_planetView->setFocus(); });
+    connect(settings, &QAction::triggered, this, &MainWindow::settingsRequested);
+    connect(leave, &QAction::triggered, this, &MainWindow::leaveRequested);
+    gameMenu->addAction(settings);
+    gameMenu->addAction(leave);
+    gameMenu->addSeparator();
+    // Escape, wherever the focus is in this window; the planet view reports its own.
+    m_gameMenuAction = new QAction(tr("Game menu"), this);
+    m_gameMenuAction->setShortcut(QKeySequence(Qt::Key_Escape));
+    m_gameMenuAction->setShortcutContext(Qt::WindowShortcut);
+    connect(m_gameMenuAction, &QAction::triggered, this, &MainWindow::onEscape);
+    addAction(m_gameMenuAction);
     QAction *quit = gameMenu->addAction(tr("&Quit"));
     quit->setShortcut(QKeySequence::Quit);
     quit->setMenuRole(QAction::QuitRole);
@@ -57,13 +79,46 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
 
     m_buildDock = new BuildDock(m_content, this);
     m_inventoryDock = new InventoryDock(m_content, this);
+    m_recipeDock = new RecipeDock(m_content, m_connection, this);
+    m_recipeDock->setActionSender(
+        [this](const sim::Action &action, const QString &what) { return send(action, what); });
+    m_playersDock = new PlayersDock(m_connection, this);
+    m_chatDock = new ChatDock(m_connection, this);
+    m_netGraphDock = new NetGraphDock(m_planetView, m_connection, this);
     addDockWidget(Qt::RightDockWidgetArea, m_buildDock);
     addDockWidget(Qt::RightDockWidgetArea, m_inventoryDock);
-    resizeDocks({m_buildDock, m_inventoryDock}, {3, 1}, Qt::Vertical);
+    addDockWidget(Qt::RightDockWidgetArea, m_recipeDock);
+    addDockWidget(Qt::LeftDockWidgetArea, m_playersDock);
+    addDockWidget(Qt::LeftDockWidgetArea, m_chatDock);
+    addDockWidget(Qt::LeftDockWidgetArea, m_netGraphDock);
+    m_netGraphDock->hide();
+    resizeDocks({m_buildDock, m_inventoryDock, m_recipeDock}, {3, 1, 2}, Qt::Vertical);
     resizeDocks({m_buildDock}, {300}, Qt::Horizontal);
+    resizeDocks({m_playersDock, m_chatDock}, {1, 3}, Qt::Vertical);
+    resizeDocks({m_chatDock}, {260}, Qt::Horizontal);
+    // A click with no build tool selects the machine under it for the Recipe dock.
+    connect(m_planetView, &PlanetView::cellClicked, this, [this](geometry::CellId cell) {
+        if (m_buildDock->currentTool().kind == BuildTool::Kind::None)
+            m_recipeDock->selectCell(cell);
+    });
     QMenu *viewMenu = menuBar()->addMenu(tr("&View"));
     viewMenu->addAction(m_buildDock->toggleViewAction());
     viewMenu->addAction(m_inventoryDock->toggleViewAction());
+    viewMenu->addAction(m_recipeDock->toggleViewAction());
+    viewMenu->addAction(m_playersDock->toggleViewAction());
+    viewMenu->addAction(m_chatDock->toggleViewAction());
+    QAction *netGraph = m_netGraphDock->toggleViewAction();
+    netGraph->setShortcut(QKeySequence(Qt::Key_F3));
+    netGraph->setShortcutContext(Qt::WindowShortcut);
+    viewMenu->addAction(netGraph);
+    addAction(netGraph);
+    viewMenu->addSeparator();
+    // T, wherever the focus is in this window but in a text field, which takes the key.
+    QAction *chat = viewMenu->addAction(tr("Say in c&hat"));
+    chat->setShortcut(QKeySequence(Qt::Key_T));
+    chat->setShortcutContext(Qt::WindowShortcut);
+    connect(chat, &QAction::triggered, m_chatDock, &ChatDock::focusInput);
+    addAction(chat);
 
     m_cellLabel = new QLabel(this);
     m_connectionLabel = new QLabel(this);
@@ -78,7 +133,7 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     connect(m_planetView, &PlanetView::hoveredCellChanged, this, &MainWindow::updateCellDetails);
     connect(m_planetView, &PlanetView::cellClicked, this, &MainWindow::applyTool);
     connect(m_planetView, &PlanetView::rotateRequested, this, &MainWindow::rotateStructure);
-    connect(m_planetView, &PlanetView::toolCancelled, m_buildDock, &BuildDock::clearTool);
+    connect(m_planetView, &PlanetView::toolCancelled, this, &MainWindow::onEscape);
     connect(m_buildDock, &BuildDock::toolPicked, m_planetView,
             [this] { m_planetView->setFocus(); });
     connect(m_buildDock, &BuildDock::toolChanged, this, [this](const BuildTool &tool) {
@@ -128,6 +183,27 @@ QString MainWindow::statisticsText() const
 QString MainWindow::connectionText() const
 {
     return m_connectionLabel->text();
+}
+
+void MainWindow::setGameMenuKeys(const QKeySequence &keys)
+{
+    m_gameMenuAction->setShortcut(keys);
+}
+
+void MainWindow::showGameMenu()
+{
+    const QSize menuSize = m_gameMenu->sizeHint();
+    const QPoint centre = rect().center() - QPoint(menuSize.width() / 2, menuSize.height() / 2);
+    m_gameMenu->popup(mapToGlobal(centre));
+}
+
+void MainWindow::onEscape()
+{
+    if (m_buildDock->currentTool().kind != BuildTool::Kind::None) {
+        m_buildDock->clearTool();
+        return;
+    }
+    showGameMenu();
 }
 
 void MainWindow::showConnectionStatus(const QString &text)

@@ -13,11 +13,16 @@
 #include <optional>
 
 class QLabel;
+class QMenu;
 
 namespace hex::client {
 
+class ChatDock;
 class InventoryDock;
+class NetGraphDock;
 class PlanetView;
+class PlayersDock;
+class RecipeDock;
 
 /// The client's main window: the planet view in the middle, the Build and Inventory
 /// docks beside it, Game and View menus, and a status bar with the hovered cell's
@@ -25,7 +30,8 @@ class PlanetView;
 /// world a ServerConnection mirrors: the whole planet on each snapshot, the changed
 /// cells on each tick. A click on the planet applies the Build dock's tool through
 /// ServerConnection::sendAction(); R rotates the structure under the mouse, Escape puts
-/// the tool away. Lives in the GUI thread.
+/// the tool away, or opens the game menu (Resume, Settings, Leave game) when no tool is
+/// held. Lives in the GUI thread.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -37,6 +43,12 @@ public:
     PlanetView *planetView() const { return m_planetView; }
     BuildDock *buildDock() const { return m_buildDock; }
     InventoryDock *inventoryDock() const { return m_inventoryDock; }
+    ChatDock *chatDock() const { return m_chatDock; }
+    PlayersDock *playersDock() const { return m_playersDock; }
+    /// Hidden at first; View ▸ Net graph or F3 toggles it.
+    NetGraphDock *netGraphDock() const { return m_netGraphDock; }
+    /// Shows the machine last clicked with no build tool.
+    RecipeDock *recipeDock() const { return m_recipeDock; }
     /// The content the docks and cell details name things from: the game's default.
     const sim::Content &content() const { return m_content; }
     /// The hovered cell's details as shown in the status bar; empty when none.
@@ -54,6 +66,11 @@ public:
     QString statisticsText() const;
     /// The connection state as shown in the status bar.
     QString connectionText() const;
+    /// The menu Escape opens: Resume, Settings…, Leave game.
+    QMenu *gameMenu() const { return m_gameMenu; }
+    /// Makes `keys` open the game menu (Escape by default). Escape on the planet view
+    /// always does, once the tool is put away.
+    void setGameMenuKeys(const QKeySequence &keys);
 
 public slots:
     /// Shows `text` as the connection state, e.g. while the hosted server starts.
@@ -65,13 +82,21 @@ public slots:
     /// Sends a Rotate action turning the structure on `cell` one side on, as R does.
     /// Returns its client sequence number, 0 when nothing was sent.
     quint32 rotateStructure(geometry::CellId cell);
+    /// Opens the game menu in the middle of the window.
+    void showGameMenu();
 
 signals:
+    /// The player chose Leave game in the game menu.
+    void leaveRequested();
+    /// The player chose Settings… in the game menu.
+    void settingsRequested();
     /// An action went to the server as `clientSeq`: `kind` is a sim::ActionKind value.
     void actionSent(quint32 clientSeq, int kind, quint32 cell);
 
 private:
     void onStateChanged(ServerConnection::State state);
+    /// Escape: puts the tool away, or opens the game menu when none is held.
+    void onEscape();
     void onWorldReceived(const WorldDescription &world);
     void onSnapshotReceived(quint64 tick);
     void onTickReceived(quint64 tick);
@@ -88,9 +113,15 @@ private:
     QLabel *m_connectionLabel = nullptr;
     QLabel *m_statisticsLabel = nullptr;
     QLabel *m_cellLabel = nullptr;
+    QMenu *m_gameMenu = nullptr;
+    QAction *m_gameMenuAction = nullptr;
     sim::Content m_content;
     BuildDock *m_buildDock = nullptr;
     InventoryDock *m_inventoryDock = nullptr;
+    ChatDock *m_chatDock = nullptr;
+    PlayersDock *m_playersDock = nullptr;
+    NetGraphDock *m_netGraphDock = nullptr;
+    RecipeDock *m_recipeDock = nullptr;
     /// What each action still awaiting its result was, by client sequence number.
     std::map<quint32, QString> m_pendingActions;
     QString m_actionMessage;

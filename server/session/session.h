@@ -86,6 +86,12 @@ struct Session
     /// Client sequence numbers of queued actions whose results are still to come.
     std::deque<std::uint32_t> inFlight;
 
+    /// The player list went into a message since it last changed.
+    bool playersSent = false;
+    /// Token bucket for chat lines.
+    double chatTokens = 0.0;
+    QElapsedTimer chatClock;
+
     /// Token bucket for actions, shared by every transport.
     double actionTokens = 0.0;
     QElapsedTimer bucketClock;

@@ -26,6 +26,12 @@ namespace {
 constexpr int kMaxAuthJobs = 8;
 /// An HTTP client that made a request this recently still holds its name.
 constexpr qint64 kHttpPresenceMs = 60'000;
+/// Longest chat line, in characters, and how many lines a session may send.
+constexpr int kMaxChatLength = 280;
+constexpr int kChatPerSecond = 1;
+constexpr int kChatBurst = 5;
+/// Most players a whole player list carries.
+constexpr std::size_t kMaxListedPlayers = 1000;
 /// Action results of sent messages kept after the messages leave the resume window.
 constexpr std::size_t kMaxTrimmedResults = 256;
 /// Action results a Resync marker keeps; older ones are counted in its message.
@@ -191,6 +197,9 @@ SessionManager::SessionPtr SessionManager::createSession(sim::PlayerId player,
     applyView(*session, view);
     m_sessions.insert(session->id, session);
     m_sessionByPlayer.insert(player, session);
+    session->chatTokens = kChatBurst;
+    session->chatClock.start();
+    m_changedPlayers.insert(player);
     qCInfo(lcNet).nospace().noquote()
         << "tick " << m_world.state().tick << ": " << name << " joined as player " << player
         << (account ? " (account)" : " (guest)") << ", session " << session->id.left(8);
@@ -333,6 +342,7 @@ void SessionManager::end(const SessionPtr &session, const QString &why)
     qCInfo(lcNet).nospace().noquote()
         << "tick " << m_world.state().tick << ": session " << session->id.left(8) << " of "
         << session->playerName << " ended: " << why;
+    m_changedPlayers.insert(session->player);
     emit sessionEnded(session, why);
 }
 
@@ -348,6 +358,93 @@ void SessionManager::expireIdle()
     }
     for (const SessionPtr &session : idle)
         end(session, tr("Idle for more than %1 seconds.").arg(m_limits.detachedTtlMs / 1000));
+}
+
+tl::expected<void, Refusal> SessionManager::checkJoinPassword(const QString &given) const
+{
+    if (m_limits.joinPassword.isEmpty())
+        return {};
+    // Compared in constant time, so that the time taken does not leak the password.
+    const QByteArray expected = m_limits.joinPassword.toUtf8();
+    const QByteArray actual = given.toUtf8();
+    bool equal = expected.size() == actual.size();
+    unsigned char difference = 0;
+    for (qsizetype i = 0; i < expected.size(); ++i)
+        difference |= static_cast<unsigned char>(expected[i] ^ (i < actual.size() ? actual[i] : 0));
+    if (equal && difference == 0)
+        return {};
+    return tl::unexpected(unauthorized(given.isEmpty()
+                                           ? tr("This server needs a password to join.")
+                                           : tr("Wrong server password.")));
+}
+
+tl::expected<void, Refusal> SessionManager::say(Session &session, const QString &text)
+{
+    touch(session);
+    const QString line = text.trimmed();
+    if (line.isEmpty() || line.size() > kMaxChatLength) {
+        return tl::unexpected(refusal(protocol::Error::BAD_ACTION, 400, "bad_chat",
+                                      tr("A chat line has 1 to %1 characters.").arg(kMaxChatLength)));
+    }
+    const double elapsedMs = double(session.chatClock.restart());
+    session.chatTokens
+        = std::min(double(kChatBurst), session.chatTokens + elapsedMs * kChatPerSecond / 1000.0);
+    if (session.chatTokens < 1.0) {
+        Refusal limited = refusal(protocol::Error::RATE_LIMITED, 429, "rate_limited",
+                                  tr("Too many chat lines: at most %1 per second, %2 at once.")
+                                      .arg(kChatPerSecond)
+                                      .arg(kChatBurst));
+        limited.retryAfterMs
+            = int(std::ceil((1.0 - session.chatTokens) * 1000.0 / kChatPerSecond));
+        return tl::unexpected(limited);
+    }
+    session.chatTokens -= 1.0;
+    protocol::ChatMessage message;
+    message.set_player_id(session.player);
+    message.set_player_name(session.playerName.toStdString());
+    message.set_text(line.toStdString());
+    message.set_server_time_ms(QDateTime::currentMSecsSinceEpoch());
+    m_pendingChat.push_back(std::move(message));
+    qCInfo(lcNet).nospace().noquote()
+        << "tick " << m_world.state().tick << ": chat " << session.playerName << ": " << line;
+    return {};
+}
+
+void SessionManager::fillPlayerInfo(sim::PlayerId player, protocol::PlayerInfo *info) const
+{
+    const sim::Player &p = m_world.state().players[player];
+    info->set_player_id(player);
+    info->set_name(p.name.toStdString());
+    info->set_cells_owned(p.cellsOwned);
+    const auto session = m_sessionByPlayer.constFind(player);
+    info->set_online(session != m_sessionByPlayer.cend() && isOnline(**session));
+}
+
+void SessionManager::fillPlayerList(protocol::PlayerList *out) const
+{
+    const auto &players = m_world.state().players;
+    out->set_full(true);
+    out->set_total(std::uint32_t(players.size()));
+    // Online players first, then the others, up to the cap; ascending id in the list.
+    std::vector<sim::PlayerId> listed;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t p = 0; p < players.size() && listed.size() < kMaxListedPlayers; ++p) {
+            const auto session = m_sessionByPlayer.constFind(sim::PlayerId(p));
+            const bool online = session != m_sessionByPlayer.cend() && isOnline(**session);
+            if (online == (pass == 0))
+                listed.push_back(sim::PlayerId(p));
+        }
+    }
+    std::sort(listed.begin(), listed.end());
+    for (const sim::PlayerId player : listed)
+        fillPlayerInfo(player, out->add_players());
+}
+
+bool SessionManager::isOnline(const Session &session)
+{
+    return session.webSocketAttached || session.heldPolls > 0
+           || (session.lastHttpRequest.isValid()
+               && session.lastHttpRequest.elapsed() < kHttpPresenceMs);
 }
 
 void SessionManager::touch(Session &session)
@@ -631,6 +728,36 @@ void SessionManager::publishTick(const sim::StepResult &step)
     for (const sim::ActionResult &result : step.actions)
         resultsByPlayer[result.player].push_back(&result);
 
+    // The tick's chat lines and, when it changed, the player list: one piece each, the
+    // same bytes for every session.
+    QByteArray chatPiece;
+    if (!m_pendingChat.empty()) {
+        Envelope e;
+        for (protocol::ChatMessage &line : m_pendingChat)
+            *e.mutable_tick()->add_chat() = std::move(line);
+        m_pendingChat.clear();
+        chatPiece = protocol::encodeEnvelope(e);
+    }
+    QByteArray fullPlayersPiece;
+    auto fullPlayerListPiece = [&]() -> const QByteArray & {
+        if (fullPlayersPiece.isEmpty()) {
+            Envelope e;
+            fillPlayerList(e.mutable_tick()->mutable_players());
+            fullPlayersPiece = protocol::encodeEnvelope(e);
+        }
+        return fullPlayersPiece;
+    };
+    QByteArray changedPlayersPiece;
+    if (!m_changedPlayers.empty()) {
+        Envelope e;
+        protocol::PlayerList *list = e.mutable_tick()->mutable_players();
+        list->set_total(std::uint32_t(state.players.size()));
+        for (const sim::PlayerId player : m_changedPlayers)
+            fillPlayerInfo(player, list->add_players());
+        m_changedPlayers.clear();
+        changedPlayersPiece = protocol::encodeEnvelope(e);
+    }
+
     for (const SessionPtr &sessionPtr : std::as_const(m_sessions)) {
         Session &session = *sessionPtr;
         // Room first, for the (at most two) messages of this tick: a marker made now is
@@ -705,6 +832,22 @@ void SessionManager::publishTick(const sim::StepResult &step)
         bool hasContent = ownUpdate->results_size() > 0 || ownUpdate->inventory_size() > 0
                           || ownUpdate->unsubscribed_size() > 0;
         message.pieces.push_back(header);
+        // Chat and the player list are for sessions in the game, those that view
+        // something: a crowd of idle connections must not multiply them.
+        if (session.subscribedCount > 0) {
+            if (!chatPiece.isEmpty()) {
+                message.pieces.push_back(chatPiece);
+                hasContent = true;
+            }
+            if (!session.playersSent) {
+                message.pieces.push_back(fullPlayerListPiece());
+                session.playersSent = true;
+                hasContent = true;
+            } else if (!changedPlayersPiece.isEmpty()) {
+                message.pieces.push_back(changedPlayersPiece);
+                hasContent = true;
+            }
+        }
         if (session.pendingSnapshotCount > 0) {
             for (geometry::ChunkId chunk = 0; chunk < chunkCount; ++chunk) {
                 if (session.pendingSnapshot[chunk])
@@ -810,6 +953,8 @@ void SessionManager::acknowledge(Session &session, std::uint64_t seq)
 
 void SessionManager::setWebSocketAttached(Session &session, bool attached)
 {
+    if (session.webSocketAttached != attached)
+        m_changedPlayers.insert(session.player);
     session.webSocketAttached = attached;
     touch(session);
 }

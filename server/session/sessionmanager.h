@@ -13,7 +13,9 @@
 
 #include <tl/expected.hpp>
 
+#include <algorithm>
 #include <functional>
+#include <set>
 #include <memory>
 #include <vector>
 
@@ -54,6 +56,8 @@ struct SessionLimits
     /// Actions per second a session may send on average, and at once after a pause.
     int actionsPerSecond = 20;
     int actionBurst = 40;
+    /// The password every player must give to join; empty for none.
+    QString joinPassword;
     /// Password hashing cost (tests use PasswordHasher::minimal()).
     PasswordHasher::Cost hashCost = PasswordHasher::interactive();
 };
@@ -106,6 +110,19 @@ public:
     /// Replaces the session's view: chunks now in view get their full state in the
     /// next message, chunks that left are listed there as unsubscribed.
     tl::expected<void, Refusal> setView(Session &session, const protocol::View &view);
+    /// Refused with UNAUTHORIZED unless `given` is the server's join password (or the
+    /// server has none). Transports check it before a guest join, login or
+    /// registration; a resume with a token does not need it again.
+    tl::expected<void, Refusal> checkJoinPassword(const QString &given) const;
+    /// Says `text` (trimmed, 1 to 280 characters) in chat for everyone, in the next
+    /// tick's messages; rate limited to 1 line per second, 5 at once.
+    tl::expected<void, Refusal> say(Session &session, const QString &text);
+    /// Fills `out` with the whole player list (online players first, at most 1000)
+    /// and whether each is online.
+    void fillPlayerList(protocol::PlayerList *out) const;
+    /// A session with a WebSocket, a held poll, or an HTTP request in the last minute.
+    static bool isOnline(const Session &session);
+
     /// Checks `actions` (rate limit, fields) and queues them all into the world in
     /// order, or refuses them all and queues none. Returns the tick they apply in.
     tl::expected<std::uint64_t, Refusal>
@@ -145,6 +162,12 @@ public:
     void fillSessionInfo(protocol::SessionInfo *out, const Session &session) const;
 
     int sessionCount() const { return int(m_sessions.size()); }
+    /// Players online now: the sessions isOnline() says are. LAN announcements report it.
+    int onlineCount() const
+    {
+        return int(std::count_if(m_sessions.cbegin(), m_sessions.cend(),
+                                 [](const SessionPtr &session) { return isOnline(*session); }));
+    }
     /// Ends sessions idle for longer than detachedTtlMs. Called by a timer.
     void expireIdle();
 
@@ -183,6 +206,12 @@ private:
     QString m_worldName;
     int m_ups = 20;
     QHash<QString, SessionPtr> m_sessions;
+    void fillPlayerInfo(sim::PlayerId player, protocol::PlayerInfo *info) const;
+
+    /// Chat lines said since the last tick.
+    std::vector<protocol::ChatMessage> m_pendingChat;
+    /// Players who joined, left, connected or disconnected since the last tick.
+    std::set<sim::PlayerId> m_changedPlayers;
     /// See updatedSessions(); valid until the next tick or until a session ends.
     std::vector<Session *> m_updated;
     /// The live session of each player, if any.

@@ -448,6 +448,8 @@ private:
             return verb == http::verb::post ? actions(request, nullptr) : wrongMethod("POST");
         if (route == "/api/v1/view")
             return verb == http::verb::post ? view(request) : wrongMethod("POST");
+        if (route == "/api/v1/chat")
+            return verb == http::verb::post ? chat(request) : wrongMethod("POST");
         if (route == "/api/v1/poll")
             return verb == http::verb::get ? poll(request, target) : wrongMethod("GET");
         if (route.starts_with(mailboxPrefix)) {
@@ -542,6 +544,10 @@ private:
         const std::optional<protocol::View> view
             = body.has_view() ? std::optional(body.view()) : std::nullopt;
         SessionManager &sessions = m_door.m_sessions;
+        if (const auto admitted
+            = sessions.checkJoinPassword(QString::fromStdString(body.server_password()));
+            !admitted)
+            return refusalResponse(admitted.error());
         if (!registering && password.isEmpty()) {
             auto session = sessions.openGuest(name, view);
             if (!session)
@@ -628,6 +634,20 @@ private:
         if (const auto set = m_door.m_sessions.setView(**session, view); !set)
             return refusalResponse(set.error());
         return jsonResponse(view);
+    }
+
+    Response chat(const Request &request)
+    {
+        const auto session = authenticate(request);
+        if (!session)
+            return refusalResponse(session.error());
+        protocol::ChatSend line;
+        if (auto bad = parseJson(request.body(), &line))
+            return *bad;
+        if (const auto said = m_door.m_sessions.say(**session, QString::fromStdString(line.text()));
+            !said)
+            return refusalResponse(said.error());
+        return jsonResponse(line, http::status::accepted);
     }
 
     /// GET /api/v1/poll?after=SEQ[&timeout=SECONDS]: acknowledges every message up to

@@ -244,6 +244,14 @@ void WebSocketTransport::onBinaryMessage(QWebSocket *socket, const QByteArray &f
             break;
         handleAction(*connection, *envelope);
         return;
+    case Envelope::kChatSend:
+        if (!joined)
+            break;
+        if (const auto said = m_sessions.say(*connection->session,
+                                             QString::fromStdString(envelope->chat_send().text()));
+            !said)
+            sendError(socket, said.error().code, said.error().message);
+        return;
     case Envelope::kView:
         if (!joined)
             break;
@@ -286,6 +294,12 @@ void WebSocketTransport::handleHello(Connection &connection, const Envelope &env
                 resumed = tl::unexpected(set.error());
         }
         finishHello(socket, hello.resume_after(), true, std::move(resumed));
+        return;
+    }
+    if (const auto admitted
+        = m_sessions.checkJoinPassword(QString::fromStdString(hello.server_password()));
+        !admitted) {
+        finishHello(socket, 0, false, tl::unexpected(admitted.error()));
         return;
     }
     if (!hello.password().empty()) {

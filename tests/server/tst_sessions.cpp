@@ -46,6 +46,7 @@ private slots:
     void accounts();
     void badTokensAreRefused();
     void viewSubscribesNearbyChunksWithHysteresis();
+    void chatPlayersAndServerPassword();
 
 private:
     quint16 port() const { return m_server.port(); }
@@ -845,6 +846,130 @@ void tst_Sessions::viewSubscribesNearbyChunksWithHysteresis()
             QVERIFY((afterTurn ? arrived : subscribed).contains(delta.chunk()));
     }
     QVERIFY(ws.errors().empty());
+    QCOMPARE(server.stop(), 0);
+}
+
+void tst_Sessions::chatPlayersAndServerPassword()
+{
+    // A server of its own, with a join password.
+    ServerProcess server;
+    QVERIFY2(server.start({"--size", "8", "--password", "hunter2"}), qPrintable(server.output()));
+    auto helloWith = [](const char *name, const char *serverPassword, float radius) {
+        protocol::Hello hello;
+        hello.set_player_name(name);
+        if (serverPassword)
+            hello.set_server_password(serverPassword);
+        if (radius >= 0.0f) {
+            hello.mutable_view()->set_z(1.0f);
+            hello.mutable_view()->set_radius_degrees(radius);
+        }
+        return hello;
+    };
+
+    // Without the password, or with a wrong one: refused, and no player is made.
+    WsClient none(server.url());
+    QVERIFY(none.waitConnected());
+    none.hello(helloWith("Nell", nullptr, -1.0f));
+    auto refused = none.waitError();
+    QVERIFY(refused);
+    QCOMPARE(refused->code(), protocol::Error::UNAUTHORIZED);
+    QCOMPARE(refused->message(), std::string("This server needs a password to join."));
+    WsClient wrong(server.url());
+    QVERIFY(wrong.waitConnected());
+    wrong.hello(helloWith("Wren", "hunter3", -1.0f));
+    refused = wrong.waitError();
+    QVERIFY(refused);
+    QCOMPARE(refused->message(), std::string("Wrong server password."));
+    HttpConnection http(server.port());
+    QCOMPARE(http.request("POST", "/api/v1/session", R"({"player_name": "Hugo"})").status, 401);
+
+    // With it: Cleo views the whole planet, Dan nothing (an idle connection).
+    WsClient cleo(server.url());
+    QVERIFY(cleo.waitConnected());
+    cleo.hello(helloWith("Cleo", "hunter2", -1.0f));
+    QVERIFY(cleo.waitFor([&] { return cleo.count(protocol::Envelope::kTick) >= 1; }));
+    WsClient dan(server.url());
+    QVERIFY(dan.waitConnected());
+    dan.hello(helloWith("Dan", "hunter2", 0.0f));
+    QVERIFY(dan.waitFor([&] { return dan.session() != nullptr; }));
+    auto lastPlayers = [&]() -> std::optional<protocol::PlayerList> {
+        std::optional<protocol::PlayerList> last;
+        for (const protocol::Envelope *e : cleo.all(protocol::Envelope::kTick)) {
+            if (e->tick().has_players())
+                last = e->tick().players();
+        }
+        return last;
+    };
+    const protocol::Envelope *firstTick = cleo.first(protocol::Envelope::kTick);
+    QVERIFY(firstTick->tick().has_players());
+    QVERIFY(firstTick->tick().players().full());
+    QCOMPARE(firstTick->tick().players().players(0).name(), std::string("Cleo"));
+    QVERIFY(firstTick->tick().players().players(0).online());
+    // Dan's arrival comes to Cleo as a change, not a whole list.
+    QVERIFY(cleo.waitFor([&] {
+        const auto list = lastPlayers();
+        return list && !list->full() && list->players_size() == 1
+               && list->players(0).name() == "Dan" && list->players(0).online();
+    }));
+
+    // Hugo joins over HTTP with the password and says something: Cleo reads it.
+    protocol::SessionRequest request;
+    request.set_player_name("Hugo");
+    request.set_server_password("hunter2");
+    const HttpResponse opened = http.request("POST", "/api/v1/session", toJson(request));
+    QCOMPARE(opened.status, 200);
+    protocol::SessionInfo hugo;
+    QVERIFY(fromJson(opened.body, &hugo));
+    const HttpResponse said
+        = http.request("POST", "/api/v1/chat", R"({"text": "  hi all  "})", tokenOf(hugo));
+    QCOMPARE(said.status, 202);
+    auto chatOf = [](WsClient &client) {
+        std::vector<protocol::ChatMessage> lines;
+        for (const protocol::Envelope *e : client.all(protocol::Envelope::kTick))
+            lines.insert(lines.end(), e->tick().chat().begin(), e->tick().chat().end());
+        return lines;
+    };
+    QVERIFY(cleo.waitFor([&] { return !chatOf(cleo).empty(); }));
+    const auto lines = chatOf(cleo);
+    QCOMPARE(lines.size(), std::size_t(1));
+    QCOMPARE(lines[0].text(), std::string("hi all"));
+    QCOMPARE(lines[0].player_name(), std::string("Hugo"));
+    QCOMPARE(lines[0].player_id(), hugo.player_id());
+    // Dan views nothing: several ticks later he has had no chat and no player list.
+    const std::uint64_t tickNow = cleo.lastTick();
+    QVERIFY(cleo.waitFor([&] { return cleo.lastTick() >= tickNow + 5; }));
+    // Only his first message, with his inventory, as for every new session.
+    QVERIFY(chatOf(dan).empty());
+    QCOMPARE(dan.count(protocol::Envelope::kTick), 1);
+    QVERIFY(dan.first(protocol::Envelope::kTick)->tick().inventory_size() > 0);
+    QVERIFY(!dan.first(protocol::Envelope::kTick)->tick().has_players());
+
+    // Empty and over-long lines are refused; a flood is rate limited after 5.
+    protocol::Envelope blank;
+    blank.mutable_chat_send()->set_text("   ");
+    cleo.send(blank);
+    auto error = cleo.waitError();
+    QVERIFY(error);
+    QCOMPARE(error->code(), protocol::Error::BAD_ACTION);
+    QCOMPARE(error->message(), std::string("A chat line has 1 to 280 characters."));
+    const HttpResponse tooLong = http.request(
+        "POST", "/api/v1/chat", toJson([] {
+            protocol::ChatSend line;
+            line.set_text(std::string(281, 'a'));
+            return line;
+        }()),
+        tokenOf(hugo));
+    QCOMPARE(tooLong.status, 400);
+    QCOMPARE(httpError(tooLong).first, QStringLiteral("bad_chat"));
+    int limited = 0;
+    for (int i = 0; i < 6; ++i) {
+        const HttpResponse r = http.request("POST", "/api/v1/chat",
+                                            R"({"text": "spam"})", tokenOf(hugo));
+        limited += r.status == 429;
+    }
+    // Hugo had said one line already: the bucket of 5 lets 4 more through, and perhaps
+    // one it refilled (1 per second) since then.
+    QVERIFY2(limited >= 1 && limited <= 2, qPrintable(QString::number(limited)));
     QCOMPARE(server.stop(), 0);
 }
 

@@ -126,6 +126,16 @@ public:
         return n;
     }
 
+    /// Every envelope of `kind` received so far, in order; valid until the next frame.
+    std::vector<const hex::protocol::Envelope *> all(hex::protocol::Envelope::BodyCase kind) const
+    {
+        std::vector<const hex::protocol::Envelope *> found;
+        for (const auto &e : m_received)
+            if (e.body_case() == kind)
+                found.push_back(&e);
+        return found;
+    }
+
     const hex::protocol::Envelope *first(hex::protocol::Envelope::BodyCase kind) const
     {
         for (const auto &e : m_received)

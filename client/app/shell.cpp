@@ -1,0 +1,264 @@
+#include "shell.h"
+
+#include "app/settings.h"
+#include "net/serverlistmodel.h"
+#include "render/planetview.h"
+#include "ui/hostdialog.h"
+#include "ui/joindialog.h"
+#include "ui/mainwindow.h"
+#include "ui/settingsdialog.h"
+#include "ui/startscreen.h"
+
+#include "geometry/hexsphere.h"
+
+#include <Qt3DExtras/Qt3DWindow>
+
+#include <QCoreApplication>
+#include <QLocale>
+#include <QLoggingCategory>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QSurfaceFormat>
+
+#include <utility>
+
+namespace hex::client {
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcShell, "hex.client.shell")
+
+/// How often the progress dialog's elapsed time moves on.
+constexpr int kProgressTickMs = 250;
+
+/// Sets the graphics settings on the game window's 3D view, before it is shown.
+void applyGraphics(MainWindow *window, const Settings &settings)
+{
+    QWindow *view = window->planetView()->window3D();
+    QSurfaceFormat format = view->format();
+    format.setSamples(settings.msaaSamples());
+    format.setSwapInterval(settings.vsync() ? 1 : 0);
+    view->setFormat(format);
+}
+
+} // namespace
+
+Shell::Shell(Settings *settings, QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+    , m_serverList(new ServerListModel(this))
+{
+    m_progressTimer.setInterval(kProgressTickMs);
+    connect(&m_progressTimer, &QTimer::timeout, this, &Shell::updateProgress);
+    connect(&m_hostedServer, &HostedServer::started, this, &Shell::onHostedStarted);
+    connect(&m_hostedServer, &HostedServer::failed, this, &Shell::onHostedFailed);
+}
+
+Shell::~Shell()
+{
+    closeProgress();
+    m_gameWindow.reset();
+    m_connection.close();
+    m_hostedServer.stop();
+}
+
+void Shell::showStartScreen()
+{
+    closeGame();
+    if (!m_startScreen) {
+        m_startScreen = std::make_unique<StartScreen>();
+        connect(m_startScreen.get(), &StartScreen::hostRequested, this, &Shell::openHostDialog);
+        connect(m_startScreen.get(), &StartScreen::joinRequested, this, &Shell::openJoinDialog);
+        connect(m_startScreen.get(), &StartScreen::settingsRequested, this,
+                [this] { openSettings(m_startScreen.get()); });
+        connect(m_startScreen.get(), &StartScreen::quitRequested, this, &Shell::quitRequested);
+    }
+    m_startScreen->show();
+    m_startScreen->raise();
+    m_startScreen->activateWindow();
+}
+
+void Shell::hostNow(const server::ServerConfig &config, const QString &playerName, AfterGame after)
+{
+    closeGame();
+    MainWindow *window = openGameWindow(after);
+    m_hostJoin = JoinOptions{playerName, {}, config.joinPassword};
+    const int cells = int(geometry::HexSphere::cellCountFor(config.subdivisions));
+    window->showConnectionStatus(QCoreApplication::translate(
+        "main", "Starting a server for a world of %n cells…", nullptr, cells));
+    m_pendingHost = PendingHost::InGameWindow;
+    m_hostedServer.start(config);
+}
+
+void Shell::joinNow(const QUrl &url, const JoinOptions &join, AfterGame after)
+{
+    closeGame();
+    openGameWindow(after);
+    m_connection.open(url, join);
+}
+
+void Shell::host(const server::ServerConfig &config)
+{
+    closeGame();
+    m_hostJoin = JoinOptions{config.hostName, {}, config.joinPassword};
+    m_progressWorld = config.worldName;
+    m_progressCells = geometry::HexSphere::cellCountFor(config.subdivisions);
+
+    m_progress = new QProgressDialog(m_startScreen.get());
+    m_progress->setAttribute(Qt::WA_DeleteOnClose);
+    m_progress->setWindowTitle(tr("Starting the game"));
+    m_progress->setRange(0, 0); // Busy: generation does not report how far it got.
+    m_progress->setMinimumDuration(0);
+    m_progress->setAutoClose(false);
+    m_progress->setAutoReset(false);
+    m_progress->setWindowModality(Qt::WindowModal);
+    connect(m_progress, &QProgressDialog::canceled, this, &Shell::onProgressCancelled);
+    m_progressClock.start();
+    updateProgress();
+    m_progress->show();
+    m_progressTimer.start();
+
+    m_pendingHost = PendingHost::WithProgress;
+    m_hostedServer.start(config);
+}
+
+void Shell::join(const JoinRequest &request)
+{
+    joinNow(request.url, request.join, AfterGame::ShowStartScreen);
+}
+
+void Shell::leaveGame()
+{
+    if (m_afterGame == AfterGame::Quit) {
+        closeGame();
+        emit quitRequested();
+        return;
+    }
+    showStartScreen();
+}
+
+void Shell::openHostDialog()
+{
+    HostDialog dialog(m_settings->playerName(), m_startScreen.get());
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    host(dialog.config());
+}
+
+void Shell::openJoinDialog()
+{
+    JoinDialog dialog(m_serverList, m_settings->playerName(), m_settings->defaultServer(),
+                      m_startScreen.get());
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    join(dialog.request());
+}
+
+void Shell::openSettings(QWidget *parent)
+{
+    SettingsDialog dialog(m_settings, parent);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    if (m_gameWindow)
+        m_gameWindow->setGameMenuKeys(m_settings->keyBinding(KeyAction::GameMenu));
+}
+
+MainWindow *Shell::openGameWindow(AfterGame after)
+{
+    if (m_gameWindow)
+        m_gameWindow.release()->deleteLater();
+    m_afterGame = after;
+    m_gameWindow = std::make_unique<MainWindow>(&m_connection);
+    MainWindow *window = m_gameWindow.get();
+    applyGraphics(window, *m_settings);
+    window->setGameMenuKeys(m_settings->keyBinding(KeyAction::GameMenu));
+    connect(window, &MainWindow::leaveRequested, this, &Shell::leaveGame, Qt::QueuedConnection);
+    connect(window, &MainWindow::settingsRequested, this, [this, window] { openSettings(window); });
+    window->show();
+    if (m_startScreen)
+        m_startScreen->hide();
+    return window;
+}
+
+void Shell::closeGame()
+{
+    m_pendingHost = PendingHost::None;
+    closeProgress();
+    m_connection.close();
+    m_hostedServer.stop();
+    if (m_gameWindow) {
+        qCInfo(lcShell) << "leaving the game";
+        m_gameWindow->hide();
+        // Deleted later: the window may be inside one of its own signals.
+        m_gameWindow.release()->deleteLater();
+    }
+}
+
+void Shell::onHostedStarted()
+{
+    const PendingHost pending = std::exchange(m_pendingHost, PendingHost::None);
+    if (pending == PendingHost::None)
+        return; // Given up on while it started.
+    if (pending == PendingHost::WithProgress) {
+        // Started from the Host dialog: the game window opens now.
+        closeProgress();
+        openGameWindow(AfterGame::ShowStartScreen);
+    }
+    // The same WebSocket path any remote player takes.
+    m_connection.open(m_hostedServer.joinUrl(), m_hostJoin);
+}
+
+void Shell::onHostedFailed(const QString &reason)
+{
+    if (std::exchange(m_pendingHost, PendingHost::None) == PendingHost::None)
+        return;
+    const QString message
+        = QCoreApplication::translate("main", "Could not start the server: %1").arg(reason);
+    if (m_gameWindow) {
+        m_gameWindow->showConnectionStatus(message);
+        return;
+    }
+    closeProgress();
+    auto *box = new QMessageBox(QMessageBox::Warning, tr("Host a game"), message, QMessageBox::Ok,
+                                m_startScreen.get());
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void Shell::onProgressCancelled()
+{
+    qCInfo(lcShell) << "hosting cancelled";
+    m_pendingHost = PendingHost::None;
+    closeProgress();
+    // Blocks until the server thread is done with what it was doing.
+    m_hostedServer.stop();
+    showStartScreen();
+}
+
+QProgressDialog *Shell::progressDialog() const
+{
+    return m_progress;
+}
+
+void Shell::updateProgress()
+{
+    if (!m_progress)
+        return;
+    const qint64 seconds = m_progressClock.elapsed() / 1000;
+    m_progress->setLabelText(tr("Generating the world “%1” (%2 cells)…\n%3 s elapsed")
+                                 .arg(m_progressWorld, QLocale().toString(m_progressCells))
+                                 .arg(seconds));
+}
+
+void Shell::closeProgress()
+{
+    m_progressTimer.stop();
+    if (!m_progress)
+        return;
+    QProgressDialog *progress = m_progress;
+    m_progress = nullptr;
+    progress->disconnect(this);
+    progress->close();
+}
+
+} // namespace hex::client

@@ -1,0 +1,316 @@
+// A structure built on the planet is drawn as a mesh: a tiny world is hosted in-process,
+// joined, a cell claimed and a furnace built there, and the window is captured before
+// and after (and with the structure layer hidden, to isolate the mesh from the cell's
+// recolouring). Needs an X display (CTest wraps it in xvfb-run).
+#include "app/hostedserver.h"
+#include "net/serverconnection.h"
+#include "render/orbitcamera.h"
+#include "render/picking.h"
+#include "render/planetview.h"
+#include "render/structurelayer.h"
+#include "ui/mainwindow.h"
+#include "ui/windowcapture.h"
+
+#include "protocol/worldcodec.h"
+#include "sim/actions.h"
+#include "sim/terrain.h"
+
+#include <Qt3DExtras/Qt3DWindow>
+
+#include <QDir>
+#include <QImage>
+#include <QMatrix4x4>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+using hex::client::HostedServer;
+using hex::client::MainWindow;
+using hex::client::PlanetView;
+using hex::client::ServerConnection;
+using hex::client::StructureShape;
+using hex::client::WindowCapture;
+using hex::geometry::CellId;
+
+namespace {
+
+const QString kArtifacts = QStringLiteral(HEX_ARTIFACTS_DIR);
+
+hex::server::ServerConfig tinyWorld()
+{
+    hex::server::ServerConfig config;
+    config.worldName = QStringLiteral("Structures");
+    config.subdivisions = 8;
+    config.ups = 30;
+    config.port = 0;
+    config.bindAddress = QHostAddress(QHostAddress::LocalHost);
+    return config;
+}
+
+QVector3D toQt(const hex::geometry::Vec3 &v)
+{
+    return QVector3D(v.x, v.y, v.z);
+}
+
+/// Where the scene point `point` lands in the 3D window, in pixels.
+QPointF project(const PlanetView &view, const QVector3D &point)
+{
+    const hex::client::CameraPose pose = view.cameraPose();
+    const QSize size = view.viewportSize();
+    QMatrix4x4 projection;
+    projection.perspective(pose.fieldOfView, float(size.width()) / float(size.height()), 0.01f,
+                           10.0f);
+    QMatrix4x4 look;
+    look.lookAt(pose.position, pose.viewCentre, pose.up);
+    const QVector3D ndc = (projection * look).map(point);
+    return QPointF((ndc.x() + 1.0) * 0.5 * size.width(), (1.0 - ndc.y()) * 0.5 * size.height());
+}
+
+} // namespace
+
+class tst_StructureShot : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void cleanupTestCase();
+    void aBuiltFurnaceIsDrawnOnItsCell();
+
+private:
+    /// Waits for `frames` more frames of the 3D view.
+    bool waitFrames(int frames);
+    QImage capture();
+    /// An unclaimed land cell near the middle of the view.
+    std::optional<CellId> landCellInView() const;
+    bool act(const hex::sim::Action &action);
+
+    HostedServer *m_host = nullptr;
+    ServerConnection *m_connection = nullptr;
+    MainWindow *m_window = nullptr;
+};
+
+void tst_StructureShot::initTestCase()
+{
+    if (qEnvironmentVariableIsEmpty("DISPLAY"))
+        QSKIP("No X display: run through CTest, which provides one with xvfb-run.");
+    QVERIFY(QDir().mkpath(kArtifacts));
+    m_host = new HostedServer(this);
+    QSignalSpy started(m_host, &HostedServer::started);
+    m_host->start(tinyWorld());
+    QTRY_COMPARE_WITH_TIMEOUT(started.size(), 1, 30'000);
+
+    m_connection = new ServerConnection(this);
+    m_window = new MainWindow(m_connection);
+    m_window->resize(1000, 700);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window));
+    m_connection->open(m_host->joinUrl(), QStringLiteral("Builder"));
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->hasPlanet(), 30'000);
+    QVERIFY(m_connection->playerId() != hex::sim::kNoPlayer);
+    QVERIFY(waitFrames(5));
+}
+
+void tst_StructureShot::cleanupTestCase()
+{
+    delete m_window;
+    if (m_host)
+        m_host->stop();
+}
+
+bool tst_StructureShot::waitFrames(int frames)
+{
+    const quint64 target = m_window->planetView()->framesSincePlanet() + quint64(frames);
+    return QTest::qWaitFor([&] { return m_window->planetView()->framesSincePlanet() >= target; },
+                           30'000);
+}
+
+QImage tst_StructureShot::capture()
+{
+    WindowCapture capture(m_window, m_window->planetView());
+    QSignalSpy captured(&capture, &WindowCapture::captured);
+    QSignalSpy failed(&capture, &WindowCapture::failed);
+    capture.capture();
+    if (!QTest::qWaitFor([&] { return !captured.isEmpty() || !failed.isEmpty(); }, 20'000)
+        || captured.isEmpty())
+        return {};
+    return captured.first().at(0).value<QImage>().convertToFormat(QImage::Format_RGB32);
+}
+
+std::optional<CellId> tst_StructureShot::landCellInView() const
+{
+    const PlanetView *view = m_window->planetView();
+    const QSize size = view->viewportSize();
+    const hex::protocol::VisibleCells &cells = m_connection->cells();
+    // Spiral outwards from the middle.
+    for (int radius = 0; radius < size.height() / 3; radius += 6) {
+        for (int step = 0; step < 16; ++step) {
+            const double angle = step * 2 * M_PI / 16;
+            const QPointF pixel(size.width() / 2 + radius * std::cos(angle),
+                                size.height() / 2 + radius * std::sin(angle));
+            const std::optional<CellId> cell = view->cellAtPixel(pixel);
+            if (!cell || hex::geometry::HexSphere::isPentagon(*cell))
+                continue;
+            const auto terrain = hex::sim::Terrain(cells.terrain[*cell]);
+            if (terrain != hex::sim::Terrain::DeepWater
+                && terrain != hex::sim::Terrain::ShallowWater
+                && cells.owner[*cell] == hex::sim::kNoPlayer
+                && cells.structure[*cell] == hex::sim::kNoStructure)
+                return cell;
+        }
+    }
+    return std::nullopt;
+}
+
+bool tst_StructureShot::act(const hex::sim::Action &action)
+{
+    QSignalSpy results(m_connection, &ServerConnection::actionResult);
+    const quint32 seq = m_connection->sendAction(action);
+    if (seq == 0 || !QTest::qWaitFor([&] { return !results.isEmpty(); }, 10'000))
+        return false;
+    if (results.first().at(2).toInt() != 0)
+        qWarning() << "refused:" << results.first().at(3).toString();
+    return results.first().at(0).toUInt() == seq && results.first().at(2).toInt() == 0;
+}
+
+void tst_StructureShot::aBuiltFurnaceIsDrawnOnItsCell()
+{
+    PlanetView *view = m_window->planetView();
+    const std::optional<CellId> found = landCellInView();
+    QVERIFY2(found, "some unclaimed land is in view");
+    const CellId cell = *found;
+
+    // Look at the cell from a little south of it, a few cells above the ground.
+    const QVector3D up
+        = PlanetView::planetOrientation().rotatedVector(toQt(m_connection->sphere()->centre(cell)));
+    hex::client::OrbitCamera *orbit = view->orbitCamera();
+    orbit->setYaw(std::atan2(up.x(), up.z()));
+    orbit->setPitch(std::asin(up.y()) - 0.3f);
+    orbit->setDistance(1.45f);
+    QVERIFY(waitFrames(5));
+
+    hex::sim::Action claim;
+    claim.kind = hex::sim::ActionKind::Claim;
+    claim.cell = cell;
+    QVERIFY(act(claim));
+    QTRY_COMPARE_WITH_TIMEOUT(m_connection->cells().owner[cell], m_connection->playerId(), 5'000);
+    QVERIFY(waitFrames(10));
+    const QImage before = capture();
+    QVERIFY(!before.isNull());
+    QVERIFY(before.save(kArtifacts + QStringLiteral("/structure-before.png")));
+
+    hex::sim::PrototypeId furnace = hex::sim::kNoStructure;
+    QVERIFY(m_window->content().findPrototype(QStringLiteral("furnace"), &furnace));
+    hex::sim::Action build;
+    build.kind = hex::sim::ActionKind::Build;
+    build.cell = cell;
+    build.prototype = furnace;
+    build.orientation = 0;
+    QVERIFY(act(build));
+    QTRY_COMPARE_WITH_TIMEOUT(m_connection->cells().structure[cell], furnace, 5'000);
+    QTRY_COMPARE(view->structureLayer()->instanceCount(StructureShape::Furnace), 1);
+
+    // A conveyor on a land neighbour, feeding the furnace: shows the belt's chevron.
+    const hex::geometry::HexSphere &sphere = *m_connection->sphere();
+    hex::sim::PrototypeId conveyor = hex::sim::kNoStructure;
+    QVERIFY(m_window->content().findPrototype(QStringLiteral("conveyor"), &conveyor));
+    for (const CellId neighbour : sphere.neighbours(cell)) {
+        const auto terrain = hex::sim::Terrain(m_connection->cells().terrain[neighbour]);
+        if (terrain == hex::sim::Terrain::DeepWater || terrain == hex::sim::Terrain::ShallowWater
+            || m_connection->cells().owner[neighbour] != hex::sim::kNoPlayer)
+            continue;
+        claim.cell = neighbour;
+        if (!act(claim))
+            continue;
+        const auto around = sphere.neighbours(neighbour);
+        build.cell = neighbour;
+        build.prototype = conveyor;
+        build.orientation
+            = std::uint8_t(std::find(around.begin(), around.end(), cell) - around.begin());
+        QVERIFY(act(build));
+        QTRY_COMPARE(view->structureLayer()->instanceCount(StructureShape::Conveyor), 1);
+        break;
+    }
+    QVERIFY(waitFrames(10));
+    const QImage after = capture();
+    QVERIFY(!after.isNull());
+    QVERIFY(after.save(kArtifacts + QStringLiteral("/structure-after.png")));
+
+    view->structureLayer()->setVisible(false);
+    QVERIFY(waitFrames(10));
+    const QImage hidden = capture();
+    QVERIFY(hidden.save(kArtifacts + QStringLiteral("/structure-hidden.png")));
+    view->structureLayer()->setVisible(true);
+
+    // Where the cell is in the captured window, and how big.
+    const QPoint offset = view->mapTo(m_window, QPoint(0, 0));
+    const QPointF centre = project(*view, up) + offset;
+    const QVector3D corner = PlanetView::planetOrientation().rotatedVector(
+        toQt(m_connection->sphere()->corners(cell).points[0]));
+    const double cellPixels = QLineF(centre, project(*view, corner) + offset).length();
+    QVERIFY2(cellPixels > 8, qPrintable(QString::number(cellPixels)));
+    const int reach = int(cellPixels * 1.2);
+
+    const QRect closeUp
+        = QRect(centre.toPoint() - QPoint(reach * 2, reach * 2), QSize(reach * 4, reach * 4))
+              .intersected(after.rect());
+    QVERIFY(after.copy(closeUp)
+                .scaled(closeUp.size() * 3)
+                .save(kArtifacts + QStringLiteral("/structure-closeup.png")));
+
+    // The mesh alone: pixels that differ between the build shown and hidden. A furnace is
+    // red (celllook's structure palette): count the red ones.
+    int differing = 0, red = 0, changedByBuild = 0;
+    const QRect area = QRect(centre.toPoint() - QPoint(reach, reach), QSize(2 * reach, 2 * reach))
+                           .intersected(after.rect());
+    for (int y = area.top(); y <= area.bottom(); ++y) {
+        for (int x = area.left(); x <= area.right(); ++x) {
+            const QRgb a = after.pixel(x, y), h = hidden.pixel(x, y), b = before.pixel(x, y);
+            auto distance = [](QRgb p, QRgb q) {
+                return qAbs(qRed(p) - qRed(q)) + qAbs(qGreen(p) - qGreen(q))
+                       + qAbs(qBlue(p) - qBlue(q));
+            };
+            if (distance(a, b) > 60)
+                ++changedByBuild;
+            if (distance(a, h) <= 60)
+                continue;
+            ++differing;
+            if (qRed(a) > qGreen(a) + 40 && qRed(a) > qBlue(a) + 40)
+                ++red;
+        }
+    }
+    qInfo() << "cell" << cell << "at" << centre << "radius" << cellPixels << "px:" << differing
+            << "pixels are the mesh," << red << "of them red;" << changedByBuild
+            << "changed by the build";
+    QVERIFY2(differing > int(cellPixels * cellPixels), "the mesh covers most of its cell");
+    QVERIFY2(red > differing / 3, "the mesh is in the furnace's colour");
+    QVERIFY(changedByBuild >= differing / 2);
+
+    // From the farthest zoom, the furnace is still a dot of its colour.
+    orbit->setDistance(orbit->maximumDistance());
+    QVERIFY(waitFrames(10));
+    const QImage far = capture();
+    QVERIFY(far.save(kArtifacts + QStringLiteral("/structure-far.png")));
+    view->structureLayer()->setVisible(false);
+    QVERIFY(waitFrames(10));
+    const QImage farHidden = capture();
+    view->structureLayer()->setVisible(true);
+    const QPoint farCentre = (project(*view, up) + offset).toPoint();
+    int farDiffering = 0;
+    for (int y = farCentre.y() - 8; y <= farCentre.y() + 8; ++y) {
+        for (int x = farCentre.x() - 8; x <= farCentre.x() + 8; ++x) {
+            const QRgb a = far.pixel(x, y), h = farHidden.pixel(x, y);
+            farDiffering
+                += qAbs(qRed(a) - qRed(h)) + qAbs(qGreen(a) - qGreen(h)) + qAbs(qBlue(a) - qBlue(h))
+                   > 40;
+        }
+    }
+    qInfo() << "from afar:" << farDiffering << "pixels are the structures";
+    QVERIFY2(farDiffering >= 4, "the structure is a visible dot from afar");
+}
+
+QTEST_MAIN(tst_StructureShot)
+#include "tst_structureshot.moc"
