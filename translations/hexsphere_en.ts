@@ -43,13 +43,32 @@ cost: %2</source>
     </message>
 </context>
 <context>
+    <name>hex::client::ChatDock</name>
+    <message>
+        <source>Chat</source>
+        <translation>Chat</translation>
+    </message>
+    <message>
+        <source>No messages yet.</source>
+        <translation>No messages yet.</translation>
+    </message>
+    <message>
+        <source>Say something (T)</source>
+        <translation>Say something (T)</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Send</translation>
+    </message>
+    <message>
+        <source>[%1] %2: %3</source>
+        <translation>[%1] %2: %3</translation>
+    </message>
+</context>
+<context>
     <name>hex::client::ClientOptions</name>
     <message>
         <source>Player</source>
-        <translation></translation>
-    </message>
-    <message>
-        <source>Host a game: start a server in this process and join it (the default).</source>
         <translation></translation>
     </message>
     <message>
@@ -128,12 +147,111 @@ cost: %2</source>
         <source>--screenshot needs --quit-after to say when to take it.</source>
         <translation></translation>
     </message>
+    <message>
+        <source>Host a game: start a server in this process and join it. Without --host or --connect, the Start screen opens.</source>
+        <translation>Host a game: start a server in this process and join it. Without --host or --connect, the Start screen opens.</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::DisplayCheck</name>
     <message>
         <source>hexsphere: no display found; to run a dedicated server use ./run.sh --server (or hexsphere-server --help)</source>
         <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::HostDialog</name>
+    <message>
+        <source>Host a game</source>
+        <translation>Host a game</translation>
+    </message>
+    <message>
+        <source>World</source>
+        <translation>World</translation>
+    </message>
+    <message>
+        <source>New world</source>
+        <translation>New world</translation>
+    </message>
+    <message>
+        <source>Continue an existing world</source>
+        <translation>Continue an existing world</translation>
+    </message>
+    <message>
+        <source>Saved worlds come with persistence, in a later version of Hexsphere.</source>
+        <translation>Saved worlds come with persistence, in a later version of Hexsphere.</translation>
+    </message>
+    <message>
+        <source>The same seed and size always give the same planet.</source>
+        <translation>The same seed and size always give the same planet.</translation>
+    </message>
+    <message>
+        <source> updates/s</source>
+        <translation> updates/s</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>S&amp;eed:</source>
+        <translation>S&amp;eed:</translation>
+    </message>
+    <message>
+        <source>&amp;Size:</source>
+        <translation>&amp;Size:</translation>
+    </message>
+    <message>
+        <source>&amp;Speed:</source>
+        <translation>&amp;Speed:</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>Network</translation>
+    </message>
+    <message>
+        <source>any free port</source>
+        <translation>any free port</translation>
+    </message>
+    <message>
+        <source>Visible on the local network</source>
+        <translation>Visible on the local network</translation>
+    </message>
+    <message>
+        <source>Players on your network see the game in their server list and can join it. Otherwise only this computer can.</source>
+        <translation>Players on your network see the game in their server list and can join it. Otherwise only this computer can.</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>none</translation>
+    </message>
+    <message>
+        <source>&amp;Port:</source>
+        <translation>&amp;Port:</translation>
+    </message>
+    <message>
+        <source>Pass&amp;word:</source>
+        <translation>Pass&amp;word:</translation>
+    </message>
+    <message>
+        <source>&amp;Host</source>
+        <translation>&amp;Host</translation>
+    </message>
+    <message>
+        <source>The world name must be 1 to %1 characters.</source>
+        <translation>The world name must be 1 to %1 characters.</translation>
+    </message>
+    <message>
+        <source>The seed must be a whole number from 0 to 18446744073709551615.</source>
+        <translation>The seed must be a whole number from 0 to 18446744073709551615.</translation>
+    </message>
+    <message>
+        <source>The port must be 0 (any free port) or 1024 to 65535.</source>
+        <translation>The port must be 0 (any free port) or 1024 to 65535.</translation>
+    </message>
+    <message>
+        <source>%1 cells</source>
+        <translation>%1 cells</translation>
     </message>
 </context>
 <context>
@@ -153,6 +271,65 @@ cost: %2</source>
     <message>
         <source>Item %1</source>
         <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::JoinDialog</name>
+    <message>
+        <source>Join a game</source>
+        <translation>Join a game</translation>
+    </message>
+    <message>
+        <source>Games on your local network:</source>
+        <translation>Games on your local network:</translation>
+    </message>
+    <message>
+        <source>host, host:port or ws://host:port/ws</source>
+        <translation>host, host:port or ws://host:port/ws</translation>
+    </message>
+    <message>
+        <source>empty: play as a guest</source>
+        <translation>empty: play as a guest</translation>
+    </message>
+    <message>
+        <source>only if the server asks for one</source>
+        <translation>only if the server asks for one</translation>
+    </message>
+    <message>
+        <source>&amp;Address:</source>
+        <translation>&amp;Address:</translation>
+    </message>
+    <message>
+        <source>Your &amp;name:</source>
+        <translation>Your &amp;name:</translation>
+    </message>
+    <message>
+        <source>Account pass&amp;word:</source>
+        <translation>Account pass&amp;word:</translation>
+    </message>
+    <message>
+        <source>&amp;Server password:</source>
+        <translation>&amp;Server password:</translation>
+    </message>
+    <message>
+        <source>&amp;Join</source>
+        <translation>&amp;Join</translation>
+    </message>
+    <message>
+        <source>Choose a server in the list or type its address.</source>
+        <translation>Choose a server in the list or type its address.</translation>
+    </message>
+    <message>
+        <source>A server address is host, host:port or a ws:// or wss:// URL, not “%1”.</source>
+        <translation>A server address is host, host:port or a ws:// or wss:// URL, not “%1”.</translation>
+    </message>
+    <message>
+        <source>The port in “%1” must be 1 to 65535.</source>
+        <translation>The port in “%1” must be 1 to 65535.</translation>
+    </message>
+    <message>
+        <source>Your name must be 1 to %1 characters.</source>
+        <translation>Your name must be 1 to %1 characters.</translation>
     </message>
 </context>
 <context>
@@ -313,6 +490,170 @@ cost: %2</source>
         <source>%1 on cell %2 refused: %3</source>
         <translation></translation>
     </message>
+    <message>
+        <source>Game menu</source>
+        <translation>Game menu</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>&amp;Resume</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Settings…</translation>
+    </message>
+    <message>
+        <source>&amp;Leave game</source>
+        <translation>&amp;Leave game</translation>
+    </message>
+    <message>
+        <source>Say in c&amp;hat</source>
+        <translation>Say in c&amp;hat</translation>
+    </message>
+    <message>
+        <source>Refused: %1</source>
+        <translation>Refused: %1</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::NetGraph</name>
+    <message>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>/s</source>
+        <translation>/s</translation>
+    </message>
+    <message>
+        <source>FPS</source>
+        <translation>FPS</translation>
+    </message>
+    <message>
+        <source>UPS</source>
+        <translation>UPS</translation>
+    </message>
+    <message>
+        <source>Ping</source>
+        <translation>Ping</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Received</translation>
+    </message>
+    <message>
+        <source>%1 %2 (max %3)</source>
+        <translation>%1 %2 (max %3)</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::NetGraphDock</name>
+    <message>
+        <source>Net graph</source>
+        <translation>Net graph</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::PlayersDock</name>
+    <message>
+        <source>Players</source>
+        <translation>Players</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <source>Cells</source>
+        <translation>Cells</translation>
+    </message>
+    <message>
+        <source>Players: %1 online of %2</source>
+        <translation>Players: %1 online of %2</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>online</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>offline</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>You</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::RecipeDock</name>
+    <message>
+        <source>Recipe</source>
+        <translation>Recipe</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>None</translation>
+    </message>
+    <message>
+        <source>Set recipe %1</source>
+        <translation>Set recipe %1</translation>
+    </message>
+    <message>
+        <source>%1 × %2</source>
+        <translation>%1 × %2</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1 ticks</source>
+        <translation>%1 ticks</translation>
+    </message>
+    <message>
+        <source>%1
+%2 → %3 · %4</source>
+        <translation>%1
+%2 → %3 · %4</translation>
+    </message>
+    <message>
+        <source>No machine selected</source>
+        <translation>No machine selected</translation>
+    </message>
+    <message>
+        <source>Click one of your furnaces or assemblers with no build tool to choose what it makes.</source>
+        <translation>Click one of your furnaces or assemblers with no build tool to choose what it makes.</translation>
+    </message>
+    <message>
+        <source>%1 on cell %2</source>
+        <translation>%1 on cell %2</translation>
+    </message>
+    <message>
+        <source>None
+stop making anything</source>
+        <translation>None
+stop making anything</translation>
+    </message>
+    <message>
+        <source>Current recipe unknown: the server does not send it.</source>
+        <translation>Current recipe unknown: the server does not send it.</translation>
+    </message>
+    <message>
+        <source>Current recipe: none</source>
+        <translation>Current recipe: none</translation>
+    </message>
+    <message>
+        <source>Current recipe: %1</source>
+        <translation>Current recipe: %1</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::ServerConnection</name>
@@ -412,12 +753,261 @@ cost: %2</source>
         </translation>
     </message>
     <message>
-        <source>The server sent a view, which only clients send.</source>
-        <translation>The server sent a view, which only clients send.</translation>
-    </message>
-    <message>
         <source>The server sent tick %1 with a chunk that does not fit the world: %2</source>
         <translation>The server sent tick %1 with a chunk that does not fit the world: %2</translation>
+    </message>
+    <message>
+        <source>The server sent a message that only clients send.</source>
+        <translation>The server sent a message that only clients send.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::ServerListModel</name>
+    <message>
+        <source>password, account</source>
+        <translation>password, account</translation>
+    </message>
+    <message>
+        <source>password</source>
+        <translation>password</translation>
+    </message>
+    <message>
+        <source>account</source>
+        <translation>account</translation>
+    </message>
+    <message>
+        <source>Joining needs the server&apos;s password and an account.</source>
+        <translation>Joining needs the server&apos;s password and an account.</translation>
+    </message>
+    <message>
+        <source>Joining needs the server&apos;s password.</source>
+        <translation>Joining needs the server&apos;s password.</translation>
+    </message>
+    <message>
+        <source>Only players with an account may join.</source>
+        <translation>Only players with an account may join.</translation>
+    </message>
+    <message>
+        <source>Anyone may join.</source>
+        <translation>Anyone may join.</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>%1 players online, at most %2.</source>
+        <translation>%1 players online, at most %2.</translation>
+    </message>
+    <message>
+        <source>%1 cells (n = %2).</source>
+        <translation>%1 cells (n = %2).</translation>
+    </message>
+    <message>
+        <source>Round trip of the last LAN query.</source>
+        <translation>Round trip of the last LAN query.</translation>
+    </message>
+    <message>
+        <source>No answer to a LAN query yet.</source>
+        <translation>No answer to a LAN query yet.</translation>
+    </message>
+    <message>
+        <source>World</source>
+        <translation>World</translation>
+    </message>
+    <message>
+        <source>Host</source>
+        <translation>Host</translation>
+    </message>
+    <message>
+        <source>Players</source>
+        <translation>Players</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Ping</source>
+        <translation>Ping</translation>
+    </message>
+    <message>
+        <source>Access</source>
+        <translation>Access</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::Settings</name>
+    <message>
+        <source>Rotate the structure under the mouse</source>
+        <translation>Rotate the structure under the mouse</translation>
+    </message>
+    <message>
+        <source>Turn the camera left</source>
+        <translation>Turn the camera left</translation>
+    </message>
+    <message>
+        <source>Turn the camera right</source>
+        <translation>Turn the camera right</translation>
+    </message>
+    <message>
+        <source>Turn the camera up</source>
+        <translation>Turn the camera up</translation>
+    </message>
+    <message>
+        <source>Turn the camera down</source>
+        <translation>Turn the camera down</translation>
+    </message>
+    <message>
+        <source>Zoom in</source>
+        <translation>Zoom in</translation>
+    </message>
+    <message>
+        <source>Zoom out</source>
+        <translation>Zoom out</translation>
+    </message>
+    <message>
+        <source>Game menu</source>
+        <translation>Game menu</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>Chat</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>host, host:port or ws://host:port/ws</source>
+        <translation>host, host:port or ws://host:port/ws</translation>
+    </message>
+    <message>
+        <source>Player &amp;name:</source>
+        <translation>Player &amp;name:</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>&amp;Language:</translation>
+    </message>
+    <message>
+        <source>Takes effect when Hexsphere restarts.</source>
+        <translation>Takes effect when Hexsphere restarts.</translation>
+    </message>
+    <message>
+        <source>Default &amp;server:</source>
+        <translation>Default &amp;server:</translation>
+    </message>
+    <message>
+        <source>&amp;General</source>
+        <translation>&amp;General</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Off</translation>
+    </message>
+    <message>
+        <source>%1×</source>
+        <translation>%1×</translation>
+    </message>
+    <message>
+        <source>Wait for the display’s vertical sync</source>
+        <translation>Wait for the display’s vertical sync</translation>
+    </message>
+    <message>
+        <source>&amp;Antialiasing (MSAA):</source>
+        <translation>&amp;Antialiasing (MSAA):</translation>
+    </message>
+    <message>
+        <source>&amp;Vsync:</source>
+        <translation>&amp;Vsync:</translation>
+    </message>
+    <message>
+        <source>Takes effect when the next game starts.</source>
+        <translation>Takes effect when the next game starts.</translation>
+    </message>
+    <message>
+        <source>G&amp;raphics</source>
+        <translation>G&amp;raphics</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <source>Key</source>
+        <translation>Key</translation>
+    </message>
+    <message>
+        <source>Restore &amp;defaults</source>
+        <translation>Restore &amp;defaults</translation>
+    </message>
+    <message>
+        <source>&amp;Keys</source>
+        <translation>&amp;Keys</translation>
+    </message>
+    <message>
+        <source>The player name must be 1 to %1 characters.</source>
+        <translation>The player name must be 1 to %1 characters.</translation>
+    </message>
+    <message>
+        <source>“%1” is bound to both “%2” and “%3”.</source>
+        <translation>“%1” is bound to both “%2” and “%3”.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::Shell</name>
+    <message>
+        <source>Starting the game</source>
+        <translation>Starting the game</translation>
+    </message>
+    <message>
+        <source>Host a game</source>
+        <translation>Host a game</translation>
+    </message>
+    <message>
+        <source>Generating the world “%1” (%2 cells)…
+%3 s elapsed</source>
+        <translation>Generating the world “%1” (%2 cells)…
+%3 s elapsed</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::StartScreen</name>
+    <message>
+        <source>Hexsphere</source>
+        <translation>Hexsphere</translation>
+    </message>
+    <message>
+        <source>Build factories on a living hexagonal planet.</source>
+        <translation>Build factories on a living hexagonal planet.</translation>
+    </message>
+    <message>
+        <source>&amp;Host game</source>
+        <translation>&amp;Host game</translation>
+    </message>
+    <message>
+        <source>&amp;Join game</source>
+        <translation>&amp;Join game</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>&amp;Settings</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <source>Start a world on this computer and play in it; others may join.</source>
+        <translation>Start a world on this computer and play in it; others may join.</translation>
+    </message>
+    <message>
+        <source>Play in a world that another computer hosts.</source>
+        <translation>Play in a world that another computer hosts.</translation>
     </message>
 </context>
 <context>
@@ -464,6 +1054,173 @@ cost: %2</source>
     <message>
         <source>The 3D view returned an empty frame.</source>
         <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::content</name>
+    <message>
+        <source>Assembler</source>
+        <translation>Assembler</translation>
+    </message>
+    <message>
+        <source>Brick</source>
+        <translation>Brick</translation>
+    </message>
+    <message>
+        <source>Build robot arms</source>
+        <translation>Build robot arms</translation>
+    </message>
+    <message>
+        <source>Carbon filter</source>
+        <translation>Carbon filter</translation>
+    </message>
+    <message>
+        <source>Chest</source>
+        <translation>Chest</translation>
+    </message>
+    <message>
+        <source>Circuit</source>
+        <translation>Circuit</translation>
+    </message>
+    <message>
+        <source>Coal</source>
+        <translation>Coal</translation>
+    </message>
+    <message>
+        <source>Coal seam</source>
+        <translation>Coal seam</translation>
+    </message>
+    <message>
+        <source>Conveyor</source>
+        <translation>Conveyor</translation>
+    </message>
+    <message>
+        <source>Copper deposit</source>
+        <translation>Copper deposit</translation>
+    </message>
+    <message>
+        <source>Copper ore</source>
+        <translation>Copper ore</translation>
+    </message>
+    <message>
+        <source>Copper plate</source>
+        <translation>Copper plate</translation>
+    </message>
+    <message>
+        <source>Copper wire</source>
+        <translation>Copper wire</translation>
+    </message>
+    <message>
+        <source>Cut gears</source>
+        <translation>Cut gears</translation>
+    </message>
+    <message>
+        <source>Draw copper wire</source>
+        <translation>Draw copper wire</translation>
+    </message>
+    <message>
+        <source>Etch circuits</source>
+        <translation>Etch circuits</translation>
+    </message>
+    <message>
+        <source>Extractor</source>
+        <translation>Extractor</translation>
+    </message>
+    <message>
+        <source>Fertiliser</source>
+        <translation>Fertiliser</translation>
+    </message>
+    <message>
+        <source>Fire bricks</source>
+        <translation>Fire bricks</translation>
+    </message>
+    <message>
+        <source>Furnace</source>
+        <translation>Furnace</translation>
+    </message>
+    <message>
+        <source>Gear</source>
+        <translation>Gear</translation>
+    </message>
+    <message>
+        <source>Inserter</source>
+        <translation>Inserter</translation>
+    </message>
+    <message>
+        <source>Iron deposit</source>
+        <translation>Iron deposit</translation>
+    </message>
+    <message>
+        <source>Iron ore</source>
+        <translation>Iron ore</translation>
+    </message>
+    <message>
+        <source>Iron plate</source>
+        <translation>Iron plate</translation>
+    </message>
+    <message>
+        <source>Make steel</source>
+        <translation>Make steel</translation>
+    </message>
+    <message>
+        <source>Mix fertiliser</source>
+        <translation>Mix fertiliser</translation>
+    </message>
+    <message>
+        <source>Motor</source>
+        <translation>Motor</translation>
+    </message>
+    <message>
+        <source>Pack carbon filters</source>
+        <translation>Pack carbon filters</translation>
+    </message>
+    <message>
+        <source>Robot arm</source>
+        <translation>Robot arm</translation>
+    </message>
+    <message>
+        <source>Scrubber</source>
+        <translation>Scrubber</translation>
+    </message>
+    <message>
+        <source>Seeder</source>
+        <translation>Seeder</translation>
+    </message>
+    <message>
+        <source>Seeds</source>
+        <translation>Seeds</translation>
+    </message>
+    <message>
+        <source>Smelt copper</source>
+        <translation>Smelt copper</translation>
+    </message>
+    <message>
+        <source>Smelt iron</source>
+        <translation>Smelt iron</translation>
+    </message>
+    <message>
+        <source>Splitter</source>
+        <translation>Splitter</translation>
+    </message>
+    <message>
+        <source>Sprout seeds</source>
+        <translation>Sprout seeds</translation>
+    </message>
+    <message>
+        <source>Steel plate</source>
+        <translation>Steel plate</translation>
+    </message>
+    <message>
+        <source>Stone</source>
+        <translation>Stone</translation>
+    </message>
+    <message>
+        <source>Stone quarry</source>
+        <translation>Stone quarry</translation>
+    </message>
+    <message>
+        <source>Wind motors</source>
+        <translation>Wind motors</translation>
     </message>
 </context>
 <context>
@@ -689,6 +1446,22 @@ cost: %2</source>
         <source>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</source>
         <translation>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</translation>
     </message>
+    <message>
+        <source>A password players must give to join (default: none).</source>
+        <translation>A password players must give to join (default: none).</translation>
+    </message>
+    <message>
+        <source>password</source>
+        <translation>password</translation>
+    </message>
+    <message>
+        <source>Announce the server on the local network and answer LAN discovery (UDP port %1).</source>
+        <translation>Announce the server on the local network and answer LAN discovery (UDP port %1).</translation>
+    </message>
+    <message>
+        <source>--password must be 1 to 256 characters.</source>
+        <translation>--password must be 1 to 256 characters.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::SessionManager</name>
@@ -791,6 +1564,22 @@ cost: %2</source>
         <source>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</source>
         <translation>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</translation>
     </message>
+    <message>
+        <source>This server needs a password to join.</source>
+        <translation>This server needs a password to join.</translation>
+    </message>
+    <message>
+        <source>Wrong server password.</source>
+        <translation>Wrong server password.</translation>
+    </message>
+    <message>
+        <source>A chat line has 1 to %1 characters.</source>
+        <translation>A chat line has 1 to %1 characters.</translation>
+    </message>
+    <message>
+        <source>Too many chat lines: at most %1 per second, %2 at once.</source>
+        <translation>Too many chat lines: at most %1 per second, %2 at once.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>
@@ -857,10 +1646,6 @@ cost: %2</source>
         </translation>
     </message>
     <message>
-        <source>Hexsphere: build factories on a living hexagonal planet. Without options, hosts a private game and joins it.</source>
-        <translation></translation>
-    </message>
-    <message>
         <source>Hexsphere</source>
         <translation></translation>
     </message>
@@ -875,6 +1660,14 @@ cost: %2</source>
     <message>
         <source>Show this help and exit.</source>
         <translation></translation>
+    </message>
+    <message>
+        <source>Hexsphere: build factories on a living hexagonal planet. Without --host or --connect, opens the Start screen.</source>
+        <translation>Hexsphere: build factories on a living hexagonal planet. Without --host or --connect, opens the Start screen.</translation>
+    </message>
+    <message>
+        <source>Could not save the screenshot to %1.</source>
+        <translation>Could not save the screenshot to %1.</translation>
     </message>
 </context>
 </TS>

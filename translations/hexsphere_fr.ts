@@ -45,14 +45,33 @@ coût&#xa0;: %2</translation>
     </message>
 </context>
 <context>
+    <name>hex::client::ChatDock</name>
+    <message>
+        <source>Chat</source>
+        <translation>Discussion</translation>
+    </message>
+    <message>
+        <source>No messages yet.</source>
+        <translation>Aucun message pour l’instant.</translation>
+    </message>
+    <message>
+        <source>Say something (T)</source>
+        <translation>Dites quelque chose (T)</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Envoyer</translation>
+    </message>
+    <message>
+        <source>[%1] %2: %3</source>
+        <translation>[%1] %2&#xa0;: %3</translation>
+    </message>
+</context>
+<context>
     <name>hex::client::ClientOptions</name>
     <message>
         <source>Player</source>
         <translation>Joueur</translation>
-    </message>
-    <message>
-        <source>Host a game: start a server in this process and join it (the default).</source>
-        <translation>Héberger une partie&#xa0;: démarrer un serveur dans ce processus et le rejoindre (par défaut).</translation>
     </message>
     <message>
         <source>Join the server at this address, for instance ws://example.org:7357.</source>
@@ -130,12 +149,111 @@ coût&#xa0;: %2</translation>
         <source>--screenshot needs --quit-after to say when to take it.</source>
         <translation>--screenshot nécessite --quit-after pour savoir quand prendre la capture.</translation>
     </message>
+    <message>
+        <source>Host a game: start a server in this process and join it. Without --host or --connect, the Start screen opens.</source>
+        <translation>Héberger une partie&#xa0;: lancer un serveur dans ce processus et le rejoindre. Sans --host ni --connect, l’écran d’accueil s’ouvre.</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::DisplayCheck</name>
     <message>
         <source>hexsphere: no display found; to run a dedicated server use ./run.sh --server (or hexsphere-server --help)</source>
         <translation>hexsphere&#xa0;: aucun affichage trouvé&#xa0;; pour lancer un serveur dédié, utilisez ./run.sh --server (ou hexsphere-server --help)</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::HostDialog</name>
+    <message>
+        <source>Host a game</source>
+        <translation>Héberger une partie</translation>
+    </message>
+    <message>
+        <source>World</source>
+        <translation>Monde</translation>
+    </message>
+    <message>
+        <source>New world</source>
+        <translation>Nouveau monde</translation>
+    </message>
+    <message>
+        <source>Continue an existing world</source>
+        <translation>Continuer un monde existant</translation>
+    </message>
+    <message>
+        <source>Saved worlds come with persistence, in a later version of Hexsphere.</source>
+        <translation>Les mondes sauvegardés arriveront avec la persistance, dans une prochaine version de Hexsphere.</translation>
+    </message>
+    <message>
+        <source>The same seed and size always give the same planet.</source>
+        <translation>La même graine et la même taille donnent toujours la même planète.</translation>
+    </message>
+    <message>
+        <source> updates/s</source>
+        <translation> mises à jour/s</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Nom&#xa0;:</translation>
+    </message>
+    <message>
+        <source>S&amp;eed:</source>
+        <translation>&amp;Graine&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Size:</source>
+        <translation>&amp;Taille&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Speed:</source>
+        <translation>&amp;Vitesse&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>Réseau</translation>
+    </message>
+    <message>
+        <source>any free port</source>
+        <translation>n’importe quel port libre</translation>
+    </message>
+    <message>
+        <source>Visible on the local network</source>
+        <translation>Visible sur le réseau local</translation>
+    </message>
+    <message>
+        <source>Players on your network see the game in their server list and can join it. Otherwise only this computer can.</source>
+        <translation>Les joueurs de votre réseau voient la partie dans leur liste de serveurs et peuvent la rejoindre. Sinon, seul cet ordinateur le peut.</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>aucun</translation>
+    </message>
+    <message>
+        <source>&amp;Port:</source>
+        <translation>&amp;Port&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Pass&amp;word:</source>
+        <translation>Mot de &amp;passe&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Host</source>
+        <translation>&amp;Héberger</translation>
+    </message>
+    <message>
+        <source>The world name must be 1 to %1 characters.</source>
+        <translation>Le nom du monde doit compter de 1 à %1 caractères.</translation>
+    </message>
+    <message>
+        <source>The seed must be a whole number from 0 to 18446744073709551615.</source>
+        <translation>La graine doit être un nombre entier de 0 à 18446744073709551615.</translation>
+    </message>
+    <message>
+        <source>The port must be 0 (any free port) or 1024 to 65535.</source>
+        <translation>Le port doit être 0 (n’importe quel port libre) ou compris entre 1024 et 65535.</translation>
+    </message>
+    <message>
+        <source>%1 cells</source>
+        <translation>%1 cellules</translation>
     </message>
 </context>
 <context>
@@ -155,6 +273,65 @@ coût&#xa0;: %2</translation>
     <message>
         <source>Item %1</source>
         <translation>Objet %1</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::JoinDialog</name>
+    <message>
+        <source>Join a game</source>
+        <translation>Rejoindre une partie</translation>
+    </message>
+    <message>
+        <source>Games on your local network:</source>
+        <translation>Parties sur votre réseau local&#xa0;:</translation>
+    </message>
+    <message>
+        <source>host, host:port or ws://host:port/ws</source>
+        <translation>hôte, hôte:port ou ws://hôte:port/ws</translation>
+    </message>
+    <message>
+        <source>empty: play as a guest</source>
+        <translation>vide&#xa0;: jouer en invité</translation>
+    </message>
+    <message>
+        <source>only if the server asks for one</source>
+        <translation>seulement si le serveur en demande un</translation>
+    </message>
+    <message>
+        <source>&amp;Address:</source>
+        <translation>&amp;Adresse&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Your &amp;name:</source>
+        <translation>Votre &amp;nom&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Account pass&amp;word:</source>
+        <translation>Mot de passe du co&amp;mpte&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Server password:</source>
+        <translation>Mot de passe du &amp;serveur&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Join</source>
+        <translation>&amp;Rejoindre</translation>
+    </message>
+    <message>
+        <source>Choose a server in the list or type its address.</source>
+        <translation>Choisissez un serveur dans la liste ou tapez son adresse.</translation>
+    </message>
+    <message>
+        <source>A server address is host, host:port or a ws:// or wss:// URL, not “%1”.</source>
+        <translation>Une adresse de serveur est hôte, hôte:port ou une URL ws:// ou wss://, pas «&#xa0;%1&#xa0;».</translation>
+    </message>
+    <message>
+        <source>The port in “%1” must be 1 to 65535.</source>
+        <translation>Le port dans «&#xa0;%1&#xa0;» doit être compris entre 1 et 65535.</translation>
+    </message>
+    <message>
+        <source>Your name must be 1 to %1 characters.</source>
+        <translation>Votre nom doit compter de 1 à %1 caractères.</translation>
     </message>
 </context>
 <context>
@@ -315,6 +492,170 @@ coût&#xa0;: %2</translation>
         <source>%1 on cell %2 refused: %3</source>
         <translation>%1 sur la cellule %2 refusée&#xa0;: %3</translation>
     </message>
+    <message>
+        <source>Game menu</source>
+        <translation>Menu du jeu</translation>
+    </message>
+    <message>
+        <source>&amp;Resume</source>
+        <translation>&amp;Reprendre</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Paramètres…</translation>
+    </message>
+    <message>
+        <source>&amp;Leave game</source>
+        <translation>&amp;Quitter la partie</translation>
+    </message>
+    <message>
+        <source>Say in c&amp;hat</source>
+        <translation>&amp;Parler dans la discussion</translation>
+    </message>
+    <message>
+        <source>Refused: %1</source>
+        <translation>Refusé&#xa0;: %1</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::NetGraph</name>
+    <message>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1&#xa0;ms</translation>
+    </message>
+    <message>
+        <source>/s</source>
+        <translation>/s</translation>
+    </message>
+    <message>
+        <source>FPS</source>
+        <translation>IPS</translation>
+    </message>
+    <message>
+        <source>UPS</source>
+        <translation>MàJ/s</translation>
+    </message>
+    <message>
+        <source>Ping</source>
+        <translation>Ping</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Reçu</translation>
+    </message>
+    <message>
+        <source>%1 %2 (max %3)</source>
+        <translation>%1 %2 (max. %3)</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::NetGraphDock</name>
+    <message>
+        <source>Net graph</source>
+        <translation>Graphe réseau</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::PlayersDock</name>
+    <message>
+        <source>Players</source>
+        <translation>Joueurs</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>État</translation>
+    </message>
+    <message>
+        <source>Cells</source>
+        <translation>Cellules</translation>
+    </message>
+    <message>
+        <source>Players: %1 online of %2</source>
+        <translation>Joueurs&#xa0;: %1 en ligne sur %2</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>en ligne</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>hors ligne</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>Vous</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::RecipeDock</name>
+    <message>
+        <source>Recipe</source>
+        <translation>Recette</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Aucune</translation>
+    </message>
+    <message>
+        <source>Set recipe %1</source>
+        <translation>Choisir la recette %1</translation>
+    </message>
+    <message>
+        <source>%1 × %2</source>
+        <translation>%1 × %2</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1&#xa0;s</translation>
+    </message>
+    <message>
+        <source>%1 ticks</source>
+        <translation>%1 tics</translation>
+    </message>
+    <message>
+        <source>%1
+%2 → %3 · %4</source>
+        <translation>%1
+%2 → %3 · %4</translation>
+    </message>
+    <message>
+        <source>No machine selected</source>
+        <translation>Aucune machine sélectionnée</translation>
+    </message>
+    <message>
+        <source>Click one of your furnaces or assemblers with no build tool to choose what it makes.</source>
+        <translation>Cliquez sur l’un de vos fours ou assembleurs, sans outil de construction, pour choisir ce qu’il fabrique.</translation>
+    </message>
+    <message>
+        <source>%1 on cell %2</source>
+        <translation>%1 sur la cellule %2</translation>
+    </message>
+    <message>
+        <source>None
+stop making anything</source>
+        <translation>Aucune
+ne plus rien fabriquer</translation>
+    </message>
+    <message>
+        <source>Current recipe unknown: the server does not send it.</source>
+        <translation>Recette actuelle inconnue&#xa0;: le serveur ne l’envoie pas.</translation>
+    </message>
+    <message>
+        <source>Current recipe: none</source>
+        <translation>Recette actuelle&#xa0;: aucune</translation>
+    </message>
+    <message>
+        <source>Current recipe: %1</source>
+        <translation>Recette actuelle&#xa0;: %1</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::ServerConnection</name>
@@ -414,12 +755,261 @@ coût&#xa0;: %2</translation>
         </translation>
     </message>
     <message>
-        <source>The server sent a view, which only clients send.</source>
-        <translation>Le serveur a envoyé une vue, ce que seuls les clients envoient.</translation>
-    </message>
-    <message>
         <source>The server sent tick %1 with a chunk that does not fit the world: %2</source>
         <translation>Le serveur a envoyé le tic %1 avec un bloc qui ne correspond pas au monde&#xa0;: %2</translation>
+    </message>
+    <message>
+        <source>The server sent a message that only clients send.</source>
+        <translation>Le serveur a envoyé un message que seuls les clients envoient.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::ServerListModel</name>
+    <message>
+        <source>password, account</source>
+        <translation>mot de passe, compte</translation>
+    </message>
+    <message>
+        <source>password</source>
+        <translation>mot de passe</translation>
+    </message>
+    <message>
+        <source>account</source>
+        <translation>compte</translation>
+    </message>
+    <message>
+        <source>Joining needs the server&apos;s password and an account.</source>
+        <translation>Pour rejoindre, il faut le mot de passe du serveur et un compte.</translation>
+    </message>
+    <message>
+        <source>Joining needs the server&apos;s password.</source>
+        <translation>Pour rejoindre, il faut le mot de passe du serveur.</translation>
+    </message>
+    <message>
+        <source>Only players with an account may join.</source>
+        <translation>Seuls les joueurs ayant un compte peuvent rejoindre.</translation>
+    </message>
+    <message>
+        <source>Anyone may join.</source>
+        <translation>Tout le monde peut rejoindre.</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1&#xa0;ms</translation>
+    </message>
+    <message>
+        <source>%1 players online, at most %2.</source>
+        <translation>%1 joueurs en ligne, au plus %2.</translation>
+    </message>
+    <message>
+        <source>%1 cells (n = %2).</source>
+        <translation>%1 cellules (n&#xa0;=&#xa0;%2).</translation>
+    </message>
+    <message>
+        <source>Round trip of the last LAN query.</source>
+        <translation>Aller-retour de la dernière requête sur le réseau local.</translation>
+    </message>
+    <message>
+        <source>No answer to a LAN query yet.</source>
+        <translation>Pas encore de réponse à une requête sur le réseau local.</translation>
+    </message>
+    <message>
+        <source>World</source>
+        <translation>Monde</translation>
+    </message>
+    <message>
+        <source>Host</source>
+        <translation>Hôte</translation>
+    </message>
+    <message>
+        <source>Players</source>
+        <translation>Joueurs</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Taille</translation>
+    </message>
+    <message>
+        <source>Ping</source>
+        <translation>Ping</translation>
+    </message>
+    <message>
+        <source>Access</source>
+        <translation>Accès</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::Settings</name>
+    <message>
+        <source>Rotate the structure under the mouse</source>
+        <translation>Tourner la structure sous la souris</translation>
+    </message>
+    <message>
+        <source>Turn the camera left</source>
+        <translation>Tourner la caméra vers la gauche</translation>
+    </message>
+    <message>
+        <source>Turn the camera right</source>
+        <translation>Tourner la caméra vers la droite</translation>
+    </message>
+    <message>
+        <source>Turn the camera up</source>
+        <translation>Tourner la caméra vers le haut</translation>
+    </message>
+    <message>
+        <source>Turn the camera down</source>
+        <translation>Tourner la caméra vers le bas</translation>
+    </message>
+    <message>
+        <source>Zoom in</source>
+        <translation>Zoomer</translation>
+    </message>
+    <message>
+        <source>Zoom out</source>
+        <translation>Dézoomer</translation>
+    </message>
+    <message>
+        <source>Game menu</source>
+        <translation>Menu du jeu</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>Discussion</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Paramètres</translation>
+    </message>
+    <message>
+        <source>host, host:port or ws://host:port/ws</source>
+        <translation>hôte, hôte:port ou ws://hôte:port/ws</translation>
+    </message>
+    <message>
+        <source>Player &amp;name:</source>
+        <translation>&amp;Nom du joueur&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>&amp;Langue&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Takes effect when Hexsphere restarts.</source>
+        <translation>Prend effet au prochain démarrage de Hexsphere.</translation>
+    </message>
+    <message>
+        <source>Default &amp;server:</source>
+        <translation>&amp;Serveur par défaut&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;General</source>
+        <translation>&amp;Général</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Désactivé</translation>
+    </message>
+    <message>
+        <source>%1×</source>
+        <translation>%1×</translation>
+    </message>
+    <message>
+        <source>Wait for the display’s vertical sync</source>
+        <translation>Attendre la synchronisation verticale de l’écran</translation>
+    </message>
+    <message>
+        <source>&amp;Antialiasing (MSAA):</source>
+        <translation>&amp;Anticrénelage (MSAA)&#xa0;:</translation>
+    </message>
+    <message>
+        <source>&amp;Vsync:</source>
+        <translation>Synchro &amp;verticale&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Takes effect when the next game starts.</source>
+        <translation>Prend effet au début de la prochaine partie.</translation>
+    </message>
+    <message>
+        <source>G&amp;raphics</source>
+        <translation>G&amp;raphismes</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <source>Key</source>
+        <translation>Touche</translation>
+    </message>
+    <message>
+        <source>Restore &amp;defaults</source>
+        <translation>Rétablir les valeurs par &amp;défaut</translation>
+    </message>
+    <message>
+        <source>&amp;Keys</source>
+        <translation>&amp;Touches</translation>
+    </message>
+    <message>
+        <source>The player name must be 1 to %1 characters.</source>
+        <translation>Le nom du joueur doit compter de 1 à %1 caractères.</translation>
+    </message>
+    <message>
+        <source>“%1” is bound to both “%2” and “%3”.</source>
+        <translation>«&#xa0;%1&#xa0;» est attribuée à la fois à «&#xa0;%2&#xa0;» et à «&#xa0;%3&#xa0;».</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::Shell</name>
+    <message>
+        <source>Starting the game</source>
+        <translation>Démarrage de la partie</translation>
+    </message>
+    <message>
+        <source>Host a game</source>
+        <translation>Héberger une partie</translation>
+    </message>
+    <message>
+        <source>Generating the world “%1” (%2 cells)…
+%3 s elapsed</source>
+        <translation>Génération du monde «&#xa0;%1&#xa0;» (%2 cellules)…
+%3&#xa0;s écoulées</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::StartScreen</name>
+    <message>
+        <source>Hexsphere</source>
+        <translation>Hexsphere</translation>
+    </message>
+    <message>
+        <source>Build factories on a living hexagonal planet.</source>
+        <translation>Bâtissez des usines sur une planète hexagonale vivante.</translation>
+    </message>
+    <message>
+        <source>&amp;Host game</source>
+        <translation>&amp;Héberger une partie</translation>
+    </message>
+    <message>
+        <source>&amp;Join game</source>
+        <translation>&amp;Rejoindre une partie</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>&amp;Paramètres</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+    <message>
+        <source>Start a world on this computer and play in it; others may join.</source>
+        <translation>Lancer un monde sur cet ordinateur et y jouer&#xa0;; d’autres peuvent vous rejoindre.</translation>
+    </message>
+    <message>
+        <source>Play in a world that another computer hosts.</source>
+        <translation>Jouer dans un monde hébergé par un autre ordinateur.</translation>
     </message>
 </context>
 <context>
@@ -466,6 +1056,173 @@ coût&#xa0;: %2</translation>
     <message>
         <source>The 3D view returned an empty frame.</source>
         <translation>La vue 3D a renvoyé une image vide.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::content</name>
+    <message>
+        <source>Assembler</source>
+        <translation>Assembleuse</translation>
+    </message>
+    <message>
+        <source>Brick</source>
+        <translation>Brique</translation>
+    </message>
+    <message>
+        <source>Build robot arms</source>
+        <translation>Monter des bras robotiques</translation>
+    </message>
+    <message>
+        <source>Carbon filter</source>
+        <translation>Filtre à charbon</translation>
+    </message>
+    <message>
+        <source>Chest</source>
+        <translation>Coffre</translation>
+    </message>
+    <message>
+        <source>Circuit</source>
+        <translation>Circuit</translation>
+    </message>
+    <message>
+        <source>Coal</source>
+        <translation>Charbon</translation>
+    </message>
+    <message>
+        <source>Coal seam</source>
+        <translation>Veine de charbon</translation>
+    </message>
+    <message>
+        <source>Conveyor</source>
+        <translation>Convoyeur</translation>
+    </message>
+    <message>
+        <source>Copper deposit</source>
+        <translation>Gisement de cuivre</translation>
+    </message>
+    <message>
+        <source>Copper ore</source>
+        <translation>Minerai de cuivre</translation>
+    </message>
+    <message>
+        <source>Copper plate</source>
+        <translation>Plaque de cuivre</translation>
+    </message>
+    <message>
+        <source>Copper wire</source>
+        <translation>Fil de cuivre</translation>
+    </message>
+    <message>
+        <source>Cut gears</source>
+        <translation>Tailler des engrenages</translation>
+    </message>
+    <message>
+        <source>Draw copper wire</source>
+        <translation>Tréfiler du fil de cuivre</translation>
+    </message>
+    <message>
+        <source>Etch circuits</source>
+        <translation>Graver des circuits</translation>
+    </message>
+    <message>
+        <source>Extractor</source>
+        <translation>Extracteur</translation>
+    </message>
+    <message>
+        <source>Fertiliser</source>
+        <translation>Engrais</translation>
+    </message>
+    <message>
+        <source>Fire bricks</source>
+        <translation>Cuire des briques</translation>
+    </message>
+    <message>
+        <source>Furnace</source>
+        <translation>Four</translation>
+    </message>
+    <message>
+        <source>Gear</source>
+        <translation>Engrenage</translation>
+    </message>
+    <message>
+        <source>Inserter</source>
+        <translation>Bras inserteur</translation>
+    </message>
+    <message>
+        <source>Iron deposit</source>
+        <translation>Gisement de fer</translation>
+    </message>
+    <message>
+        <source>Iron ore</source>
+        <translation>Minerai de fer</translation>
+    </message>
+    <message>
+        <source>Iron plate</source>
+        <translation>Plaque de fer</translation>
+    </message>
+    <message>
+        <source>Make steel</source>
+        <translation>Faire de l’acier</translation>
+    </message>
+    <message>
+        <source>Mix fertiliser</source>
+        <translation>Mélanger de l’engrais</translation>
+    </message>
+    <message>
+        <source>Motor</source>
+        <translation>Moteur</translation>
+    </message>
+    <message>
+        <source>Pack carbon filters</source>
+        <translation>Garnir des filtres à charbon</translation>
+    </message>
+    <message>
+        <source>Robot arm</source>
+        <translation>Bras robotique</translation>
+    </message>
+    <message>
+        <source>Scrubber</source>
+        <translation>Épurateur</translation>
+    </message>
+    <message>
+        <source>Seeder</source>
+        <translation>Semeur</translation>
+    </message>
+    <message>
+        <source>Seeds</source>
+        <translation>Graines</translation>
+    </message>
+    <message>
+        <source>Smelt copper</source>
+        <translation>Fondre du cuivre</translation>
+    </message>
+    <message>
+        <source>Smelt iron</source>
+        <translation>Fondre du fer</translation>
+    </message>
+    <message>
+        <source>Splitter</source>
+        <translation>Répartiteur</translation>
+    </message>
+    <message>
+        <source>Sprout seeds</source>
+        <translation>Faire germer des graines</translation>
+    </message>
+    <message>
+        <source>Steel plate</source>
+        <translation>Plaque d’acier</translation>
+    </message>
+    <message>
+        <source>Stone</source>
+        <translation>Pierre</translation>
+    </message>
+    <message>
+        <source>Stone quarry</source>
+        <translation>Carrière de pierre</translation>
+    </message>
+    <message>
+        <source>Wind motors</source>
+        <translation>Bobiner des moteurs</translation>
     </message>
 </context>
 <context>
@@ -691,6 +1448,22 @@ coût&#xa0;: %2</translation>
         <source>Seconds a session with no connection and no request lives on, 10..86400 (default %1).</source>
         <translation>Secondes pendant lesquelles survit une session sans connexion ni requête, 10..86400 (par défaut %1).</translation>
     </message>
+    <message>
+        <source>A password players must give to join (default: none).</source>
+        <translation>Un mot de passe que les joueurs doivent donner pour se joindre (par défaut&#xa0;: aucun).</translation>
+    </message>
+    <message>
+        <source>password</source>
+        <translation>mot de passe</translation>
+    </message>
+    <message>
+        <source>Announce the server on the local network and answer LAN discovery (UDP port %1).</source>
+        <translation>Annoncer le serveur sur le réseau local et répondre à la découverte LAN (port UDP %1).</translation>
+    </message>
+    <message>
+        <source>--password must be 1 to 256 characters.</source>
+        <translation>--password doit compter de 1 à 256 caractères.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::SessionManager</name>
@@ -793,6 +1566,22 @@ coût&#xa0;: %2</translation>
         <source>Messages %1 to %2 are no longer held; the next message carries the state of every viewed chunk.</source>
         <translation>Les messages %1 à %2 ne sont plus conservés&#xa0;; le message suivant porte l’état de chaque bloc en vue.</translation>
     </message>
+    <message>
+        <source>This server needs a password to join.</source>
+        <translation>Ce serveur demande un mot de passe pour se joindre.</translation>
+    </message>
+    <message>
+        <source>Wrong server password.</source>
+        <translation>Mot de passe du serveur incorrect.</translation>
+    </message>
+    <message>
+        <source>A chat line has 1 to %1 characters.</source>
+        <translation>Une ligne de discussion compte de 1 à %1 caractères.</translation>
+    </message>
+    <message>
+        <source>Too many chat lines: at most %1 per second, %2 at once.</source>
+        <translation>Trop de lignes de discussion&#xa0;: au plus %1 par seconde, %2 d’un coup.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>
@@ -852,10 +1641,6 @@ coût&#xa0;: %2</translation>
 <context>
     <name>main</name>
     <message>
-        <source>Hexsphere: build factories on a living hexagonal planet. Without options, hosts a private game and joins it.</source>
-        <translation>Hexsphere&#xa0;: bâtissez des usines sur une planète hexagonale vivante. Sans option, héberge une partie privée et la rejoint.</translation>
-    </message>
-    <message>
         <source>Hexsphere</source>
         <translation>Hexsphere</translation>
     </message>
@@ -877,6 +1662,14 @@ coût&#xa0;: %2</translation>
     <message>
         <source>Show this help and exit.</source>
         <translation>Afficher cette aide et quitter.</translation>
+    </message>
+    <message>
+        <source>Hexsphere: build factories on a living hexagonal planet. Without --host or --connect, opens the Start screen.</source>
+        <translation>Hexsphere&#xa0;: bâtissez des usines sur une planète hexagonale vivante. Sans --host ni --connect, ouvre l’écran d’accueil.</translation>
+    </message>
+    <message>
+        <source>Could not save the screenshot to %1.</source>
+        <translation>Impossible d’enregistrer la capture d’écran dans %1.</translation>
     </message>
 </context>
 </TS>

@@ -1,6 +1,7 @@
 #include "shell.h"
 
 #include "app/settings.h"
+#include "net/landiscovery.h"
 #include "net/serverlistmodel.h"
 #include "render/planetview.h"
 #include "ui/hostdialog.h"
@@ -47,6 +48,7 @@ Shell::Shell(Settings *settings, QObject *parent)
     : QObject(parent)
     , m_settings(settings)
     , m_serverList(new ServerListModel(this))
+    , m_lanDiscovery(new LanDiscovery(m_serverList, this))
 {
     m_progressTimer.setInterval(kProgressTickMs);
     connect(&m_progressTimer, &QTimer::timeout, this, &Shell::updateProgress);
@@ -149,7 +151,12 @@ void Shell::openJoinDialog()
 {
     JoinDialog dialog(m_serverList, m_settings->playerName(), m_settings->defaultServer(),
                       m_startScreen.get());
-    if (dialog.exec() != QDialog::Accepted)
+    // The LAN is searched while the dialog is open: servers appear within a second or
+    // two, with their ping.
+    m_lanDiscovery->start();
+    const int answer = dialog.exec();
+    m_lanDiscovery->stop();
+    if (answer != QDialog::Accepted)
         return;
     join(dialog.request());
 }

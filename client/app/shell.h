@@ -18,6 +18,7 @@ class QWidget;
 namespace hex::client {
 
 class MainWindow;
+class LanDiscovery;
 class ServerListModel;
 class Settings;
 class StartScreen;
@@ -94,6 +95,8 @@ private:
 
     Settings *m_settings = nullptr;
     ServerListModel *m_serverList = nullptr;
+    /// Searches the LAN while the Join dialog is open.
+    LanDiscovery *m_lanDiscovery = nullptr;
     HostedServer m_hostedServer;
     ServerConnection m_connection;
     std::unique_ptr<StartScreen> m_startScreen;

@@ -21,6 +21,24 @@ QVector3D pickRay(const CameraPose &pose, QSize viewport, QPointF pixel)
     return (forward + right * (x * halfWidth) + up * (y * halfHeight)).normalized();
 }
 
+std::optional<QPointF> projectPoint(const CameraPose &pose, QSize viewport, const QVector3D &point)
+{
+    const float width = float(std::max(viewport.width(), 1));
+    const float height = float(std::max(viewport.height(), 1));
+    const QVector3D forward = (pose.viewCentre - pose.position).normalized();
+    const QVector3D right = QVector3D::crossProduct(forward, pose.up).normalized();
+    const QVector3D up = QVector3D::crossProduct(right, forward);
+    const QVector3D relative = point - pose.position;
+    const float depth = QVector3D::dotProduct(relative, forward);
+    if (depth <= 1e-6f)
+        return std::nullopt;
+    const float halfHeight = std::tan(pose.fieldOfView * 0.5f * std::numbers::pi_v<float> / 180.0f);
+    const float halfWidth = halfHeight * width / height;
+    const float x = QVector3D::dotProduct(relative, right) / (depth * halfWidth);
+    const float y = QVector3D::dotProduct(relative, up) / (depth * halfHeight);
+    return QPointF((x + 1.0f) * 0.5f * width, (1.0f - y) * 0.5f * height);
+}
+
 std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,
                                     float radius)
 {

@@ -29,6 +29,11 @@ struct CameraPose
 /// the aspect ratio taken from `viewport` as Qt3D does. Normalised.
 QVector3D pickRay(const CameraPose &pose, QSize viewport, QPointF pixel);
 
+/// The pixel (window coordinates, as pickRay() takes them) where `point` (scene
+/// coordinates) appears, or nullopt when it is behind the camera. The inverse of
+/// pickRay(): pickRay(pose, viewport, *projectPoint(pose, viewport, p)) points at p.
+std::optional<QPointF> projectPoint(const CameraPose &pose, QSize viewport, const QVector3D &point);
+
 /// Where that ray first meets the sphere of `radius` around the scene origin, or
 /// nullopt when it misses.
 std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,

@@ -39,6 +39,28 @@ namespace hex::client {
 
 namespace {
 
+/// How much a cell with a provisional look is paled towards white (of 256).
+constexpr int kProvisionalPaling = 90;
+
+/// The colour `cell` will have once `look` is real: the mirror's cell with the pending
+/// action's structure, orientation and owner.
+sim::Rgb provisionalColour(const protocol::VisibleCells &cells, geometry::CellId cell,
+                           const ProvisionalCell &look)
+{
+    protocol::VisibleCells one;
+    one.resize(1);
+    one.terrain[0] = cells.terrain[cell];
+    one.elevation[0] = cells.elevation[cell];
+    one.flora[0] = cells.flora[cell];
+    one.water[0] = cells.water[cell];
+    one.pollution[0] = cells.pollution[cell];
+    one.resource[0] = cells.resource[cell];
+    one.structure[0] = look.structure;
+    one.orientation[0] = look.orientation;
+    one.owner[0] = look.owner;
+    return cellColour(one, 0);
+}
+
 Q_LOGGING_CATEGORY(lcRender, "hex.client.render")
 
 constexpr float kPlanetRadius = 1.0f;
@@ -256,6 +278,11 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
         for (std::uint32_t i = 0; i < count; ++i) {
             const geometry::CellId cell = range.first + i;
             sim::Rgb colour = cellColour(*m_cells, cell);
+            if (const auto look = m_provisional ? m_provisional(cell) : std::nullopt) {
+                // The cell as the pending action will make it, paled: not settled yet.
+                colour = blend(provisionalColour(*m_cells, cell, *look), sim::Rgb{255, 255, 255},
+                               kProvisionalPaling);
+            }
             if (m_hovered == cell)
                 colour = blend(colour, sim::Rgb{255, 255, 255}, kHoverBrightening);
             PlanetMesh::writeCellColours(out, colour);
@@ -265,6 +292,19 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
         ++uploaded;
     }
     return uploaded;
+}
+
+std::optional<QPointF> PlanetView::pixelOfCell(geometry::CellId cell) const
+{
+    if (!m_sphere || cell >= m_sphere->cellCount())
+        return std::nullopt;
+    const geometry::Vec3 c = m_sphere->centre(cell);
+    const QVector3D point = planetOrientation().rotatedVector(QVector3D(c.x, c.y, c.z));
+    const CameraPose pose = cameraPose();
+    // On the far side of the globe: the surface faces away from the camera.
+    if (QVector3D::dotProduct(point, pose.position - point) <= 0.0f)
+        return std::nullopt;
+    return projectPoint(pose, viewportSize(), point);
 }
 
 bool PlanetView::refreshAll()

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "net/actionpredictor.h"
+
 #include "geometry/hexsphere.h"
 
 #include <QByteArray>
@@ -7,6 +9,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <functional>
 #include <optional>
 #include <span>
 
@@ -72,6 +75,16 @@ public:
     /// number of runs uploaded; 0 when no planet is shown or the mirror no longer
     /// matches the sphere.
     int updateCells(std::span<const geometry::CellId> cells);
+    /// What the player's pending actions make a cell look like (see ActionPredictor), or
+    /// nullopt for the mirror's look.
+    using ProvisionalLook = std::function<std::optional<ProvisionalCell>(geometry::CellId)>;
+    /// Cells with a provisional look are drawn with it, paled towards white so that the
+    /// player sees it is not settled yet. Takes effect for the cells updated next.
+    void setProvisionalLook(ProvisionalLook look) { m_provisional = std::move(look); }
+    /// The pixel (3D window coordinates) at the centre of `cell`, or nullopt when no
+    /// planet is shown or the cell is on the far side of the globe.
+    std::optional<QPointF> pixelOfCell(geometry::CellId cell) const;
+
     /// Recomputes and re-uploads the colour of every cell from the mirror, e.g. after a
     /// new snapshot replaced it. Returns false, changing nothing, when no planet is
     /// shown or the mirror no longer matches the sphere.
@@ -170,6 +183,8 @@ private:
     quint64 m_framesSincePlanet = 0;
 
     std::optional<geometry::CellId> m_hovered;
+
+    ProvisionalLook m_provisional;
     /// The last mouse position over the 3D window, if the mouse is there.
     std::optional<QPointF> m_mouse;
     /// Where the left button went down, while it is down.

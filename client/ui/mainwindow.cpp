@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "contentnames.h"
+
 #include "render/planetview.h"
 #include "ui/chatdock.h"
 #include "ui/inventorydock.h"
@@ -23,6 +25,7 @@
 #include <QMenuBar>
 #include <QScreen>
 #include <QStatusBar>
+#include <QToolTip>
 
 namespace hex::client {
 
@@ -37,7 +40,7 @@ sim::Content defaultContent()
 {
     auto content = sim::loadDefaultContent();
     if (content)
-        return std::move(*content);
+        return translatedContent(std::move(*content));
     qCWarning(lcUi).noquote() << "could not load the game's content:" << content.error();
     return sim::Content{};
 }
@@ -48,6 +51,7 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     : QMainWindow(parent)
     , m_connection(connection)
     , m_content(defaultContent())
+    , m_predictor(std::make_shared<const sim::Content>(m_content))
 {
     setWindowTitle(tr("Hexsphere"));
 
@@ -141,8 +145,14 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
         m_planetView->window3D()->setCursor(armed ? Qt::CrossCursor : Qt::ArrowCursor);
     });
     connect(m_connection, &ServerConnection::actionResult, this, &MainWindow::onActionResult);
-    connect(m_connection, &ServerConnection::inventoryChanged, this,
-            [this] { m_inventoryDock->setInventory(m_connection->inventory()); });
+    connect(m_connection, &ServerConnection::inventoryChanged, this, [this] {
+        m_inventoryDock->setInventory(m_connection->inventory());
+        // Predictions of builds depend on what the player carries.
+        m_planetView->updateCells(
+            m_predictor.sync(m_connection->cells(), {}, m_connection->inventory()));
+    });
+    m_planetView->setProvisionalLook(
+        [this](geometry::CellId cell) { return m_predictor.provisional(cell); });
 
     connect(m_connection, &ServerConnection::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_connection, &ServerConnection::worldReceived, this, &MainWindow::onWorldReceived);
@@ -246,6 +256,8 @@ void MainWindow::onWorldReceived(const WorldDescription &world)
 void MainWindow::onSnapshotReceived(quint64 tick)
 {
     m_tick = tick;
+    // A new snapshot: pending predictions start over from it (their answers still come).
+    resetPredictions();
     // The connection owns both the sphere and the mirror and outlives the view.
     const std::shared_ptr<const geometry::HexSphere> sphere = m_connection->sphere();
     if (m_planetView->sphere() == sphere.get() && m_planetView->cells() == &m_connection->cells()) {
@@ -257,6 +269,12 @@ void MainWindow::onSnapshotReceived(quint64 tick)
     qCInfo(lcUi).nospace() << "tick " << tick << ": showing the planet";
 }
 
+void MainWindow::resetPredictions()
+{
+    m_predictor.reset(m_connection->sphere(), m_connection->cells(), m_connection->playerId(),
+                      m_connection->inventory());
+}
+
 void MainWindow::onTickReceived(quint64 tick)
 {
     ++m_ticksCounted;
@@ -266,6 +284,10 @@ void MainWindow::onTickReceived(quint64 tick)
 void MainWindow::onCellsChanged()
 {
     m_planetView->updateCells(m_connection->lastChangedCells());
+    // The server's changes rebase the pending predictions.
+    m_planetView->updateCells(m_predictor.sync(m_connection->cells(),
+                                               m_connection->lastChangedCells(),
+                                               m_connection->inventory()));
     updateCellDetails();
 }
 
@@ -394,6 +416,11 @@ quint32 MainWindow::send(const sim::Action &action, const QString &what)
         return 0;
     }
     m_pendingActions[seq] = what;
+    // Shown at once, by the simulation's own rules; the server's answer settles it.
+    sim::Action predicted = action;
+    predicted.clientSeq = seq;
+    predicted.player = m_connection->playerId();
+    m_planetView->updateCells(m_predictor.predict(predicted).cells);
     qCInfo(lcUi).nospace() << "tick " << m_tick << ": sent action " << seq << " ("
                            << int(action.kind) << ") on cell " << action.cell;
     emit actionSent(seq, int(action.kind), action.cell);
@@ -406,6 +433,8 @@ void MainWindow::onActionResult(quint32 clientSeq, quint32 cell, int reason, con
     const QString what = pending != m_pendingActions.end() ? pending->second : tr("Action");
     if (pending != m_pendingActions.end())
         m_pendingActions.erase(pending);
+    // Accepted: the real change came with this tick. Refused: the cell rolls back.
+    m_planetView->updateCells(m_predictor.resolve(clientSeq));
     if (reason == 0) {
         qCInfo(lcUi).nospace() << "tick " << m_tick << ": action " << clientSeq << " on cell "
                                << cell << " applied";
@@ -415,6 +444,11 @@ void MainWindow::onActionResult(quint32 clientSeq, quint32 cell, int reason, con
     qCInfo(lcUi).nospace() << "tick " << m_tick << ": action " << clientSeq << " on cell " << cell
                            << " refused: " << message;
     showActionMessage(tr("%1 on cell %2 refused: %3").arg(what).arg(cell).arg(message));
+    // The reason, next to the cell that rolled back.
+    if (const auto pixel = m_planetView->pixelOfCell(geometry::CellId(cell))) {
+        QToolTip::showText(m_planetView->window3D()->mapToGlobal(pixel->toPoint()),
+                           tr("Refused: %1").arg(message), m_planetView, {}, kActionMessageMs);
+    }
 }
 
 void MainWindow::showActionMessage(const QString &text)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "net/actionpredictor.h"
+
 #include "net/serverconnection.h"
 #include "ui/builddock.h"
 
@@ -51,6 +53,8 @@ public:
     RecipeDock *recipeDock() const { return m_recipeDock; }
     /// The content the docks and cell details name things from: the game's default.
     const sim::Content &content() const { return m_content; }
+    /// The predictions of the player's actions not yet answered.
+    const ActionPredictor &predictor() const { return m_predictor; }
     /// The hovered cell's details as shown in the status bar; empty when none.
     QString cellDetailsText() const;
     /// One line about `cell` as the mirror shows it: id, terrain, resource, flora,
@@ -101,6 +105,8 @@ private:
     void onSnapshotReceived(quint64 tick);
     void onTickReceived(quint64 tick);
     void onCellsChanged();
+    /// Starts the predictions over from the current mirror.
+    void resetPredictions();
     void onError(const QString &message);
     void updateStatistics();
     void updateCellDetails();
@@ -116,6 +122,8 @@ private:
     QMenu *m_gameMenu = nullptr;
     QAction *m_gameMenuAction = nullptr;
     sim::Content m_content;
+    /// Shows the player's own actions before the server answers.
+    ActionPredictor m_predictor;
     BuildDock *m_buildDock = nullptr;
     InventoryDock *m_inventoryDock = nullptr;
     ChatDock *m_chatDock = nullptr;

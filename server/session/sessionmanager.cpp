@@ -728,6 +728,17 @@ void SessionManager::publishTick(const sim::StepResult &step)
     for (const sim::ActionResult &result : step.actions)
         resultsByPlayer[result.player].push_back(&result);
 
+    // A player's cell count changes only through its own actions.
+    for (const auto &[player, results] : resultsByPlayer) {
+        if (player >= state.players.size())
+            continue;
+        auto [known, added] = m_cellsOwned.try_emplace(player, state.players[player].cellsOwned);
+        if (added || known->second != state.players[player].cellsOwned) {
+            known->second = state.players[player].cellsOwned;
+            m_changedPlayers.insert(player);
+        }
+    }
+
     // The tick's chat lines and, when it changed, the player list: one piece each, the
     // same bytes for every session.
     QByteArray chatPiece;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <memory>
 #include <vector>
@@ -212,6 +213,8 @@ private:
     std::vector<protocol::ChatMessage> m_pendingChat;
     /// Players who joined, left, connected or disconnected since the last tick.
     std::set<sim::PlayerId> m_changedPlayers;
+    /// Each acting player's cell count as last listed.
+    std::map<sim::PlayerId, std::uint32_t> m_cellsOwned;
     /// See updatedSessions(); valid until the next tick or until a session ends.
     std::vector<Session *> m_updated;
     /// The live session of each player, if any.

@@ -1,6 +1,7 @@
 #include "app/hostedserver.h"
 #include "net/serverconnection.h"
 #include "render/orbitcamera.h"
+#include "render/planetmesh.h"
 #include "render/planetview.h"
 #include "ui/builddock.h"
 #include "ui/inventorydock.h"
@@ -146,8 +147,20 @@ void tst_PlayActions::claimByClickingALandCell()
 
     QSignalSpy sent(m_window, &MainWindow::actionSent);
     QSignalSpy results(m_connection, &ServerConnection::actionResult);
+    auto colourOf = [&] {
+        return m_window->planetView()->colourData().mid(
+            qsizetype(hex::client::PlanetMesh::colourOffset(cell)),
+            hex::client::PlanetMesh::kColourBytesPerCell);
+    };
+    const QByteArray before = colourOf();
     QCOMPARE(m_window->planetView()->clickAt(pixel), std::optional<CellId>(cell));
     QCOMPARE(sent.size(), 1);
+    // Shown at once, before any answer: the cell is provisionally ours, and redrawn.
+    QCOMPARE(results.size(), 0);
+    const auto provisional = m_window->predictor().provisional(cell);
+    QVERIFY(provisional);
+    QCOMPARE(provisional->owner, m_connection->playerId());
+    QVERIFY(colourOf() != before);
     const quint32 seq = sent.first().at(0).toUInt();
     QVERIFY(seq != 0);
     QCOMPARE(sent.first().at(1).toInt(), int(hex::sim::ActionKind::Claim));
@@ -158,6 +171,9 @@ void tst_PlayActions::claimByClickingALandCell()
     QCOMPARE(results.first().at(1).toUInt(), cell);
     QCOMPARE(results.first().at(2).toInt(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(m_connection->cells().owner[cell], m_connection->playerId(), 5'000);
+    // Settled: no provisional look is left.
+    QVERIFY(!m_window->predictor().provisional(cell));
+    QCOMPARE(m_window->predictor().pendingCount(), std::size_t(0));
     QCOMPARE(sent.size(), 1); // Exactly one action for one click.
     QVERIFY2(m_window->actionMessage().contains(QStringLiteral("done")),
              qPrintable(m_window->actionMessage()));
