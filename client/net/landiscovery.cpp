@@ -1,5 +1,7 @@
 #include "landiscovery.h"
 
+#include "lan/lanannouncer.h"
+
 #include "serverlistmodel.h"
 
 #include "protocol/codec.h"
@@ -42,22 +44,9 @@ LanDiscovery::~LanDiscovery()
 
 QList<QHostAddress> LanDiscovery::defaultQueryTargets()
 {
-    QList<QHostAddress> targets;
-    const auto interfaces = QNetworkInterface::allInterfaces();
-    for (const QNetworkInterface &interface : interfaces) {
-        const auto flags = interface.flags();
-        if (!flags.testFlag(QNetworkInterface::IsUp)
-            || !flags.testFlag(QNetworkInterface::CanBroadcast)
-            || flags.testFlag(QNetworkInterface::IsLoopBack))
-            continue;
-        for (const QNetworkAddressEntry &entry : interface.addressEntries()) {
-            if (entry.ip().protocol() == QAbstractSocket::IPv4Protocol
-                && !entry.broadcast().isNull() && !targets.contains(entry.broadcast()))
-                targets.append(entry.broadcast());
-        }
-    }
-    targets.append(QHostAddress(QStringLiteral("127.255.255.255")));
-    return targets;
+    // Where a server on every interface announces itself: each LAN's broadcast address,
+    // and this machine's.
+    return server::LanAnnouncer::announceTargets(QHostAddress(QHostAddress::Any));
 }
 
 void LanDiscovery::setQueryTargets(QList<QHostAddress> targets)
