@@ -27,6 +27,28 @@ namespace hex::client {
 
 namespace {
 
+/// The first key of `sequence`, without modifiers; `fallback` when it has none.
+int firstKey(const QKeySequence &sequence, int fallback)
+{
+    return sequence.isEmpty() ? fallback : int(sequence[0].key());
+}
+
+/// What the game window's keys are, from the player's settings.
+MainWindow::KeyBindings keyBindings(const Settings &settings)
+{
+    MainWindow::KeyBindings keys;
+    keys.gameMenu = settings.keyBinding(KeyAction::GameMenu);
+    keys.chat = settings.keyBinding(KeyAction::Chat);
+    keys.rotate = settings.keyBinding(KeyAction::RotateStructure);
+    keys.camera.left = firstKey(settings.keyBinding(KeyAction::CameraLeft), Qt::Key_A);
+    keys.camera.right = firstKey(settings.keyBinding(KeyAction::CameraRight), Qt::Key_D);
+    keys.camera.up = firstKey(settings.keyBinding(KeyAction::CameraUp), Qt::Key_W);
+    keys.camera.down = firstKey(settings.keyBinding(KeyAction::CameraDown), Qt::Key_S);
+    keys.camera.zoomIn = firstKey(settings.keyBinding(KeyAction::ZoomIn), Qt::Key_Plus);
+    keys.camera.zoomOut = firstKey(settings.keyBinding(KeyAction::ZoomOut), Qt::Key_Minus);
+    return keys;
+}
+
 Q_LOGGING_CATEGORY(lcShell, "hex.client.shell")
 
 /// How often the progress dialog's elapsed time moves on.
@@ -167,7 +189,7 @@ void Shell::openSettings(QWidget *parent)
     if (dialog.exec() != QDialog::Accepted)
         return;
     if (m_gameWindow)
-        m_gameWindow->setGameMenuKeys(m_settings->keyBinding(KeyAction::GameMenu));
+        m_gameWindow->setKeyBindings(keyBindings(*m_settings));
 }
 
 MainWindow *Shell::openGameWindow(AfterGame after)
@@ -178,7 +200,7 @@ MainWindow *Shell::openGameWindow(AfterGame after)
     m_gameWindow = std::make_unique<MainWindow>(&m_connection);
     MainWindow *window = m_gameWindow.get();
     applyGraphics(window, *m_settings);
-    window->setGameMenuKeys(m_settings->keyBinding(KeyAction::GameMenu));
+    window->setKeyBindings(keyBindings(*m_settings));
     connect(window, &MainWindow::leaveRequested, this, &Shell::leaveGame, Qt::QueuedConnection);
     connect(window, &MainWindow::settingsRequested, this, [this, window] { openSettings(window); });
     window->show();

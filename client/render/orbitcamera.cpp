@@ -213,34 +213,26 @@ bool OrbitCamera::eventFilter(QObject *watched, QEvent *event)
         auto *key = static_cast<QKeyEvent *>(event);
         const bool press = event->type() == QEvent::KeyPress;
         unsigned held = 0;
-        switch (key->key()) {
-        case Qt::Key_Left:
-        case Qt::Key_A:
+        const int code = key->key();
+        if (code == Qt::Key_Left || code == m_keys.left) {
             held = Left;
-            break;
-        case Qt::Key_Right:
-        case Qt::Key_D:
+        } else if (code == Qt::Key_Right || code == m_keys.right) {
             held = Right;
-            break;
-        case Qt::Key_Up:
-        case Qt::Key_W:
+        } else if (code == Qt::Key_Up || code == m_keys.up) {
             held = Up;
-            break;
-        case Qt::Key_Down:
-        case Qt::Key_S:
+        } else if (code == Qt::Key_Down || code == m_keys.down) {
             held = Down;
-            break;
-        case Qt::Key_Plus:
-        case Qt::Key_Equal:
+        } else if (code == m_keys.zoomIn || (m_keys.zoomIn == Qt::Key_Plus && code == Qt::Key_Equal)) {
+            // '=' is '+' without Shift on most layouts.
             if (press)
                 zoomBy(1.0f);
             return true;
-        case Qt::Key_Minus:
-        case Qt::Key_Underscore:
+        } else if (code == m_keys.zoomOut
+                   || (m_keys.zoomOut == Qt::Key_Minus && code == Qt::Key_Underscore)) {
             if (press)
                 zoomBy(-1.0f);
             return true;
-        default:
+        } else {
             return false;
         }
         if (key->isAutoRepeat())

@@ -75,6 +75,20 @@ public:
 
     bool eventFilter(QObject *watched, QEvent *event) override;
 
+    /// The keys that turn and zoom the camera, besides the arrow keys (always on).
+    struct Keys
+    {
+        int left = Qt::Key_A;
+        int right = Qt::Key_D;
+        int up = Qt::Key_W;
+        int down = Qt::Key_S;
+        int zoomIn = Qt::Key_Plus;
+        int zoomOut = Qt::Key_Minus;
+    };
+    /// Rebinds the camera keys (from the player's settings).
+    void setKeys(const Keys &keys) { m_keys = keys; }
+    const Keys &keys() const { return m_keys; }
+
 signals:
     /// The pose changed; read position() and upVector().
     void changed();
@@ -97,6 +111,7 @@ private:
     float m_fieldOfView = 45.0f;
     int m_viewportHeight = 600;
     unsigned m_heldKeys = 0;
+    Keys m_keys;
     bool m_dragging = false;
     QPointF m_lastMouse;
 };

@@ -425,7 +425,7 @@ bool PlanetView::eventFilter(QObject *watched, QEvent *event)
             emit toolCancelled();
             return true;
         }
-        if (key->key() == Qt::Key_R && !key->isAutoRepeat()) {
+        if (key->key() == m_rotateKey && !key->isAutoRepeat()) {
             if (m_hovered)
                 emit rotateRequested(*m_hovered);
             return true;

@@ -81,6 +81,8 @@ public:
     /// Cells with a provisional look are drawn with it, paled towards white so that the
     /// player sees it is not settled yet. Takes effect for the cells updated next.
     void setProvisionalLook(ProvisionalLook look) { m_provisional = std::move(look); }
+    /// The key that rotates the structure under the mouse (R until rebound).
+    void setRotateKey(int key) { m_rotateKey = key; }
     /// The pixel (3D window coordinates) at the centre of `cell`, or nullopt when no
     /// planet is shown or the cell is on the far side of the globe.
     std::optional<QPointF> pixelOfCell(geometry::CellId cell) const;
@@ -185,6 +187,8 @@ private:
     std::optional<geometry::CellId> m_hovered;
 
     ProvisionalLook m_provisional;
+
+    int m_rotateKey = Qt::Key_R;
     /// The last mouse position over the 3D window, if the mouse is there.
     std::optional<QPointF> m_mouse;
     /// Where the left button went down, while it is down.

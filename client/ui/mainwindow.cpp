@@ -118,11 +118,11 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     addAction(netGraph);
     viewMenu->addSeparator();
     // T, wherever the focus is in this window but in a text field, which takes the key.
-    QAction *chat = viewMenu->addAction(tr("Say in c&hat"));
-    chat->setShortcut(QKeySequence(Qt::Key_T));
-    chat->setShortcutContext(Qt::WindowShortcut);
-    connect(chat, &QAction::triggered, m_chatDock, &ChatDock::focusInput);
-    addAction(chat);
+    m_chatAction = viewMenu->addAction(tr("Say in c&hat"));
+    m_chatAction->setShortcut(QKeySequence(Qt::Key_T));
+    m_chatAction->setShortcutContext(Qt::WindowShortcut);
+    connect(m_chatAction, &QAction::triggered, m_chatDock, &ChatDock::focusInput);
+    addAction(m_chatAction);
 
     m_cellLabel = new QLabel(this);
     m_connectionLabel = new QLabel(this);
@@ -195,9 +195,13 @@ QString MainWindow::connectionText() const
     return m_connectionLabel->text();
 }
 
-void MainWindow::setGameMenuKeys(const QKeySequence &keys)
+void MainWindow::setKeyBindings(const KeyBindings &keys)
 {
-    m_gameMenuAction->setShortcut(keys);
+    m_gameMenuAction->setShortcut(keys.gameMenu);
+    m_chatAction->setShortcut(keys.chat);
+    if (!keys.rotate.isEmpty())
+        m_planetView->setRotateKey(keys.rotate[0].key());
+    m_planetView->orbitCamera()->setKeys(keys.camera);
 }
 
 void MainWindow::showGameMenu()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/actionpredictor.h"
+#include "render/orbitcamera.h"
 
 #include "net/serverconnection.h"
 #include "ui/builddock.h"
@@ -72,9 +73,20 @@ public:
     QString connectionText() const;
     /// The menu Escape opens: Resume, Settings…, Leave game.
     QMenu *gameMenu() const { return m_gameMenu; }
-    /// Makes `keys` open the game menu (Escape by default). Escape on the planet view
-    /// always does, once the tool is put away.
-    void setGameMenuKeys(const QKeySequence &keys);
+    /// The player's keys (Settings, Keys tab).
+    struct KeyBindings
+    {
+        /// Opens the game menu (Escape by default). Escape on the planet view always
+        /// does, once the tool is put away.
+        QKeySequence gameMenu{Qt::Key_Escape};
+        /// Puts the focus in the chat input.
+        QKeySequence chat{Qt::Key_T};
+        /// Rotates the structure under the mouse: the first key of the sequence.
+        QKeySequence rotate{Qt::Key_R};
+        /// Turns and zooms the camera, besides the arrow keys.
+        OrbitCamera::Keys camera;
+    };
+    void setKeyBindings(const KeyBindings &keys);
 
 public slots:
     /// Shows `text` as the connection state, e.g. while the hosted server starts.
@@ -121,6 +133,7 @@ private:
     QLabel *m_cellLabel = nullptr;
     QMenu *m_gameMenu = nullptr;
     QAction *m_gameMenuAction = nullptr;
+    QAction *m_chatAction = nullptr;
     sim::Content m_content;
     /// Shows the player's own actions before the server answers.
     ActionPredictor m_predictor;

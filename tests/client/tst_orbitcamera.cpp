@@ -59,6 +59,7 @@ private slots:
     void clipPlanesEncloseVisiblePlanet();
     void input_data();
     void input();
+    void reboundKeys();
 };
 
 void tst_OrbitCamera::zoomClamps_data()
@@ -335,6 +336,40 @@ void tst_OrbitCamera::input()
     QCOMPARE(sign(camera.yaw() - yaw), yawSign);
     QCOMPARE(sign(camera.pitch() - pitch), pitchSign);
     QCOMPARE(sign(target - camera.targetDistance()), zoomSign);
+}
+
+void tst_OrbitCamera::reboundKeys()
+{
+    // The player bound "turn left" to J and "zoom in" to I: those work, A and + no
+    // longer do, and the arrow keys still do.
+    OrbitCamera camera;
+    setUp(camera, 2.0f);
+    OrbitCamera::Keys keys;
+    keys.left = Qt::Key_J;
+    keys.zoomIn = Qt::Key_I;
+    camera.setKeys(keys);
+    QObject window;
+    auto tap = [&](int key) {
+        QKeyEvent press(QEvent::KeyPress, key, Qt::NoModifier);
+        const bool taken = camera.eventFilter(&window, &press);
+        camera.advance(0.2f);
+        QKeyEvent release(QEvent::KeyRelease, key, Qt::NoModifier);
+        camera.eventFilter(&window, &release);
+        return taken;
+    };
+    float yaw = camera.yaw();
+    QVERIFY(tap(Qt::Key_J));
+    QVERIFY(camera.yaw() != yaw);
+    yaw = camera.yaw();
+    QVERIFY(!tap(Qt::Key_A));
+    QCOMPARE(camera.yaw(), yaw);
+    QVERIFY(tap(Qt::Key_Left));
+    QVERIFY(camera.yaw() != yaw);
+    const float target = camera.targetDistance();
+    QVERIFY(!tap(Qt::Key_Plus));
+    QCOMPARE(camera.targetDistance(), target);
+    QVERIFY(tap(Qt::Key_I));
+    QVERIFY(camera.targetDistance() < target);
 }
 
 QTEST_MAIN(tst_OrbitCamera)
