@@ -1580,6 +1580,10 @@ stop making anything</translation>
         <source>Too many chat lines: at most %1 per second, %2 at once.</source>
         <translation>Too many chat lines: at most %1 per second, %2 at once.</translation>
     </message>
+    <message>
+        <source>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</source>
+        <translation>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>

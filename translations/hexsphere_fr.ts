@@ -1582,6 +1582,10 @@ ne plus rien fabriquer</translation>
         <source>Too many chat lines: at most %1 per second, %2 at once.</source>
         <translation>Trop de lignes de discussion&#xa0;: au plus %1 par seconde, %2 d’un coup.</translation>
     </message>
+    <message>
+        <source>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</source>
+        <translation>La cellule %1 du curseur n’existe pas&#xa0;: le monde compte %2 cellules.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>

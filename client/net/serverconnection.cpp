@@ -131,6 +131,7 @@ void ServerConnection::open(const QUrl &url, const JoinOptions &join)
     m_lastClientSeq = 0;
     m_bytesReceived = 0;
     m_pingMs = -1;
+    m_sentCursor = geometry::CellId(~0u);
     ++m_attempt;
     qCInfo(lcNet).noquote() << "connecting to" << url.toString();
     setState(State::Connecting);
@@ -306,6 +307,7 @@ void ServerConnection::handleEnvelope(const protocol::Envelope &envelope)
         handleResync(envelope.resync());
         return;
     case protocol::Envelope::kView:
+    case protocol::Envelope::kCursor:
     case protocol::Envelope::kChatSend:
     case protocol::Envelope::kLanQuery:
     case protocol::Envelope::kLanAnnouncement:
@@ -515,6 +517,12 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     for (const protocol::ActionResult &result : update.results())
         emit actionResult(result.client_seq(), result.cell(), int(result.reason()),
                           QString::fromStdString(result.message()));
+    for (const protocol::CursorUpdate &cursor : update.cursors()) {
+        if (cursor.player_id() == m_playerId)
+            continue;
+        emit cursorMoved(cursor.player_id(), cursor.cell(), cursor.visible(),
+                         qint64(update.server_time_ms()));
+    }
     for (const protocol::ChatMessage &line : update.chat()) {
         emit chatReceived(line.player_id(), QString::fromStdString(line.player_name()),
                           QString::fromStdString(line.text()), qint64(line.server_time_ms()));
@@ -544,6 +552,17 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             emit inventoryChanged();
         }
     }
+}
+
+void ServerConnection::sendCursor(std::optional<geometry::CellId> cell)
+{
+    if (m_state != State::Joined || cell == m_sentCursor)
+        return;
+    m_sentCursor = cell;
+    protocol::Envelope envelope;
+    envelope.mutable_cursor()->set_cell(cell.value_or(0));
+    envelope.mutable_cursor()->set_visible(cell.has_value());
+    m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
 }
 
 bool ServerConnection::sendChat(const QString &text)

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace hex::protocol {
@@ -150,6 +151,10 @@ public:
     /// it; empty before the first TickUpdate after joining.
     const std::map<sim::ItemId, std::uint32_t> &inventory() const { return m_inventory; }
 
+    /// Tells the server where the player's pointer is (a cell, or none), for the other
+    /// players to see. Sends nothing unless joined, or when it has not changed.
+    void sendCursor(std::optional<geometry::CellId> cell);
+
     /// Says `text` in the world's chat. Returns false (and sends nothing) unless the
     /// state is Joined or `text` is empty after trimming; the server may still refuse
     /// it (too long, too fast) with an errorOccurred().
@@ -203,6 +208,9 @@ signals:
                       qint64 serverTimeMs);
     /// players() changed.
     void playersChanged();
+    /// Another player's pointer moved to `cell` (or went, when !visible), as of the
+    /// tick stamped `serverTimeMs`.
+    void cursorMoved(quint32 playerId, quint32 cell, bool visible, qint64 serverTimeMs);
     /// A ping round trip was measured: pingMs() is `ms`.
     void pingMeasured(int ms);
     /// Something went wrong: a socket error, an Error frame from the server, or a frame
@@ -250,6 +258,8 @@ private:
     /// The session's token, from SessionInfo.
     QString m_sessionToken;
     std::map<sim::PlayerId, PlayerEntry> m_players;
+    /// The cursor last sent; nullopt for none. Unsent: a value no cell has.
+    std::optional<geometry::CellId> m_sentCursor = geometry::CellId(~0u);
     int m_playerTotal = 0;
     int m_pingMs = -1;
     quint64 m_bytesReceived = 0;

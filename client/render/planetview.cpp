@@ -16,6 +16,8 @@
 #include <Qt3DCore/QGeometry>
 #include <Qt3DCore/QTransform>
 #include <Qt3DExtras/QForwardRenderer>
+#include <Qt3DExtras/QPhongMaterial>
+#include <Qt3DExtras/QSphereMesh>
 #include <Qt3DExtras/QPerVertexColorMaterial>
 #include <Qt3DExtras/Qt3DWindow>
 #include <Qt3DLogic/QFrameAction>
@@ -477,7 +479,46 @@ void PlanetView::onFrame(float seconds)
     m_animationSeconds += double(seconds);
     if (m_structures)
         m_structures->setTime(float(m_animationSeconds));
+    drawCursors();
     emit frameRendered(seconds);
+}
+
+void PlanetView::drawCursors()
+{
+    if (!m_cursorSource || !m_sphere)
+        return;
+    m_drawnCursors.clear();
+    // A marker about half a cell across, floating just above the ground.
+    const float size = 1.2f / float(std::max(m_sphere->subdivisions(), 1));
+    for (const auto &[player, position] : m_cursorSource()) {
+        Qt3DCore::QEntity *&marker = m_cursorMarkers[player];
+        if (!marker) {
+            marker = new Qt3DCore::QEntity(m_root);
+            auto *mesh = new Qt3DExtras::QSphereMesh(marker);
+            mesh->setRadius(0.5f);
+            mesh->setRings(10);
+            mesh->setSlices(16);
+            auto *material = new Qt3DExtras::QPhongMaterial(marker);
+            const sim::Rgb colour = playerColour(player);
+            material->setDiffuse(QColor(colour.r, colour.g, colour.b));
+            material->setAmbient(QColor(colour.r, colour.g, colour.b).darker(200));
+            marker->addComponent(mesh);
+            marker->addComponent(material);
+            marker->addComponent(new Qt3DCore::QTransform(marker));
+        }
+        const QVector3D scene
+            = planetOrientation().rotatedVector(QVector3D(position.x, position.y, position.z))
+              * (1.0f + size);
+        auto *transform = marker->componentsOfType<Qt3DCore::QTransform>().front();
+        transform->setTranslation(scene);
+        transform->setScale(size);
+        marker->setEnabled(true);
+        m_drawnCursors[player] = scene;
+    }
+    for (const auto &[player, marker] : m_cursorMarkers) {
+        if (!m_drawnCursors.contains(player))
+            marker->setEnabled(false);
+    }
 }
 
 void PlanetView::applyCamera()

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 
@@ -81,6 +82,15 @@ public:
     /// Cells with a provisional look are drawn with it, paled towards white so that the
     /// player sees it is not settled yet. Takes effect for the cells updated next.
     void setProvisionalLook(ProvisionalLook look) { m_provisional = std::move(look); }
+    /// Where other players' cursors are to be drawn this frame: unit-sphere positions,
+    /// already interpolated (see RenderClock and CursorTracks). Asked once a frame.
+    using CursorSource = std::function<std::vector<std::pair<sim::PlayerId, geometry::Vec3>>()>;
+    void setCursorSource(CursorSource source) { m_cursorSource = std::move(source); }
+    /// Moves the cursor markers to where the cursor source says; every frame does.
+    void drawCursors();
+    /// The cursors drawn in the last frame, by player: their scene positions. For tests.
+    const std::map<sim::PlayerId, QVector3D> &drawnCursors() const { return m_drawnCursors; }
+
     /// The key that rotates the structure under the mouse (R until rebound).
     void setRotateKey(int key) { m_rotateKey = key; }
     /// The pixel (3D window coordinates) at the centre of `cell`, or nullopt when no
@@ -187,6 +197,14 @@ private:
     std::optional<geometry::CellId> m_hovered;
 
     ProvisionalLook m_provisional;
+
+    CursorSource m_cursorSource;
+
+    /// One marker per player whose cursor is shown, hidden when it goes.
+
+    std::map<sim::PlayerId, Qt3DCore::QEntity *> m_cursorMarkers;
+
+    std::map<sim::PlayerId, QVector3D> m_drawnCursors;
 
     int m_rotateKey = Qt::Key_R;
     /// The last mouse position over the 3D window, if the mouse is there.

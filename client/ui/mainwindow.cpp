@@ -154,6 +154,32 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     m_planetView->setProvisionalLook(
         [this](geometry::CellId cell) { return m_predictor.provisional(cell); });
 
+    // Other players' cursors: each tick stamps the clock, each move is a sample, and
+    // every frame draws them between the samples around the render time.
+    m_localClock.start();
+    connect(m_connection, &ServerConnection::tickReceived, this,
+            [this](quint64, qint64 serverTimeMs) {
+                m_renderClock.onState(serverTimeMs, m_localClock.elapsed());
+            });
+    connect(m_connection, &ServerConnection::cursorMoved, this,
+            [this](quint32 player, quint32 cell, bool visible, qint64 serverTimeMs) {
+                const auto sphere = m_connection->sphere();
+                std::optional<geometry::Vec3> position;
+                if (visible && sphere && cell < sphere->cellCount())
+                    position = sphere->centre(cell);
+                m_cursors.add(sim::PlayerId(player), serverTimeMs, position);
+            });
+    m_planetView->setCursorSource([this] {
+        const auto time = m_renderClock.renderTime(m_localClock.elapsed());
+        return time ? m_cursors.at(*time)
+                    : std::vector<std::pair<sim::PlayerId, geometry::Vec3>>{};
+    });
+    m_cursorTimer = new QTimer(this);
+    m_cursorTimer->setInterval(100);
+    connect(m_cursorTimer, &QTimer::timeout, this,
+            [this] { m_connection->sendCursor(m_planetView->hoveredCell()); });
+    m_cursorTimer->start();
+
     connect(m_connection, &ServerConnection::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_connection, &ServerConnection::worldReceived, this, &MainWindow::onWorldReceived);
     connect(m_connection, &ServerConnection::snapshotReceived, this,
@@ -262,6 +288,7 @@ void MainWindow::onSnapshotReceived(quint64 tick)
     m_tick = tick;
     // A new snapshot: pending predictions start over from it (their answers still come).
     resetPredictions();
+    m_cursors.clear();
     // The connection owns both the sphere and the mirror and outlives the view.
     const std::shared_ptr<const geometry::HexSphere> sphere = m_connection->sphere();
     if (m_planetView->sphere() == sphere.get() && m_planetView->cells() == &m_connection->cells()) {

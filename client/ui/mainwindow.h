@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/actionpredictor.h"
+#include "net/interpolation.h"
 #include "render/orbitcamera.h"
 
 #include "net/serverconnection.h"
@@ -137,6 +138,12 @@ private:
     sim::Content m_content;
     /// Shows the player's own actions before the server answers.
     ActionPredictor m_predictor;
+    /// Other players' cursors, drawn a render delay behind the newest tick.
+    RenderClock m_renderClock;
+    CursorTracks m_cursors;
+    QElapsedTimer m_localClock;
+    /// Sends the hovered cell as the player's cursor at most every 100 ms.
+    QTimer *m_cursorTimer = nullptr;
     BuildDock *m_buildDock = nullptr;
     InventoryDock *m_inventoryDock = nullptr;
     ChatDock *m_chatDock = nullptr;

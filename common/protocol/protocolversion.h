@@ -25,7 +25,8 @@ namespace hex::protocol {
 /// - 6: chat (ChatSend; TickUpdate.chat), the player list (TickUpdate.players), a
 ///   server password (Hello.server_password, SessionRequest.server_password), and LAN
 ///   discovery over UDP (LanQuery, LanAnnouncement).
-inline constexpr std::uint32_t kProtocolVersion = 6;
+/// - 7: players see each other's cursors: Cursor (client to server), TickUpdate.cursors.
+inline constexpr std::uint32_t kProtocolVersion = 7;
 
 /// The UDP port of LAN discovery (see LanQuery in hexsphere.proto).
 inline constexpr std::uint16_t kLanDiscoveryPort = 7358;

@@ -343,6 +343,9 @@ void SessionManager::end(const SessionPtr &session, const QString &why)
         << "tick " << m_world.state().tick << ": session " << session->id.left(8) << " of "
         << session->playerName << " ended: " << why;
     m_changedPlayers.insert(session->player);
+    protocol::CursorUpdate &gone = m_pendingCursors[session->player];
+    gone.set_player_id(session->player);
+    gone.set_visible(false);
     emit sessionEnded(session, why);
 }
 
@@ -407,6 +410,24 @@ tl::expected<void, Refusal> SessionManager::say(Session &session, const QString 
     m_pendingChat.push_back(std::move(message));
     qCInfo(lcNet).nospace().noquote()
         << "tick " << m_world.state().tick << ": chat " << session.playerName << ": " << line;
+    return {};
+}
+
+tl::expected<void, Refusal> SessionManager::setCursor(Session &session, std::uint32_t cell,
+                                                      bool visible)
+{
+    touch(session);
+    if (visible && cell >= m_world.state().sphere->cellCount()) {
+        return tl::unexpected(refusal(protocol::Error::BAD_ACTION, 400, "bad_cursor",
+                                      tr("The cursor's cell %1 does not exist: the world has "
+                                         "%2 cells.")
+                                          .arg(cell)
+                                          .arg(m_world.state().sphere->cellCount())));
+    }
+    protocol::CursorUpdate &update = m_pendingCursors[session.player];
+    update.set_player_id(session.player);
+    update.set_cell(visible ? cell : 0);
+    update.set_visible(visible);
     return {};
 }
 
@@ -749,6 +770,14 @@ void SessionManager::publishTick(const sim::StepResult &step)
         m_pendingChat.clear();
         chatPiece = protocol::encodeEnvelope(e);
     }
+    QByteArray cursorsPiece;
+    if (!m_pendingCursors.empty()) {
+        Envelope e;
+        for (const auto &[player, update] : m_pendingCursors)
+            *e.mutable_tick()->add_cursors() = update;
+        m_pendingCursors.clear();
+        cursorsPiece = protocol::encodeEnvelope(e);
+    }
     QByteArray fullPlayersPiece;
     auto fullPlayerListPiece = [&]() -> const QByteArray & {
         if (fullPlayersPiece.isEmpty()) {
@@ -848,6 +877,10 @@ void SessionManager::publishTick(const sim::StepResult &step)
         if (session.subscribedCount > 0) {
             if (!chatPiece.isEmpty()) {
                 message.pieces.push_back(chatPiece);
+                hasContent = true;
+            }
+            if (!cursorsPiece.isEmpty()) {
+                message.pieces.push_back(cursorsPiece);
                 hasContent = true;
             }
             if (!session.playersSent) {
@@ -966,6 +999,13 @@ void SessionManager::setWebSocketAttached(Session &session, bool attached)
 {
     if (session.webSocketAttached != attached)
         m_changedPlayers.insert(session.player);
+    if (!attached) {
+        // A player who left points nowhere.
+        protocol::CursorUpdate &gone = m_pendingCursors[session.player];
+        gone.set_player_id(session.player);
+        gone.set_cell(0);
+        gone.set_visible(false);
+    }
     session.webSocketAttached = attached;
     touch(session);
 }

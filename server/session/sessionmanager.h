@@ -118,6 +118,9 @@ public:
     /// Says `text` (trimmed, 1 to 280 characters) in chat for everyone, in the next
     /// tick's messages; rate limited to 1 line per second, 5 at once.
     tl::expected<void, Refusal> say(Session &session, const QString &text);
+    /// Notes where the player's pointer is (`cell` when `visible`); the last of each
+    /// tick goes to the other players. BAD_ACTION for a cell past the last.
+    tl::expected<void, Refusal> setCursor(Session &session, std::uint32_t cell, bool visible);
     /// Fills `out` with the whole player list (online players first, at most 1000)
     /// and whether each is online.
     void fillPlayerList(protocol::PlayerList *out) const;
@@ -211,6 +214,8 @@ private:
 
     /// Chat lines said since the last tick.
     std::vector<protocol::ChatMessage> m_pendingChat;
+    /// Cursors that moved since the last tick: the last position of each player.
+    std::map<sim::PlayerId, protocol::CursorUpdate> m_pendingCursors;
     /// Players who joined, left, connected or disconnected since the last tick.
     std::set<sim::PlayerId> m_changedPlayers;
     /// Each acting player's cell count as last listed.

@@ -244,6 +244,14 @@ void WebSocketTransport::onBinaryMessage(QWebSocket *socket, const QByteArray &f
             break;
         handleAction(*connection, *envelope);
         return;
+    case Envelope::kCursor:
+        if (!joined)
+            break;
+        if (const auto set = m_sessions.setCursor(*connection->session, envelope->cursor().cell(),
+                                                  envelope->cursor().visible());
+            !set)
+            sendError(socket, set.error().code, set.error().message);
+        return;
     case Envelope::kChatSend:
         if (!joined)
             break;

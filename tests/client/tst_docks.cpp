@@ -81,6 +81,7 @@ private slots:
     void chatEnterSendsThroughTheServer();
     void chatShortcutAndInputLimit();
 
+    void otherPlayersCursorsAreDrawn();
     void playersDockShowsBothPlayers();
 
     void recipeDockListsTheAssemblersRecipes();
@@ -291,6 +292,28 @@ void tst_Docks::chatShortcutAndInputLimit()
     dock->hide();
     talk->trigger();
     QVERIFY(!dock->isHidden());
+}
+
+void tst_Docks::otherPlayersCursorsAreDrawn()
+{
+    // The second player points at a cell: this window draws a marker over it, a render
+    // delay later; then the pointer leaves the planet and the marker goes.
+    hex::client::PlanetView *view = m_window->planetView();
+    const auto sphere = m_connection->sphere();
+    const CellId cell = 7;
+    m_second->sendCursor(cell);
+    const auto other = hex::sim::PlayerId(m_second->playerId());
+    QTRY_VERIFY_WITH_TIMEOUT((view->drawCursors(), view->drawnCursors().contains(other)), 5'000);
+    QVERIFY(!view->drawnCursors().contains(m_connection->playerId())); // not our own
+    const hex::geometry::Vec3 c = sphere->centre(cell);
+    const QVector3D expected = hex::client::PlanetView::planetOrientation().rotatedVector(
+        QVector3D(c.x, c.y, c.z));
+    const QVector3D drawn = view->drawnCursors().at(other);
+    QVERIFY2(QVector3D::dotProduct(drawn.normalized(), expected) > 0.9999f,
+             "the marker stands over the cell");
+    QVERIFY(drawn.length() > 1.0f); // above the ground
+    m_second->sendCursor(std::nullopt);
+    QTRY_VERIFY_WITH_TIMEOUT((view->drawCursors(), !view->drawnCursors().contains(other)), 5'000);
 }
 
 void tst_Docks::playersDockShowsBothPlayers()

@@ -47,6 +47,7 @@ private slots:
     void badTokensAreRefused();
     void viewSubscribesNearbyChunksWithHysteresis();
     void chatPlayersAndServerPassword();
+    void cursorsReachViewers();
 
 private:
     quint16 port() const { return m_server.port(); }
@@ -971,6 +972,45 @@ void tst_Sessions::chatPlayersAndServerPassword()
     // one it refilled (1 per second) since then.
     QVERIFY2(limited >= 1 && limited <= 2, qPrintable(QString::number(limited)));
     QCOMPARE(server.stop(), 0);
+}
+
+void tst_Sessions::cursorsReachViewers()
+{
+    WsClient ann(m_server.url());
+    QVERIFY(ann.join("Ann"));
+    WsClient ben(m_server.url());
+    QVERIFY(ben.join("Ben"));
+    protocol::Envelope pointer;
+    pointer.mutable_cursor()->set_cell(9);
+    pointer.mutable_cursor()->set_visible(true);
+    ben.send(pointer);
+    auto cursorOf = [&](WsClient &client, std::uint32_t player) {
+        std::optional<protocol::CursorUpdate> last;
+        for (const protocol::Envelope *e : client.all(protocol::Envelope::kTick)) {
+            for (const protocol::CursorUpdate &c : e->tick().cursors()) {
+                if (c.player_id() == player)
+                    last = c;
+            }
+        }
+        return last;
+    };
+    QVERIFY(ann.waitFor([&] { return cursorOf(ann, ben.playerId()).has_value(); }));
+    QCOMPARE(cursorOf(ann, ben.playerId())->cell(), 9u);
+    QVERIFY(cursorOf(ann, ben.playerId())->visible());
+    // A cell that does not exist is refused, and nothing moves.
+    pointer.mutable_cursor()->set_cell(1'000'000);
+    ben.send(pointer);
+    const auto error = ben.waitError();
+    QVERIFY(error);
+    QCOMPARE(error->code(), protocol::Error::BAD_ACTION);
+    QVERIFY2(QString::fromStdString(error->message()).contains(QStringLiteral("1000000")),
+             error->message().c_str());
+    // Ben leaves: his cursor goes with him.
+    ben.close();
+    QVERIFY(ann.waitFor([&] {
+        const auto last = cursorOf(ann, ben.playerId());
+        return last && !last->visible();
+    }));
 }
 
 QTEST_GUILESS_MAIN(tst_Sessions)

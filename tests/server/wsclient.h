@@ -55,6 +55,8 @@ public:
     }
 
     void sendRaw(const QByteArray &frame) { m_socket.sendBinaryMessage(frame); }
+    /// Closes the connection as a client that leaves does.
+    void close() { m_socket.close(); }
     void sendText(const QString &text) { m_socket.sendTextMessage(text); }
 
     void hello(const char *name, std::uint32_t version = hex::protocol::kProtocolVersion)
