@@ -132,6 +132,7 @@ void ServerConnection::open(const QUrl &url, const JoinOptions &join)
     m_bytesReceived = 0;
     m_pingMs = -1;
     m_sentCursor = geometry::CellId(~0u);
+    m_sentView.reset();
     ++m_attempt;
     qCInfo(lcNet).noquote() << "connecting to" << url.toString();
     setState(State::Connecting);
@@ -552,6 +553,28 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             emit inventoryChanged();
         }
     }
+}
+
+void ServerConnection::setView(const geometry::Vec3 &direction, float radiusDegrees)
+{
+    if (m_state != State::Joined || geometry::length(direction) <= 0.0f)
+        return;
+    const geometry::Vec3 unit = geometry::normalized(direction);
+    if (m_sentView) {
+        const auto &[sentDirection, sentRadius] = *m_sentView;
+        // About a degree either way is not worth a message.
+        const bool turned = geometry::dot(unit, sentDirection) < 0.99985f;
+        if (!turned && std::abs(radiusDegrees - sentRadius) < 1.0f)
+            return;
+    }
+    m_sentView = std::pair{unit, radiusDegrees};
+    protocol::Envelope envelope;
+    protocol::View *view = envelope.mutable_view();
+    view->set_x(unit.x);
+    view->set_y(unit.y);
+    view->set_z(unit.z);
+    view->set_radius_degrees(radiusDegrees);
+    m_socket.sendBinaryMessage(protocol::encodeEnvelope(envelope));
 }
 
 void ServerConnection::sendCursor(std::optional<geometry::CellId> cell)

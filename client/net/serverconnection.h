@@ -1,6 +1,7 @@
 #pragma once
 
 #include "geometry/hexsphere.h"
+#include "geometry/vec3.h"
 #include "sim/actions.h"
 
 #include <QByteArray>
@@ -151,6 +152,14 @@ public:
     /// it; empty before the first TickUpdate after joining.
     const std::map<sim::ItemId, std::uint32_t> &inventory() const { return m_inventory; }
 
+    /// Asks the server for the chunks within `radiusDegrees` of `direction` (world
+    /// coordinates, any length but zero) instead of the whole planet: chunks that come
+    /// into view arrive whole, chunks that leave it are no longer kept current. Sends
+    /// nothing unless joined, or when the view moved less than about a degree.
+    void setView(const geometry::Vec3 &direction, float radiusDegrees);
+    /// The view last sent since joining (unit direction, radius in degrees), if any.
+    std::optional<std::pair<geometry::Vec3, float>> sentView() const { return m_sentView; }
+
     /// Tells the server where the player's pointer is (a cell, or none), for the other
     /// players to see. Sends nothing unless joined, or when it has not changed.
     void sendCursor(std::optional<geometry::CellId> cell);
@@ -258,6 +267,8 @@ private:
     /// The session's token, from SessionInfo.
     QString m_sessionToken;
     std::map<sim::PlayerId, PlayerEntry> m_players;
+    /// The view last sent (unit direction and radius), if any since joining.
+    std::optional<std::pair<geometry::Vec3, float>> m_sentView;
     /// The cursor last sent; nullopt for none. Unsent: a value no cell has.
     std::optional<geometry::CellId> m_sentCursor = geometry::CellId(~0u);
     int m_playerTotal = 0;

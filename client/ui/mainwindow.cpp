@@ -26,6 +26,9 @@
 #include <QScreen>
 #include <QStatusBar>
 #include <QToolTip>
+#include <QtMath>
+
+#include <cmath>
 
 namespace hex::client {
 
@@ -35,6 +38,8 @@ Q_LOGGING_CATEGORY(lcUi, "hex.client.ui")
 
 /// How long an action's outcome stays in the status bar.
 constexpr int kActionMessageMs = 6000;
+/// How far beyond the horizon the view asks for chunks, in degrees.
+constexpr float kViewMarginDegrees = 15.0f;
 
 sim::Content defaultContent()
 {
@@ -176,8 +181,10 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     });
     m_cursorTimer = new QTimer(this);
     m_cursorTimer->setInterval(100);
-    connect(m_cursorTimer, &QTimer::timeout, this,
-            [this] { m_connection->sendCursor(m_planetView->hoveredCell()); });
+    connect(m_cursorTimer, &QTimer::timeout, this, [this] {
+        m_connection->sendCursor(m_planetView->hoveredCell());
+        sendView();
+    });
     m_cursorTimer->start();
 
     connect(m_connection, &ServerConnection::stateChanged, this, &MainWindow::onStateChanged);
@@ -298,6 +305,23 @@ void MainWindow::onSnapshotReceived(quint64 tick)
     }
     m_planetView->showPlanet(sphere, &m_connection->cells());
     qCInfo(lcUi).nospace() << "tick " << tick << ": showing the planet";
+}
+
+void MainWindow::sendView()
+{
+    // What the camera can see: the cap inside the horizon (acos(1/d) from the point
+    // under the camera, d its distance in planet radii), with a margin so that chunks
+    // arrive before they come over the horizon while the globe turns.
+    if (!m_planetView->hasPlanet())
+        return;
+    const QVector3D camera = PlanetView::planetOrientation().inverted().rotatedVector(
+        m_planetView->orbitCamera()->position());
+    const float distance = camera.length();
+    if (distance <= 1.0f)
+        return;
+    const float horizon = qRadiansToDegrees(std::acos(1.0f / distance));
+    m_connection->setView(geometry::Vec3{camera.x(), camera.y(), camera.z()},
+                          std::min(180.0f, horizon + kViewMarginDegrees));
 }
 
 void MainWindow::resetPredictions()

@@ -120,6 +120,8 @@ private:
     void onCellsChanged();
     /// Starts the predictions over from the current mirror.
     void resetPredictions();
+    /// Asks the server for the chunks the camera can see (see ServerConnection::setView).
+    void sendView();
     void onError(const QString &message);
     void updateStatistics();
     void updateCellDetails();

@@ -1,5 +1,6 @@
 #include "app/hostedserver.h"
 #include "net/serverconnection.h"
+#include "geometry/chunkcover.h"
 #include "render/orbitcamera.h"
 #include "render/planetmesh.h"
 #include "render/planetview.h"
@@ -20,6 +21,9 @@
 #include <QTest>
 #include <QTreeWidget>
 
+#include <algorithm>
+#include <cmath>
+#include <numbers>
 #include <optional>
 
 using hex::client::BuildTool;
