@@ -34,6 +34,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <numbers>
 
@@ -41,6 +42,8 @@ namespace hex::client {
 
 namespace {
 
+/// Runs of changed cells re-uploaded one by one; more, and the buffer is set whole.
+constexpr std::size_t kMaxRangedUpdates = 32;
 /// How much a cell with a provisional look is paled towards white (of 256).
 constexpr int kProvisionalPaling = 90;
 
@@ -232,6 +235,7 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     if (!m_planet)
         createPlanetEntity();
     m_vertexBuffer->setData(mesh.vertexData());
+    m_colours = colours;
     m_colourBuffer->setData(colours);
     m_indexBuffer->setData(mesh.indexData());
     m_positionAttribute->setCount(mesh.vertexCount());
@@ -268,12 +272,16 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
     if (cells.empty() || !mirrorMatchesSphere())
         return 0;
     m_structures->update(*m_sphere, *m_cells, cells);
-    const std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
+    std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
+    std::erase_if(ranges, [&](const CellRange &r) { return r.first >= m_sphere->cellCount(); });
+    // Qt3D's QBuffer::updateData() copies every update still pending for the frame on
+    // each call, so scattered changes (a living planet's ticks) cost quadratically in
+    // the number of runs: beyond a few dozen, the colours are written into the copy
+    // kept here and the buffer takes it whole, once.
+    const bool whole = ranges.size() > kMaxRangedUpdates;
     int uploaded = 0;
     QByteArray bytes;
     for (const CellRange &range : ranges) {
-        if (range.first >= m_sphere->cellCount())
-            break; // Sorted: every later range is out of bounds too.
         const std::uint32_t count = std::min(range.count, m_sphere->cellCount() - range.first);
         bytes.resize(qsizetype(count) * PlanetMesh::kColourBytesPerCell);
         auto *out = reinterpret_cast<float *>(bytes.data());
@@ -290,8 +298,16 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
             PlanetMesh::writeCellColours(out, colour);
             out += PlanetMesh::kColourFloatsPerCell;
         }
-        m_colourBuffer->updateData(int(PlanetMesh::colourOffset(range.first)), bytes);
-        ++uploaded;
+        const auto offset = qsizetype(PlanetMesh::colourOffset(range.first));
+        std::memcpy(m_colours.data() + offset, bytes.constData(), std::size_t(bytes.size()));
+        if (!whole) {
+            m_colourBuffer->updateData(int(offset), bytes);
+            ++uploaded;
+        }
+    }
+    if (whole) {
+        m_colourBuffer->setData(m_colours);
+        uploaded = 1;
     }
     return uploaded;
 }
@@ -315,7 +331,8 @@ bool PlanetView::refreshAll()
         return false;
     QElapsedTimer timer;
     timer.start();
-    m_colourBuffer->setData(PlanetMesh::colours(*m_cells));
+    m_colours = PlanetMesh::colours(*m_cells);
+    m_colourBuffer->setData(m_colours);
     m_structures->rebuild(*m_sphere, *m_cells);
     if (m_hovered) {
         const geometry::CellId hovered = *m_hovered;

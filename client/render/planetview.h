@@ -72,9 +72,9 @@ public:
 
     /// Recomputes the colours of `cells` (any order, duplicates allowed; ids past the
     /// end are ignored) from the mirror and re-uploads them: consecutive ids are merged
-    /// so that each run costs one Qt3DCore::QBuffer::updateData() call. Returns the
-    /// number of runs uploaded; 0 when no planet is shown or the mirror no longer
-    /// matches the sphere.
+    /// so that each run costs one Qt3DCore::QBuffer::updateData() call, and more than 32
+    /// runs are uploaded as one whole buffer instead. Returns the number of uploads; 0
+    /// when no planet is shown or the mirror no longer matches the sphere.
     int updateCells(std::span<const geometry::CellId> cells);
     /// What the player's pending actions make a cell look like (see ActionPredictor), or
     /// nullopt for the mirror's look.
@@ -197,6 +197,10 @@ private:
     std::optional<geometry::CellId> m_hovered;
 
     ProvisionalLook m_provisional;
+
+    /// The colour array as uploaded: updated in place, set whole when changes scatter.
+
+    QByteArray m_colours;
 
     CursorSource m_cursorSource;
 

@@ -102,6 +102,10 @@ void tst_PlanetView::updateCellsUploadsOnlyChangedRuns_data()
     QTest::newRow("the first and the last") << std::vector<CellId>{0, 161} << 2;
     QTest::newRow("ids past the end are ignored") << std::vector<CellId>{160, 161, 162, 5000} << 1;
     QTest::newRow("nothing") << std::vector<CellId>{} << 0;
+    std::vector<CellId> scattered;
+    for (CellId cell = 1; cell < 160; cell += 4)
+        scattered.push_back(cell);
+    QTest::newRow("40 scattered cells: one whole upload") << scattered << 1;
 }
 
 void tst_PlanetView::updateCellsUploadsOnlyChangedRuns()
