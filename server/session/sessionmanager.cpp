@@ -328,8 +328,11 @@ SessionManager::Result SessionManager::authenticate(QStringView token)
     return *it;
 }
 
-void SessionManager::end(const SessionPtr &session, const QString &why)
+void SessionManager::end(const SessionPtr &ending, const QString &why)
 {
+    // A copy: callers may pass a reference into m_sessions or m_sessionByPlayer, which
+    // the erasures below would leave dangling.
+    const SessionPtr session = ending;
     if (session->ended)
         return;
     session->ended = true;
@@ -481,7 +484,6 @@ void SessionManager::noteHttpRequest(Session &session)
 
 void SessionManager::applyView(Session &session, const ViewCap &view)
 {
-    session.view = view;
     std::vector<geometry::ChunkId> added;
     std::vector<geometry::ChunkId> removed;
     // Half the largest chunk's radius: a view must move that far past a chunk before
@@ -687,7 +689,6 @@ void SessionManager::overflow(Session &session)
     envelope.set_seq(lastSeq);
     OutgoingMessage marker;
     marker.seq = lastSeq;
-    marker.tick = m_world.state().tick;
     marker.pieces.push_back(protocol::encodeEnvelope(envelope));
     marker.resync = true;
     session.outbox.push_back(std::move(marker));
@@ -851,7 +852,6 @@ void SessionManager::publishTick(const sim::StepResult &step)
         session.pendingUnsubscribed.clear();
 
         OutgoingMessage message;
-        message.tick = step.tick;
         // A session that needs every chunk at once gets one Snapshot first.
         if (session.pendingSnapshotCount == chunkCount && chunkCount > 0) {
             if (fullSnapshot.isEmpty()) {
@@ -860,7 +860,6 @@ void SessionManager::publishTick(const sim::StepResult &step)
                 fullSnapshot = protocol::encodeEnvelope(e);
             }
             OutgoingMessage snapshot;
-            snapshot.tick = step.tick;
             snapshot.seq = ++session.lastSeq;
             Envelope seqOnly;
             seqOnly.set_seq(snapshot.seq);
@@ -969,7 +968,6 @@ SessionManager::messagesAfter(Session &session, std::uint64_t after, std::size_t
             envelope.set_seq(firstHeld - 1);
             OutgoingMessage marker;
             marker.seq = firstHeld - 1;
-            marker.tick = m_world.state().tick;
             marker.resync = true;
             marker.pieces.push_back(protocol::encodeEnvelope(envelope));
             session.outbox.push_front(std::move(marker));
