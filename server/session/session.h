@@ -24,8 +24,6 @@ namespace hex::server {
 struct OutgoingMessage
 {
     std::uint64_t seq = 0;
-    /// The tick the message belongs to.
-    std::uint64_t tick = 0;
     QByteArrayList pieces;
     /// True for a Resync marker standing in for dropped messages.
     bool resync = false;
@@ -60,8 +58,7 @@ struct Session
     std::int64_t expiresAtMs = 0;
     bool ended = false;
 
-    /// The view asked for and the chunks it subscribes (hysteresis applied).
-    ViewCap view;
+    /// The chunks the view subscribes (hysteresis applied).
     geometry::ChunkSet subscribed;
     std::uint32_t subscribedCount = 0;
     /// Chunks whose full state the next message must carry (new in view, or resync).

@@ -292,6 +292,16 @@ private:
         // Any path: `/ws` is the documented one, but clients that connect to
         // ws://HOST:PORT (path "/") have always been served.
         if (boost::beast::websocket::is_upgrade(request)) {
+            if (!m_door.m_webSocket.acceptsHandshake()) {
+                Response busy = errorResponse(
+                    http::status::service_unavailable, "server_busy",
+                    tr("Too many WebSocket handshakes are in progress: try again in %1 seconds.")
+                        .arg(kRetryAfterSeconds));
+                busy.extraField = http::field::retry_after;
+                busy.extraValue = std::to_string(kRetryAfterSeconds);
+                refuse(busy, "handshakes busy");
+                return false;
+            }
             handOver();
             return false;
         }

@@ -29,18 +29,6 @@ using protocol::Envelope;
 
 namespace {
 
-/// The HTTP answer to an upgrade refused before the handshake.
-QByteArray busyResponse()
-{
-    const QByteArray body = QStringLiteral("{\"error\":{\"code\":\"server_busy\",\"message\":\"%1\"}}\n")
-                                .arg(WebSocketTransport::tr("Too many WebSocket handshakes are in "
-                                                            "progress: try again in 5 seconds."))
-                                .toUtf8();
-    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-           "Retry-After: 5\r\nConnection: close\r\nContent-Length: "
-           + QByteArray::number(body.size()) + "\r\n\r\n" + body;
-}
-
 QPair<QString, quint16> peerOf(const QAbstractSocket &socket)
 {
     return {socket.peerAddress().toString(), socket.peerPort()};
@@ -72,17 +60,6 @@ WebSocketTransport::~WebSocketTransport()
 
 void WebSocketTransport::handleConnection(QTcpSocket *socket)
 {
-    if (m_handshaking.size() >= kMaxPendingHandshakes) {
-        qCWarning(lcNet).noquote() << "refusing WebSocket upgrade from"
-                                   << socket->peerAddress().toString() << ":"
-                                   << kMaxPendingHandshakes << "handshakes in progress";
-        socket->setParent(this);
-        socket->write(busyResponse());
-        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
-        socket->disconnectFromHost();
-        QTimer::singleShot(2'000, socket, [socket] { socket->abort(); });
-        return;
-    }
     const auto peer = peerOf(*socket);
     m_handshaking.insert(peer, socket);
     connect(socket, &QObject::destroyed, this, [this, peer] { m_handshaking.remove(peer); });
@@ -181,19 +158,15 @@ void WebSocketTransport::onDisconnected(QWebSocket *socket)
 void WebSocketTransport::onSessionEnded(const SessionManager::SessionPtr &session,
                                         const QString &why)
 {
-    m_bySession.erase(session.get());
-    // Collected first: closing a socket may reach onDisconnected() at once.
-    std::vector<QWebSocket *> carrying;
-    for (auto &[socket, c] : m_connections) {
-        if (c.session == session) {
-            c.session.reset();
-            carrying.push_back(socket);
-        }
-    }
-    for (QWebSocket *socket : carrying) {
-        sendError(socket, protocol::Error::UNAUTHORIZED, why);
-        socket->close(QWebSocketProtocol::CloseCodePolicyViolated, why.left(120));
-    }
+    // A session has at most one connection: the one m_bySession names.
+    const auto carried = m_bySession.find(session.get());
+    if (carried == m_bySession.end())
+        return;
+    Connection &c = *carried->second;
+    m_bySession.erase(carried);
+    c.session.reset();
+    sendError(c.socket, protocol::Error::UNAUTHORIZED, why);
+    c.socket->close(QWebSocketProtocol::CloseCodePolicyViolated, why.left(120));
 }
 
 void WebSocketTransport::pingAndReap()
@@ -339,21 +312,19 @@ void WebSocketTransport::finishHello(QWebSocket *socket, std::uint64_t resumeAft
     }
     SessionManager::SessionPtr session = *result;
     // One WebSocket per session: a resume from a new connection replaces the old one.
-    std::vector<QWebSocket *> replaced;
-    for (auto &[other, c] : m_connections) {
-        if (c.session == session && other != socket) {
-            c.session.reset();
-            replaced.push_back(other);
-        }
-    }
-    for (QWebSocket *other : replaced) {
-        sendError(other, protocol::Error::UNAUTHORIZED,
+    if (const auto carried = m_bySession.find(session.get());
+        carried != m_bySession.end() && carried->second != connection) {
+        Connection &old = *carried->second;
+        m_bySession.erase(carried);
+        old.session.reset();
+        sendError(old.socket, protocol::Error::UNAUTHORIZED,
                   tr("This session was resumed from another connection."));
-        other->close(QWebSocketProtocol::CloseCodePolicyViolated, tr("Session resumed elsewhere."));
+        old.socket->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                          tr("Session resumed elsewhere."));
+        connection = find(socket);
+        if (!connection)
+            return;
     }
-    connection = find(socket);
-    if (!connection)
-        return;
     connection->session = session;
     m_bySession[session.get()] = connection;
     m_sessions.setWebSocketAttached(*session, true);

@@ -54,9 +54,11 @@ public:
     WebSocketTransport(SessionManager &sessions, int maxConnections, QObject *parent = nullptr);
     ~WebSocketTransport() override;
 
+    /// False while kMaxPendingHandshakes are in progress: the front door then answers
+    /// the upgrade with 503 instead of handing it over.
+    bool acceptsHandshake() const { return m_handshaking.size() < kMaxPendingHandshakes; }
     /// Takes over `socket`, whose unread bytes start with a WebSocket upgrade request;
     /// QWebSocketServer reads and answers the handshake and owns the socket from now on.
-    /// Refused with 503 when kMaxPendingHandshakes are in progress.
     void handleConnection(QTcpSocket *socket);
     /// Closes every connection.
     void close();
