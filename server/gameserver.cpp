@@ -1,6 +1,8 @@
 #include "gameserver.h"
 
 #include "lan/lanannouncer.h"
+#include "persistence/statecodec.h"
+#include "persistence/writebehind.h"
 #include "session/sessionmanager.h"
 #include "tick/tickloop.h"
 #include "transport/httpfrontdoor.h"
@@ -10,7 +12,12 @@
 #include "sim/world.h"
 
 #include <QElapsedTimer>
+#include <QJsonObject>
 #include <QLoggingCategory>
+#include <QRandomGenerator>
+
+#include <atomic>
+#include <climits>
 
 Q_LOGGING_CATEGORY(lcServer, "hex.server")
 
@@ -24,6 +31,238 @@ GameServer::GameServer(ServerConfig config, QObject *parent)
 GameServer::~GameServer()
 {
     stop();
+}
+
+namespace {
+
+/// Chunk records per transaction in a new world's first save.
+constexpr std::size_t kSaveBatch = 256;
+
+QString hashText(std::uint64_t hash)
+{
+    return QStringLiteral("%1").arg(hash, 16, 16, QLatin1Char('0'));
+}
+
+QJsonObject persistenceStatus(const persistence::WriteBehind &writeBehind,
+                              const persistence::StoreLocation &location)
+{
+    const persistence::PersistenceStats stats = writeBehind.stats();
+    return QJsonObject{
+        {QStringLiteral("kind"), location.kind == persistence::StoreLocation::Kind::Postgresql
+                                     ? QStringLiteral("postgresql")
+                                     : QStringLiteral("sqlite")},
+        {QStringLiteral("location"), location.describe()},
+        {QStringLiteral("durableTick"), qint64(stats.durableTick)},
+        {QStringLiteral("backlogTicks"), qint64(stats.backlogTicks)},
+        {QStringLiteral("backlogEvents"), qint64(stats.backlogEvents)},
+        {QStringLiteral("backlogFull"), stats.backlogFull},
+        {QStringLiteral("connected"), stats.connected},
+        {QStringLiteral("snapshotTick"), qint64(stats.snapshotTick)},
+        {QStringLiteral("snapshotsWritten"), qint64(stats.snapshotsWritten)},
+        {QStringLiteral("chunksWritten"), qint64(stats.chunksWritten)},
+        {QStringLiteral("cellsWritten"), qint64(stats.cellsWritten)},
+        {QStringLiteral("flushMs"), stats.flushMs},
+        {QStringLiteral("longestStepWaitMs"), stats.longestStepWaitMs},
+        {QStringLiteral("totalStepWaitMs"), stats.totalStepWaitMs},
+        {QStringLiteral("lastError"), stats.lastError},
+    };
+}
+
+} // namespace
+
+bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
+                                 std::uint64_t *snapshotTick, std::uint64_t *durableTick,
+                                 QByteArray *tokenKey,
+                                 std::vector<persistence::PlayerRecord> *players)
+{
+    using namespace persistence;
+    const StoreLocation &location = m_config.store;
+    static std::atomic<int> counter{0};
+    const QString connectionName
+        = QStringLiteral("hex-gameserver-%1").arg(counter.fetch_add(1));
+    QString error;
+    std::unique_ptr<WorldStore> store
+        = WorldStore::open(location, m_config.worldName, connectionName, &error);
+    if (!store) {
+        m_errorString = tr("The world store %1 does not open: %2").arg(location.describe(), error);
+        return false;
+    }
+    QElapsedTimer timer;
+    timer.start();
+    if (store->exists()) {
+        emit progress(tr("Loading the world “%1”…").arg(m_config.worldName), 0, 0);
+        auto loaded = store->load();
+        if (!loaded) {
+            m_errorString = tr("World '%1' in %2 does not load: %3")
+                                .arg(m_config.worldName, location.describe(), loaded.error());
+            return false;
+        }
+        const WorldSummary &summary = loaded->summary;
+        if (summary.subdivisions != m_config.subdivisions || summary.seed != m_config.seed) {
+            qCInfo(lcServer).nospace().noquote()
+                << "tick " << summary.tick << ": world '" << m_config.worldName
+                << "' exists: its size n=" << summary.subdivisions << " and seed "
+                << summary.seed << " stand (the options given, n=" << m_config.subdivisions
+                << " and seed " << m_config.seed << ", are ignored)";
+        }
+        if (summary.subdivisions < 1 || summary.subdivisions > kMaxSubdivisions) {
+            m_errorString = tr("World '%1' in %2 has size %3, outside 1..%4.")
+                                .arg(m_config.worldName, location.describe())
+                                .arg(summary.subdivisions)
+                                .arg(kMaxSubdivisions);
+            return false;
+        }
+        if (summary.contentVersion != content->version) {
+            qCWarning(lcServer).nospace().noquote()
+                << "tick " << summary.tick << ": world '" << m_config.worldName
+                << "' was saved with content " << summary.contentVersion << ", this is "
+                << content->version << "; its replay is checked against the saved hash";
+        }
+        auto sphere = std::make_shared<const geometry::HexSphere>(summary.subdivisions);
+        auto state = decodeSnapshotState(*loaded, sphere, *content, std::max(2, m_config.threads));
+        if (!state) {
+            m_errorString = tr("World '%1' in %2 does not load: %3")
+                                .arg(m_config.worldName, location.describe(), state.error());
+            return false;
+        }
+        m_world = std::make_unique<sim::World>(std::move(*state), content, m_config.threads);
+        if (m_world->stateHash() != loaded->snapshot.stateHash) {
+            m_errorString = tr("World '%1' in %2 does not load: its snapshot at tick %3 has "
+                               "state hash %4, not the %5 it was saved with.")
+                                .arg(m_config.worldName, location.describe())
+                                .arg(loaded->snapshot.tick)
+                                .arg(hashText(m_world->stateHash()),
+                                     hashText(loaded->snapshot.stateHash));
+            m_world.reset();
+            return false;
+        }
+        QElapsedTimer replayTimer;
+        replayTimer.start();
+        const QString replaying
+            = tr("Replaying the last %n ticks of “%1”…", nullptr,
+                 int(std::min<std::uint64_t>(summary.tick - loaded->snapshot.tick, INT_MAX)))
+                  .arg(m_config.worldName);
+        auto hash = replayEvents(*m_world, loaded->events, summary.tick,
+                                 [&](std::uint64_t done, std::uint64_t total) {
+                                     emit progress(replaying, qint64(done), qint64(total));
+                                     return !cancelled();
+                                 });
+        if (!hash && cancelled()) {
+            m_errorString = tr("Cancelled.");
+            m_world.reset();
+            return false;
+        }
+        if (!hash) {
+            m_errorString = tr("World '%1' in %2 does not load: the replay of its event log "
+                               "failed: %3")
+                                .arg(m_config.worldName, location.describe(), hash.error());
+            m_world.reset();
+            return false;
+        }
+        if (*hash != summary.stateHash || m_world->state().tick != summary.tick) {
+            m_errorString = tr("World '%1' in %2 does not load: replayed to tick %3, its state "
+                               "hash is %4, but the world was saved at tick %5 with hash %6.")
+                                .arg(m_config.worldName, location.describe())
+                                .arg(m_world->state().tick)
+                                .arg(hashText(*hash))
+                                .arg(summary.tick)
+                                .arg(hashText(summary.stateHash));
+            m_world.reset();
+            return false;
+        }
+        m_config.subdivisions = summary.subdivisions;
+        m_config.seed = summary.seed;
+        *snapshotTick = loaded->snapshot.tick;
+        *durableTick = summary.tick;
+        qCInfo(lcServer).nospace().noquote()
+            << "tick " << summary.tick << ": world '" << m_config.worldName << "' loaded from "
+            << location.describe() << ": snapshot at tick " << loaded->snapshot.tick << ", "
+            << loaded->events.size() << " events replayed in " << replayTimer.elapsed()
+            << " ms (" << summary.tick - loaded->snapshot.tick << " ticks), state hash "
+            << hashText(*hash) << " (" << timer.elapsed() << " ms in all)";
+    } else {
+        WorldMeta meta;
+        meta.name = m_config.worldName;
+        meta.seed = m_config.seed;
+        meta.subdivisions = m_config.subdivisions;
+        meta.contentVersion = content->version;
+        if (!store->create(meta)) {
+            m_errorString = tr("World '%1' cannot be created in %2: %3")
+                                .arg(m_config.worldName, location.describe(), store->errorString());
+            return false;
+        }
+        // A world that is not made whole (cancelled, or the store failed) is removed
+        // again, so that it is not listed as one to continue.
+        const auto giveUp = [&](const QString &why) {
+            m_errorString = why;
+            m_world.reset();
+            store.reset();
+            const auto removed = WorldCatalog(location).remove(m_config.worldName);
+            if (!removed) {
+                qCWarning(lcServer).noquote() << "tick 0: the unfinished world" << m_config.worldName
+                                              << "could not be removed:" << removed.error();
+            }
+            return false;
+        };
+        emit progress(tr("Generating the world “%1”…").arg(m_config.worldName), 0, 0);
+        auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
+        m_world = std::make_unique<sim::World>(sphere, content, m_config.seed, m_config.threads);
+        if (cancelled())
+            return giveUp(tr("Cancelled."));
+        const FullSave save = encodeFullSave(*m_world, 2);
+        const std::span<const ChunkRecord> chunks(save.chunks);
+        const QString saving = tr("Saving the world “%1”…").arg(m_config.worldName);
+        for (std::size_t i = 0; i < chunks.size(); i += kSaveBatch) {
+            emit progress(saving, qint64(i), qint64(chunks.size()));
+            if (cancelled())
+                return giveUp(tr("Cancelled."));
+            if (!store->writeChunks(chunks.subspan(i, std::min(kSaveBatch, chunks.size() - i)))) {
+                return giveUp(tr("World '%1' cannot be saved in %2: %3")
+                                  .arg(m_config.worldName, location.describe(),
+                                       store->errorString()));
+            }
+        }
+        emit progress(saving, qint64(chunks.size()), qint64(chunks.size()));
+        TickRecord first;
+        first.tick = m_world->state().tick;
+        first.stateHash = m_world->stateHash();
+        const std::vector<TickRecord> ticks{first};
+        if (!store->commitSnapshot(save.snapshot) || !store->appendTicks(ticks)) {
+            return giveUp(tr("World '%1' cannot be saved in %2: %3")
+                              .arg(m_config.worldName, location.describe(),
+                                   store->errorString()));
+        }
+        *snapshotTick = first.tick;
+        *durableTick = first.tick;
+        qCInfo(lcServer).nospace().noquote()
+            << "tick " << first.tick << ": world '" << m_config.worldName << "' generated: n="
+            << m_config.subdivisions << ", " << sphere->cellCount() << " cells, "
+            << sphere->chunkCount() << " chunks, seed " << m_config.seed << ", content "
+            << content->version << ", and saved to " << location.describe() << " in "
+            << timer.elapsed() << " ms";
+    }
+
+    QByteArray freshKey(32, Qt::Uninitialized);
+    QRandomGenerator::system()->generate(reinterpret_cast<quint32 *>(freshKey.data()),
+                                         reinterpret_cast<quint32 *>(freshKey.data() + 32));
+    auto key = store->tokenKey(freshKey);
+    if (!key || key->size() != 32) {
+        m_errorString = tr("The token key of world '%1' in %2 cannot be read: %3")
+                            .arg(m_config.worldName, location.describe(),
+                                 key ? tr("it is not 32 bytes") : key.error());
+        m_world.reset();
+        return false;
+    }
+    *tokenKey = *key;
+    auto saved = store->players();
+    if (!saved) {
+        m_errorString = tr("The players of world '%1' in %2 cannot be read: %3")
+                            .arg(m_config.worldName, location.describe(), saved.error());
+        m_world.reset();
+        return false;
+    }
+    *players = std::move(*saved);
+    return true;
 }
 
 bool GameServer::start()
@@ -40,15 +279,46 @@ bool GameServer::start()
         return false;
     }
     auto sharedContent = std::make_shared<const sim::Content>(std::move(*content));
-    auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
-    m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed, m_config.threads);
-    qCInfo(lcServer).nospace().noquote()
-        << "tick 0: world '" << m_config.worldName << "' generated: n=" << m_config.subdivisions
-        << ", " << sphere->cellCount() << " cells, " << sphere->chunkCount() << " chunks, seed "
-        << m_config.seed << ", content " << sharedContent->version << ", in " << timer.elapsed()
-        << " ms";
+    const bool keep = m_config.store.kind != persistence::StoreLocation::Kind::None;
+    QByteArray tokenKey;
+    std::vector<persistence::PlayerRecord> savedPlayers;
+    if (keep) {
+        std::uint64_t snapshotTick = 0;
+        std::uint64_t durableTick = 0;
+        if (!openStoredWorld(sharedContent, &snapshotTick, &durableTick, &tokenKey,
+                             &savedPlayers))
+            return false;
+        persistence::WriteBehindOptions options;
+        options.flushIntervalMs = m_config.flushIntervalMs;
+        m_writeBehind = std::make_unique<persistence::WriteBehind>(
+            *m_world, m_config.store, m_config.worldName, options);
+        if (!m_writeBehind->start(snapshotTick, durableTick)) {
+            m_errorString = tr("World '%1' cannot be kept in %2: %3")
+                                .arg(m_config.worldName, m_config.store.describe(),
+                                     m_writeBehind->errorString());
+            m_writeBehind.reset();
+            m_world.reset();
+            return false;
+        }
+    } else {
+        emit progress(tr("Generating the world “%1”…").arg(m_config.worldName), 0, 0);
+        auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
+        m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed,
+                                               m_config.threads);
+        if (cancelled()) {
+            m_errorString = tr("Cancelled.");
+            m_world.reset();
+            return false;
+        }
+        qCInfo(lcServer).nospace().noquote()
+            << "tick 0: world '" << m_config.worldName << "' generated: n="
+            << m_config.subdivisions << ", " << sphere->cellCount() << " cells, "
+            << sphere->chunkCount() << " chunks, seed " << m_config.seed << ", content "
+            << sharedContent->version << ", in " << timer.elapsed() << " ms (not kept)";
+    }
 
     SessionLimits limits;
+    limits.tokenKey = tokenKey;
     limits.tokenTtlSeconds = m_config.tokenTtlSeconds;
     limits.requireAccounts = m_config.requireAccounts;
     limits.mailboxCapacity = m_config.mailboxCapacity;
@@ -56,6 +326,24 @@ bool GameServer::start()
     limits.joinPassword = m_config.joinPassword;
     m_sessions = new SessionManager(*m_world, limits, this);
     m_sessions->setWorldInfo(m_config.worldName, m_config.ups);
+    if (m_writeBehind) {
+        persistence::WriteBehind *writeBehind = m_writeBehind.get();
+        const int restored = m_sessions->restoreAccounts(savedPlayers);
+        if (restored > 0) {
+            qCInfo(lcServer).nospace() << "tick " << m_world->state().tick << ": " << restored
+                                       << " accounts restored";
+        }
+        SessionPersistence hooks;
+        hooks.savePlayer = [writeBehind](persistence::PlayerRecord record,
+                                         std::function<void(bool)> saved) {
+            writeBehind->savePlayer(std::move(record), std::move(saved));
+        };
+        hooks.durableTick = [writeBehind] { return writeBehind->durableTick(); };
+        hooks.storageFull = [writeBehind] { return writeBehind->backlogFull(); };
+        const persistence::StoreLocation location = m_config.store;
+        hooks.status = [writeBehind, location] { return persistenceStatus(*writeBehind, location); };
+        m_sessions->setPersistence(std::move(hooks));
+    }
     m_webSocket = new WebSocketTransport(*m_sessions, m_config.maxClients, this);
     m_frontDoor = new HttpFrontDoor(*m_sessions, *m_webSocket, m_config.maxHttpConnections,
                                     this);
@@ -76,7 +364,11 @@ bool GameServer::start()
 
     m_tickLoop = new TickLoop(m_config.ups, this);
     connect(m_tickLoop, &TickLoop::ticked, this, [this](std::uint64_t) {
+        if (m_writeBehind)
+            m_writeBehind->beforeStep();
         const sim::StepResult result = m_world->step();
+        if (m_writeBehind)
+            m_writeBehind->afterStep(result);
         m_sessions->publishTick(result);
         m_webSocket->flush();
         m_frontDoor->wakePolls();
@@ -105,6 +397,9 @@ void GameServer::stop()
         delete m_tickLoop;
         m_tickLoop = nullptr;
     }
+    // The players of live sessions are saved with everything else below.
+    if (m_writeBehind && m_sessions)
+        m_sessions->saveAllPlayers();
     if (m_frontDoor) {
         m_frontDoor->close();
         delete m_frontDoor;
@@ -117,6 +412,24 @@ void GameServer::stop()
     }
     delete m_sessions;
     m_sessions = nullptr;
+    if (m_writeBehind) {
+        QElapsedTimer timer;
+        timer.start();
+        const bool saved = m_writeBehind->stop();
+        const persistence::PersistenceStats stats = m_writeBehind->stats();
+        if (saved) {
+            qCInfo(lcServer).nospace().noquote()
+                << "tick " << m_world->state().tick << ": world '" << m_config.worldName
+                << "' saved to " << m_config.store.describe() << " in " << timer.elapsed()
+                << " ms: events up to tick " << stats.durableTick << ", snapshot at tick "
+                << stats.snapshotTick;
+        } else {
+            qCCritical(lcServer).nospace().noquote()
+                << "tick " << m_world->state().tick << ": world '" << m_config.worldName
+                << "' NOT fully saved: " << m_writeBehind->errorString();
+        }
+        m_writeBehind.reset();
+    }
     if (m_world) {
         qCInfo(lcServer).nospace() << "tick " << m_world->state().tick << ": server stopped";
         m_world.reset();

@@ -5,10 +5,16 @@
 #include <QObject>
 #include <QString>
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 namespace hex::sim {
 class World;
+}
+
+namespace hex::server::persistence {
+class WriteBehind;
 }
 
 namespace hex::server {
@@ -30,10 +36,14 @@ public:
     explicit GameServer(ServerConfig config, QObject *parent = nullptr);
     ~GameServer() override;
 
-    /// Generates the world, binds the listening socket and starts ticking. On failure
-    /// returns false and errorString() says why (for instance: port in use).
+    /// Loads the world from config().store (or generates and saves it there when it is
+    /// new, or just generates it when the store is Kind::None), binds the listening
+    /// socket and starts ticking. On failure returns false and errorString() says why
+    /// (for instance: port in use, a store that does not open, a saved world whose
+    /// replay does not reach its stored state hash).
     [[nodiscard]] bool start();
-    /// Stops ticking and closes every connection. Safe to call twice.
+    /// Stops ticking, closes every connection and, with a store, saves the players of
+    /// live sessions, every step's events and a final snapshot. Safe to call twice.
     void stop();
 
     QString errorString() const { return m_errorString; }
@@ -46,8 +56,19 @@ public:
     const sim::World *world() const { return m_world.get(); }
     /// The sessions, or null before start() and after stop(). Tick thread only.
     SessionManager *sessions() const { return m_sessions; }
+    /// The write-behind keeping the world, or null without a store (Kind::None), before
+    /// start() and after stop(). Tick thread only.
+    persistence::WriteBehind *writeBehind() const { return m_writeBehind.get(); }
+
+    /// Asks a start() under way on the server's thread to give up at its next step
+    /// (between replayed ticks or saved batches): it then fails with "cancelled" and
+    /// leaves no half-made world behind. Any thread.
+    void requestCancel() { m_cancelRequested.store(true, std::memory_order_relaxed); }
 
 signals:
+    /// How start() is getting on: `stage` is a translated sentence, `done` of `total`
+    /// steps are done (total 0 when it cannot tell). Emitted on the server's thread.
+    void progress(const QString &stage, qint64 done, qint64 total);
     /// Emitted once start() succeeded, with the bound port.
     void started(quint16 port);
     /// Emitted when start() failed, with errorString().
@@ -58,9 +79,21 @@ public slots:
     void startAndReport();
 
 private:
+    /// Opens the store, then loads the world or creates and saves it; sets m_world, the
+    /// token key and the saved players. False with m_errorString.
+    bool openStoredWorld(std::shared_ptr<const sim::Content> content,
+                         std::uint64_t *snapshotTick, std::uint64_t *durableTick,
+                         QByteArray *tokenKey, std::vector<persistence::PlayerRecord> *players);
+
+    /// True once requestCancel() was called (and start() should stop).
+    bool cancelled() const { return m_cancelRequested.load(std::memory_order_relaxed); }
+
     ServerConfig m_config;
     QString m_errorString;
+    std::atomic<bool> m_cancelRequested{false};
     std::unique_ptr<sim::World> m_world;
+    /// Declared after m_world: it refers to the world, so it goes first.
+    std::unique_ptr<persistence::WriteBehind> m_writeBehind;
     TickLoop *m_tickLoop = nullptr;
     SessionManager *m_sessions = nullptr;
     WebSocketTransport *m_webSocket = nullptr;

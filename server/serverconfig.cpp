@@ -74,6 +74,17 @@ void addServerOptions(QCommandLineParser &parser)
          ServerConfig::tr("Announce the server on the local network and answer LAN "
                           "discovery (UDP port %1).")
              .arg(protocol::kLanDiscoveryPort)},
+        {QStringLiteral("database"),
+         ServerConfig::tr("Where worlds are kept: a directory of SQLite files (\"sqlite:DIR\" or "
+                          "a path), \"postgresql://user:password@host:port/database\", or "
+                          "\"none\" to keep nothing (default: SQLite files in %1).")
+             .arg(persistence::StoreLocation::defaultSqliteDirectory()),
+         ServerConfig::tr("url")},
+        {QStringLiteral("flush-interval"),
+         ServerConfig::tr("Milliseconds between saves of the changed parts of the world, "
+                          "100..3600000 (default %1).")
+             .arg(defaults.flushIntervalMs),
+         ServerConfig::tr("ms")},
     });
 }
 
@@ -110,6 +121,7 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
     readInt(QStringLiteral("token-ttl"), 10, 30 * 24 * 3600, &config.tokenTtlSeconds);
     readInt(QStringLiteral("mailbox-size"), 4, 65536, &config.mailboxCapacity);
     readInt(QStringLiteral("session-idle"), 10, 24 * 3600, &config.sessionIdleSeconds);
+    readInt(QStringLiteral("flush-interval"), 100, 3600 * 1000, &config.flushIntervalMs);
     config.requireAccounts = parser.isSet(QStringLiteral("require-accounts"));
     config.announceOnLan = parser.isSet(QStringLiteral("announce"));
     if (parser.isSet(QStringLiteral("password"))) {
@@ -141,6 +153,25 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
             problems << ServerConfig::tr("--world must be a name of 1 to 64 characters.");
         else
             config.worldName = name;
+    }
+
+    // No --database: the default SQLite directory, so a dedicated server keeps its world.
+    const QString database = parser.isSet(QStringLiteral("database"))
+                                 ? parser.value(QStringLiteral("database"))
+                                 : QString();
+    if (parser.isSet(QStringLiteral("database")) && database.trimmed().isEmpty()) {
+        problems << ServerConfig::tr("--database must be a directory, a postgresql:// URL or "
+                                     "\"none\", not empty.");
+    } else if (auto location = persistence::StoreLocation::parse(database)) {
+        config.store = *location;
+    } else {
+        problems << ServerConfig::tr("--database: %1").arg(location.error());
+    }
+    if (config.store.kind != persistence::StoreLocation::Kind::None
+        && !persistence::WorldCatalog::isValidName(config.worldName)) {
+        problems << ServerConfig::tr("--world \"%1\" cannot name a saved world: use letters, "
+                                     "digits, spaces, '-', '_' and '.', not starting with '.'.")
+                        .arg(config.worldName);
     }
 
     if (!problems.isEmpty()) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "persistence/worldstore.h"
+
 #include <QCoreApplication>
 #include <QHostAddress>
 #include <QString>
@@ -51,6 +53,12 @@ public:
     bool announceOnLan = false;
     /// Who hosts, as LAN announcements show it ("Ada"); empty for none.
     QString hostName;
+    /// Where the world is kept. Kind::None (the default here, for tests and the client's
+    /// throwaway worlds) keeps nothing; the dedicated server's --database defaults to
+    /// SQLite under StoreLocation::defaultSqliteDirectory().
+    persistence::StoreLocation store;
+    /// Milliseconds between snapshot flushes of the changed chunks, 100..3600000.
+    int flushIntervalMs = 5000;
 };
 
 inline constexpr int kMinUps = 10;
@@ -61,7 +69,8 @@ inline constexpr int kMaxClients = 100'000;
 
 /// Adds the world, network and session options (--port, --bind, --size, --ups,
 /// --seed, --world, --threads, --max-clients, --max-http, --require-accounts, --token-ttl,
-/// --mailbox-size, --session-idle, --password, --announce) to `parser`.
+/// --mailbox-size, --session-idle, --password, --announce, --database, --flush-interval)
+/// to `parser`.
 void addServerOptions(QCommandLineParser &parser);
 
 /// Reads the options added by addServerOptions() after parser.process(). Returns the

@@ -174,14 +174,6 @@ cost: %2</source>
         <translation>New world</translation>
     </message>
     <message>
-        <source>Continue an existing world</source>
-        <translation>Continue an existing world</translation>
-    </message>
-    <message>
-        <source>Saved worlds come with persistence, in a later version of Hexsphere.</source>
-        <translation>Saved worlds come with persistence, in a later version of Hexsphere.</translation>
-    </message>
-    <message>
         <source>The same seed and size always give the same planet.</source>
         <translation>The same seed and size always give the same planet.</translation>
     </message>
@@ -252,6 +244,71 @@ cost: %2</source>
     <message>
         <source>%1 cells</source>
         <translation>%1 cells</translation>
+    </message>
+    <message>
+        <source>Continue a saved world</source>
+        <translation>Continue a saved world</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <source>Played</source>
+        <translation>Played</translation>
+    </message>
+    <message>
+        <source>Players</source>
+        <translation>Players</translation>
+    </message>
+    <message>
+        <source>Last played</source>
+        <translation>Last played</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <comment>a world name and a number</comment>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <source>This game keeps no worlds.</source>
+        <translation>This game keeps no worlds.</translation>
+    </message>
+    <message>
+        <source>n=%1 (%2 cells)</source>
+        <translation>n=%1 (%2 cells)</translation>
+    </message>
+    <message>
+        <source>%1 ticks</source>
+        <translation>%1 ticks</translation>
+    </message>
+    <message>
+        <source>Seed %1, saved in %2</source>
+        <translation>Seed %1, saved in %2</translation>
+    </message>
+    <message>
+        <source>cannot be opened</source>
+        <translation>cannot be opened</translation>
+    </message>
+    <message>
+        <source>No saved worlds yet in %1.</source>
+        <translation>No saved worlds yet in %1.</translation>
+    </message>
+    <message>
+        <source>The saved worlds cannot be listed: %1</source>
+        <translation>The saved worlds cannot be listed: %1</translation>
+    </message>
+    <message>
+        <source>Choose the saved world to continue.</source>
+        <translation>Choose the saved world to continue.</translation>
+    </message>
+    <message>
+        <source>The world name may hold letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, and may not start with &apos;.&apos;.</source>
+        <translation>The world name may hold letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, and may not start with &apos;.&apos;.</translation>
+    </message>
+    <message>
+        <source>A saved world is called %1 already: continue it, or choose another name.</source>
+        <translation>A saved world is called %1 already: continue it, or choose another name.</translation>
     </message>
 </context>
 <context>
@@ -330,6 +387,25 @@ cost: %2</source>
     <message>
         <source>Your name must be 1 to %1 characters.</source>
         <translation>Your name must be 1 to %1 characters.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::MachineTracks</name>
+    <message>
+        <source>Machines came for chunk %1, which the world does not have.</source>
+        <translation>Machines came for chunk %1, which the world does not have.</translation>
+    </message>
+    <message>
+        <source>A machine of chunk %1 was removed from cell %2, outside it.</source>
+        <translation>A machine of chunk %1 was removed from cell %2, outside it.</translation>
+    </message>
+    <message>
+        <source>A machine of chunk %1 stands on cell %2, outside it.</source>
+        <translation>A machine of chunk %1 stands on cell %2, outside it.</translation>
+    </message>
+    <message>
+        <source>The belt on cell %1 lists %2 items but %3 positions.</source>
+        <translation>The belt on cell %1 lists %2 items but %3 positions.</translation>
     </message>
 </context>
 <context>
@@ -760,6 +836,10 @@ stop making anything</translation>
         <source>The server sent a message that only clients send.</source>
         <translation>The server sent a message that only clients send.</translation>
     </message>
+    <message>
+        <source>The server sent tick %1 with machines that do not fit the world: %2</source>
+        <translation>The server sent tick %1 with machines that do not fit the world: %2</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::ServerListModel</name>
@@ -969,10 +1049,14 @@ stop making anything</translation>
         <translation>Host a game</translation>
     </message>
     <message>
-        <source>Generating the world “%1” (%2 cells)…
-%3 s elapsed</source>
-        <translation>Generating the world “%1” (%2 cells)…
-%3 s elapsed</translation>
+        <source>Starting the world “%1”…</source>
+        <translation>Starting the world “%1”…</translation>
+    </message>
+    <message>
+        <source>%1
+%2 cells, %3 s elapsed</source>
+        <translation>%1
+%2 cells, %3 s elapsed</translation>
     </message>
 </context>
 <context>
@@ -1343,6 +1427,77 @@ stop making anything</translation>
         <source>The game content does not load: %1</source>
         <translation>The game content does not load: %1</translation>
     </message>
+    <message>
+        <source>The world store %1 does not open: %2</source>
+        <translation>The world store %1 does not open: %2</translation>
+    </message>
+    <message>
+        <source>Loading the world “%1”…</source>
+        <translation>Loading the world “%1”…</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: %3</source>
+        <translation>World &apos;%1&apos; in %2 does not load: %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</source>
+        <translation>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</source>
+        <translation>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Replaying the last %n ticks of “%1”…</source>
+        <translation>
+            <numerusform>Replaying the last tick of “%1”…</numerusform>
+            <numerusform>Replaying the last %n ticks of “%1”…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Cancelled.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</source>
+        <translation>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</source>
+        <translation>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be created in %2: %3</source>
+        <translation>World &apos;%1&apos; cannot be created in %2: %3</translation>
+    </message>
+    <message>
+        <source>Generating the world “%1”…</source>
+        <translation>Generating the world “%1”…</translation>
+    </message>
+    <message>
+        <source>Saving the world “%1”…</source>
+        <translation>Saving the world “%1”…</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be saved in %2: %3</source>
+        <translation>World &apos;%1&apos; cannot be saved in %2: %3</translation>
+    </message>
+    <message>
+        <source>The token key of world &apos;%1&apos; in %2 cannot be read: %3</source>
+        <translation>The token key of world &apos;%1&apos; in %2 cannot be read: %3</translation>
+    </message>
+    <message>
+        <source>it is not 32 bytes</source>
+        <translation>it is not 32 bytes</translation>
+    </message>
+    <message>
+        <source>The players of world &apos;%1&apos; in %2 cannot be read: %3</source>
+        <translation>The players of world &apos;%1&apos; in %2 cannot be read: %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be kept in %2: %3</source>
+        <translation>World &apos;%1&apos; cannot be kept in %2: %3</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::ServerConfig</name>
@@ -1461,6 +1616,34 @@ stop making anything</translation>
     <message>
         <source>--password must be 1 to 256 characters.</source>
         <translation>--password must be 1 to 256 characters.</translation>
+    </message>
+    <message>
+        <source>Where worlds are kept: a directory of SQLite files (&quot;sqlite:DIR&quot; or a path), &quot;postgresql://user:password@host:port/database&quot;, or &quot;none&quot; to keep nothing (default: SQLite files in %1).</source>
+        <translation>Where worlds are kept: a directory of SQLite files (&quot;sqlite:DIR&quot; or a path), &quot;postgresql://user:password@host:port/database&quot;, or &quot;none&quot; to keep nothing (default: SQLite files in %1).</translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation>url</translation>
+    </message>
+    <message>
+        <source>Milliseconds between saves of the changed parts of the world, 100..3600000 (default %1).</source>
+        <translation>Milliseconds between saves of the changed parts of the world, 100..3600000 (default %1).</translation>
+    </message>
+    <message>
+        <source>ms</source>
+        <translation>ms</translation>
+    </message>
+    <message>
+        <source>--database must be a directory, a postgresql:// URL or &quot;none&quot;, not empty.</source>
+        <translation>--database must be a directory, a postgresql:// URL or &quot;none&quot;, not empty.</translation>
+    </message>
+    <message>
+        <source>--database: %1</source>
+        <translation>--database: %1</translation>
+    </message>
+    <message>
+        <source>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</source>
+        <translation>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</translation>
     </message>
 </context>
 <context>
@@ -1584,13 +1767,17 @@ stop making anything</translation>
         <source>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</source>
         <translation>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</translation>
     </message>
+    <message>
+        <source>Your account is created, but the server cannot save it right now; it will be saved once the database is back. Log in again in a moment.</source>
+        <translation>Your account is created, but the server cannot save it right now; it will be saved once the database is back. Log in again in a moment.</translation>
+    </message>
+    <message>
+        <source>The server cannot save actions right now (its database is unreachable and its backlog is full); nothing was queued. Try again later.</source>
+        <translation>The server cannot save actions right now (its database is unreachable and its backlog is full); nothing was queued. Try again later.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>
-    <message>
-        <source>Too many WebSocket handshakes are in progress: try again in 5 seconds.</source>
-        <translation>Too many WebSocket handshakes are in progress: try again in 5 seconds.</translation>
-    </message>
     <message>
         <source>The server is shutting down.</source>
         <translation>The server is shutting down.</translation>
@@ -1638,6 +1825,407 @@ stop making anything</translation>
     <message>
         <source>Session resumed elsewhere.</source>
         <translation>Session resumed elsewhere.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence</name>
+    <message>
+        <source>%1 is empty.</source>
+        <translation>%1 is empty.</translation>
+    </message>
+    <message>
+        <source>%1 has format %2; this program reads format %3.</source>
+        <translation>%1 has format %2; this program reads format %3.</translation>
+    </message>
+    <message>
+        <source>%1 is not a valid compressed block.</source>
+        <translation>%1 is not a valid compressed block.</translation>
+    </message>
+    <message>
+        <source>%1 claims %2 bytes, more than the %3 it can hold.</source>
+        <translation>%1 claims %2 bytes, more than the %3 it can hold.</translation>
+    </message>
+    <message>
+        <source>%1 does not decompress: %2.</source>
+        <translation>%1 does not decompress: %2.</translation>
+    </message>
+    <message>
+        <source>%1 is truncated.</source>
+        <translation>%1 is truncated.</translation>
+    </message>
+    <message>
+        <source>Chunk %1</source>
+        <translation>Chunk %1</translation>
+    </message>
+    <message>
+        <source>%1 does not exist: the world has %2 chunks.</source>
+        <translation>%1 does not exist: the world has %2 chunks.</translation>
+    </message>
+    <message>
+        <source>%1 holds %2 bytes; its %3 cells need %4.</source>
+        <translation>%1 holds %2 bytes; its %3 cells need %4.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown terrain %3.</source>
+        <translation>%1: cell %2 has an unknown terrain %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown resource %3.</source>
+        <translation>%1: cell %2 has an unknown resource %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown structure %3.</source>
+        <translation>%1: cell %2 has an unknown structure %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has orientation %3; it has %4 sides.</source>
+        <translation>%1: cell %2 has orientation %3; it has %4 sides.</translation>
+    </message>
+    <message>
+        <source>The machine state</source>
+        <translation>The machine state</translation>
+    </message>
+    <message>
+        <source>%1 is truncated at machine %2 of %3.</source>
+        <translation>%1 is truncated at machine %2 of %3.</translation>
+    </message>
+    <message>
+        <source>%1 names cell %2; the world has %3 cells.</source>
+        <translation>%1 names cell %2; the world has %3 cells.</translation>
+    </message>
+    <message>
+        <source>%1 lists cell %2 out of order.</source>
+        <translation>%1 lists cell %2 out of order.</translation>
+    </message>
+    <message>
+        <source>%1 of cell %2 holds a value out of range.</source>
+        <translation>%1 of cell %2 holds a value out of range.</translation>
+    </message>
+    <message>
+        <source>%1 has bytes after its last machine.</source>
+        <translation>%1 has bytes after its last machine.</translation>
+    </message>
+    <message>
+        <source>The player list</source>
+        <translation>The player list</translation>
+    </message>
+    <message>
+        <source>%1 holds %2 players, more than a world can.</source>
+        <translation>%1 holds %2 players, more than a world can.</translation>
+    </message>
+    <message>
+        <source>%1 is truncated at player %2.</source>
+        <translation>%1 is truncated at player %2.</translation>
+    </message>
+    <message>
+        <source>%1: player %2 carries zero of item %3.</source>
+        <translation>%1: player %2 carries zero of item %3.</translation>
+    </message>
+    <message>
+        <source>%1 has bytes after its last player.</source>
+        <translation>%1 has bytes after its last player.</translation>
+    </message>
+    <message>
+        <source>Chunk %1 does not exist: the world has %2 chunks.</source>
+        <translation>Chunk %1 does not exist: the world has %2 chunks.</translation>
+    </message>
+    <message>
+        <source>Chunk %1 is missing from the snapshot at tick %2.</source>
+        <translation>Chunk %1 is missing from the snapshot at tick %2.</translation>
+    </message>
+    <message>
+        <source>Chunk %1: cell %2 is owned by player %3, who does not exist.</source>
+        <translation>Chunk %1: cell %2 is owned by player %3, who does not exist.</translation>
+    </message>
+    <message>
+        <source>Chunk %1: cell %2 %3 but the machine state %4.</source>
+        <translation>Chunk %1: cell %2 %3 but the machine state %4.</translation>
+    </message>
+    <message>
+        <source>has a structure</source>
+        <translation>has a structure</translation>
+    </message>
+    <message>
+        <source>has no structure</source>
+        <translation>has no structure</translation>
+    </message>
+    <message>
+        <source>has no entry for it</source>
+        <translation>has no entry for it</translation>
+    </message>
+    <message>
+        <source>has one</source>
+        <translation>has one</translation>
+    </message>
+    <message>
+        <source>The event log has an event at tick %1, at or before the snapshot&apos;s tick %2.</source>
+        <translation>The event log has an event at tick %1, at or before the snapshot&apos;s tick %2.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: a join after an action.</source>
+        <translation>Tick %1, event %2: a join after an action.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: &apos;%3&apos; joined as player %4 in the log but as player %5 in the replay.</source>
+        <translation>Tick %1, event %2: &apos;%3&apos; joined as player %4 in the log but as player %5 in the replay.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: the log says %3 but the replay says %4.</source>
+        <translation>Tick %1, event %2: the log says %3 but the replay says %4.</translation>
+    </message>
+    <message>
+        <source>The replay was cancelled.</source>
+        <translation>The replay was cancelled.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence::SqlWorldStore</name>
+    <message>
+        <source>The database URL &apos;%1&apos; is not valid: %2.</source>
+        <translation>The database URL &apos;%1&apos; is not valid: %2.</translation>
+    </message>
+    <message>
+        <source>The database URL &apos;%1&apos; names no database: write postgresql://user:password@host:port/database.</source>
+        <translation>The database URL &apos;%1&apos; names no database: write postgresql://user:password@host:port/database.</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; names no directory: write sqlite:DIRECTORY.</source>
+        <translation>&apos;%1&apos; names no directory: write sqlite:DIRECTORY.</translation>
+    </message>
+    <message>
+        <source>Unknown database &apos;%1&apos;: use sqlite:DIRECTORY, postgresql://user:password@host:port/database or none.</source>
+        <translation>Unknown database &apos;%1&apos;: use sqlite:DIRECTORY, postgresql://user:password@host:port/database or none.</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; is not a valid world name: use 1 to 64 letters, digits, spaces, &apos;-&apos;, &apos;_&apos; or &apos;.&apos;, not starting with &apos;.&apos;.</source>
+        <translation>&apos;%1&apos; is not a valid world name: use 1 to 64 letters, digits, spaces, &apos;-&apos;, &apos;_&apos; or &apos;.&apos;, not starting with &apos;.&apos;.</translation>
+    </message>
+    <message>
+        <source>No database is configured (--database none): worlds are not kept.</source>
+        <translation>No database is configured (--database none): worlds are not kept.</translation>
+    </message>
+    <message>
+        <source>Cannot create the directory %1 for world files.</source>
+        <translation>Cannot create the directory %1 for world files.</translation>
+    </message>
+    <message>
+        <source>%1 holds no world &apos;%2&apos;.</source>
+        <translation>%1 holds no world &apos;%2&apos;.</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; is not a valid world name.</source>
+        <translation>&apos;%1&apos; is not a valid world name.</translation>
+    </message>
+    <message>
+        <source>A world cannot be branched onto itself.</source>
+        <translation>A world cannot be branched onto itself.</translation>
+    </message>
+    <message>
+        <source>No database is configured: there are no worlds.</source>
+        <translation>No database is configured: there are no worlds.</translation>
+    </message>
+    <message>
+        <source>There is no world &apos;%1&apos; in %2.</source>
+        <translation>There is no world &apos;%1&apos; in %2.</translation>
+    </message>
+    <message>
+        <source>A world &apos;%1&apos; exists already (%2).</source>
+        <translation>A world &apos;%1&apos; exists already (%2).</translation>
+    </message>
+    <message>
+        <source>Cannot create %1.</source>
+        <translation>Cannot create %1.</translation>
+    </message>
+    <message>
+        <source>Cannot delete %1.</source>
+        <translation>Cannot delete %1.</translation>
+    </message>
+    <message>
+        <source>cannot switch to write-ahead logging</source>
+        <translation>cannot switch to write-ahead logging</translation>
+    </message>
+    <message>
+        <source>cannot set up</source>
+        <translation>cannot set up</translation>
+    </message>
+    <message>
+        <source>%1: the Qt Sql driver %2 is not installed.</source>
+        <translation>%1: the Qt Sql driver %2 is not installed.</translation>
+    </message>
+    <message>
+        <source>cannot open the database</source>
+        <translation>cannot open the database</translation>
+    </message>
+    <message>
+        <source>%1 is damaged: %2.</source>
+        <translation>%1 is damaged: %2.</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: %2.</source>
+        <translation>%1 is not a Hexsphere world: %2.</translation>
+    </message>
+    <message>
+        <source>cannot read the schema</source>
+        <translation>cannot read the schema</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: it holds other tables (%2) and no schema_migrations.</source>
+        <translation>%1 is not a Hexsphere world: it holds other tables (%2) and no schema_migrations.</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: its schema_migrations table is not ours (%2).</source>
+        <translation>%1 is not a Hexsphere world: its schema_migrations table is not ours (%2).</translation>
+    </message>
+    <message>
+        <source>%1 has schema version %2; this hexsphere-server knows up to %3. Use a newer hexsphere-server.</source>
+        <translation>%1 has schema version %2; this hexsphere-server knows up to %3. Use a newer hexsphere-server.</translation>
+    </message>
+    <message>
+        <source>%1: cannot read the migration %2.</source>
+        <translation>%1: cannot read the migration %2.</translation>
+    </message>
+    <message>
+        <source>cannot apply migration %1_%2</source>
+        <translation>cannot apply migration %1_%2</translation>
+    </message>
+    <message>
+        <source>cannot look up the world</source>
+        <translation>cannot look up the world</translation>
+    </message>
+    <message>
+        <source>%1: %2: the connection to the database is lost.</source>
+        <translation>%1: %2: the connection to the database is lost.</translation>
+    </message>
+    <message>
+        <source>%1: %2: there is no world &apos;%3&apos;.</source>
+        <translation>%1: %2: there is no world &apos;%3&apos;.</translation>
+    </message>
+    <message>
+        <source>%1: %2: %3</source>
+        <translation>%1: %2: %3</translation>
+    </message>
+    <message>
+        <source>%1: the connection to the database is lost.</source>
+        <translation>%1: the connection to the database is lost.</translation>
+    </message>
+    <message>
+        <source>cannot prepare a statement</source>
+        <translation>cannot prepare a statement</translation>
+    </message>
+    <message>
+        <source>%1: this store is for the world &apos;%2&apos;, not &apos;%3&apos;.</source>
+        <translation>%1: this store is for the world &apos;%2&apos;, not &apos;%3&apos;.</translation>
+    </message>
+    <message>
+        <source>%1: cannot create a world: the store is read-only.</source>
+        <translation>%1: cannot create a world: the store is read-only.</translation>
+    </message>
+    <message>
+        <source>cannot create the world &apos;%1&apos;</source>
+        <translation>cannot create the world &apos;%1&apos;</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; exists already.</source>
+        <translation>%1: the world &apos;%2&apos; exists already.</translation>
+    </message>
+    <message>
+        <source>%1: %2.</source>
+        <translation>%1: %2.</translation>
+    </message>
+    <message>
+        <source>cannot read the world</source>
+        <translation>cannot read the world</translation>
+    </message>
+    <message>
+        <source>%1: there is no world &apos;%2&apos;.</source>
+        <translation>%1: there is no world &apos;%2&apos;.</translation>
+    </message>
+    <message>
+        <source>cannot write chunks</source>
+        <translation>cannot write chunks</translation>
+    </message>
+    <message>
+        <source>cannot commit the snapshot of tick %1</source>
+        <translation>cannot commit the snapshot of tick %1</translation>
+    </message>
+    <message>
+        <source>cannot append the events of ticks %1..%2</source>
+        <translation>cannot append the events of ticks %1..%2</translation>
+    </message>
+    <message>
+        <source>cannot save players</source>
+        <translation>cannot save players</translation>
+    </message>
+    <message>
+        <source>cannot read the player &apos;%1&apos;</source>
+        <translation>cannot read the player &apos;%1&apos;</translation>
+    </message>
+    <message>
+        <source>cannot read the players</source>
+        <translation>cannot read the players</translation>
+    </message>
+    <message>
+        <source>cannot read the token key</source>
+        <translation>cannot read the token key</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; has no token key yet.</source>
+        <translation>%1: the world &apos;%2&apos; has no token key yet.</translation>
+    </message>
+    <message>
+        <source>cannot read the events</source>
+        <translation>cannot read the events</translation>
+    </message>
+    <message>
+        <source>cannot load the world &apos;%1&apos;</source>
+        <translation>cannot load the world &apos;%1&apos;</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; has no complete snapshot.</source>
+        <translation>%1: the world &apos;%2&apos; has no complete snapshot.</translation>
+    </message>
+    <message>
+        <source>cannot list the worlds</source>
+        <translation>cannot list the worlds</translation>
+    </message>
+    <message>
+        <source>cannot copy the world to %1</source>
+        <translation>cannot copy the world to %1</translation>
+    </message>
+    <message>
+        <source>%1: %2: the database is not open.</source>
+        <translation>%1: %2: the database is not open.</translation>
+    </message>
+    <message>
+        <source>cannot rename the world to &apos;%1&apos;</source>
+        <translation>cannot rename the world to &apos;%1&apos;</translation>
+    </message>
+    <message>
+        <source>cannot branch the world &apos;%1&apos; to &apos;%2&apos;</source>
+        <translation>cannot branch the world &apos;%1&apos; to &apos;%2&apos;</translation>
+    </message>
+    <message>
+        <source>A world &apos;%1&apos; exists already in %2.</source>
+        <translation>A world &apos;%1&apos; exists already in %2.</translation>
+    </message>
+    <message>
+        <source>cannot delete the world &apos;%1&apos;</source>
+        <translation>cannot delete the world &apos;%1&apos;</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence::WriteBehind</name>
+    <message>
+        <source>The write-behind is running already.</source>
+        <translation>The write-behind is running already.</translation>
+    </message>
+    <message>
+        <source>The store does not open.</source>
+        <translation>The store does not open.</translation>
+    </message>
+    <message>
+        <source>The store did not take everything in %1 ms: %2 ticks (%3 events) after tick %4 are not saved.</source>
+        <translation>The store did not take everything in %1 ms: %2 ticks (%3 events) after tick %4 are not saved.</translation>
     </message>
 </context>
 <context>

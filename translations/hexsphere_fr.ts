@@ -176,14 +176,6 @@ coût&#xa0;: %2</translation>
         <translation>Nouveau monde</translation>
     </message>
     <message>
-        <source>Continue an existing world</source>
-        <translation>Continuer un monde existant</translation>
-    </message>
-    <message>
-        <source>Saved worlds come with persistence, in a later version of Hexsphere.</source>
-        <translation>Les mondes sauvegardés arriveront avec la persistance, dans une prochaine version de Hexsphere.</translation>
-    </message>
-    <message>
         <source>The same seed and size always give the same planet.</source>
         <translation>La même graine et la même taille donnent toujours la même planète.</translation>
     </message>
@@ -254,6 +246,71 @@ coût&#xa0;: %2</translation>
     <message>
         <source>%1 cells</source>
         <translation>%1 cellules</translation>
+    </message>
+    <message>
+        <source>Continue a saved world</source>
+        <translation>Continuer un monde sauvegardé</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Taille</translation>
+    </message>
+    <message>
+        <source>Played</source>
+        <translation>Joué</translation>
+    </message>
+    <message>
+        <source>Players</source>
+        <translation>Joueurs</translation>
+    </message>
+    <message>
+        <source>Last played</source>
+        <translation>Dernière partie</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <comment>a world name and a number</comment>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <source>This game keeps no worlds.</source>
+        <translation>Ce jeu ne conserve aucun monde.</translation>
+    </message>
+    <message>
+        <source>n=%1 (%2 cells)</source>
+        <translation>n=%1 (%2 cellules)</translation>
+    </message>
+    <message>
+        <source>%1 ticks</source>
+        <translation>%1 ticks</translation>
+    </message>
+    <message>
+        <source>Seed %1, saved in %2</source>
+        <translation>Graine %1, sauvegardé dans %2</translation>
+    </message>
+    <message>
+        <source>cannot be opened</source>
+        <translation>impossible à ouvrir</translation>
+    </message>
+    <message>
+        <source>No saved worlds yet in %1.</source>
+        <translation>Aucun monde sauvegardé pour l’instant dans %1.</translation>
+    </message>
+    <message>
+        <source>The saved worlds cannot be listed: %1</source>
+        <translation>Impossible de lister les mondes sauvegardés : %1</translation>
+    </message>
+    <message>
+        <source>Choose the saved world to continue.</source>
+        <translation>Choisissez le monde sauvegardé à continuer.</translation>
+    </message>
+    <message>
+        <source>The world name may hold letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, and may not start with &apos;.&apos;.</source>
+        <translation>Le nom du monde peut contenir des lettres, des chiffres, des espaces, « - », « _ » et « . », et ne peut pas commencer par « . ».</translation>
+    </message>
+    <message>
+        <source>A saved world is called %1 already: continue it, or choose another name.</source>
+        <translation>Un monde sauvegardé s’appelle déjà %1 : continuez-le, ou choisissez un autre nom.</translation>
     </message>
 </context>
 <context>
@@ -332,6 +389,25 @@ coût&#xa0;: %2</translation>
     <message>
         <source>Your name must be 1 to %1 characters.</source>
         <translation>Votre nom doit compter de 1 à %1 caractères.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::client::MachineTracks</name>
+    <message>
+        <source>Machines came for chunk %1, which the world does not have.</source>
+        <translation>Des machines sont arrivées pour le bloc %1, que le monde n’a pas.</translation>
+    </message>
+    <message>
+        <source>A machine of chunk %1 was removed from cell %2, outside it.</source>
+        <translation>Une machine du bloc %1 a été retirée de la cellule %2, hors de ce bloc.</translation>
+    </message>
+    <message>
+        <source>A machine of chunk %1 stands on cell %2, outside it.</source>
+        <translation>Une machine du bloc %1 se trouve sur la cellule %2, hors de ce bloc.</translation>
+    </message>
+    <message>
+        <source>The belt on cell %1 lists %2 items but %3 positions.</source>
+        <translation>Le tapis de la cellule %1 indique %2 objets mais %3 positions.</translation>
     </message>
 </context>
 <context>
@@ -762,6 +838,10 @@ ne plus rien fabriquer</translation>
         <source>The server sent a message that only clients send.</source>
         <translation>Le serveur a envoyé un message que seuls les clients envoient.</translation>
     </message>
+    <message>
+        <source>The server sent tick %1 with machines that do not fit the world: %2</source>
+        <translation>Le serveur a envoyé le tick %1 avec des machines qui ne correspondent pas au monde : %2</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::ServerListModel</name>
@@ -971,10 +1051,14 @@ ne plus rien fabriquer</translation>
         <translation>Héberger une partie</translation>
     </message>
     <message>
-        <source>Generating the world “%1” (%2 cells)…
-%3 s elapsed</source>
-        <translation>Génération du monde «&#xa0;%1&#xa0;» (%2 cellules)…
-%3&#xa0;s écoulées</translation>
+        <source>Starting the world “%1”…</source>
+        <translation>Démarrage du monde « %1 »…</translation>
+    </message>
+    <message>
+        <source>%1
+%2 cells, %3 s elapsed</source>
+        <translation>%1
+%2 cellules, %3 s écoulées</translation>
     </message>
 </context>
 <context>
@@ -1345,6 +1429,77 @@ ne plus rien fabriquer</translation>
         <source>The game content does not load: %1</source>
         <translation>Le contenu du jeu ne se charge pas&#xa0;: %1</translation>
     </message>
+    <message>
+        <source>The world store %1 does not open: %2</source>
+        <translation>Le stockage de mondes %1 ne s&apos;ouvre pas : %2</translation>
+    </message>
+    <message>
+        <source>Loading the world “%1”…</source>
+        <translation>Chargement du monde « %1 »…</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: %3</source>
+        <translation>Le monde « %1 » dans %2 ne se charge pas : %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</source>
+        <translation>Le monde « %1 » dans %2 a la taille %3, hors de 1..%4.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</source>
+        <translation>Le monde « %1 » dans %2 ne se charge pas : son instantané du tick %3 a l&apos;empreinte d&apos;état %4, et non %5 avec laquelle il a été sauvegardé.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Replaying the last %n ticks of “%1”…</source>
+        <translation>
+            <numerusform>Rejeu du dernier tick de « %1 »…</numerusform>
+            <numerusform>Rejeu des %n derniers ticks de « %1 »…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>Annulé.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</source>
+        <translation>Le monde « %1 » dans %2 ne se charge pas : la relecture de son journal des événements a échoué : %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</source>
+        <translation>Le monde « %1 » dans %2 ne se charge pas : relu jusqu&apos;au tick %3, son empreinte d&apos;état est %4, mais le monde a été sauvegardé au tick %5 avec l&apos;empreinte %6.</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be created in %2: %3</source>
+        <translation>Le monde « %1 » ne peut pas être créé dans %2 : %3</translation>
+    </message>
+    <message>
+        <source>Generating the world “%1”…</source>
+        <translation>Génération du monde « %1 »…</translation>
+    </message>
+    <message>
+        <source>Saving the world “%1”…</source>
+        <translation>Sauvegarde du monde « %1 »…</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be saved in %2: %3</source>
+        <translation>Le monde « %1 » ne peut pas être sauvegardé dans %2 : %3</translation>
+    </message>
+    <message>
+        <source>The token key of world &apos;%1&apos; in %2 cannot be read: %3</source>
+        <translation>La clé des jetons du monde « %1 » dans %2 ne peut pas être lue : %3</translation>
+    </message>
+    <message>
+        <source>it is not 32 bytes</source>
+        <translation>elle ne fait pas 32 octets</translation>
+    </message>
+    <message>
+        <source>The players of world &apos;%1&apos; in %2 cannot be read: %3</source>
+        <translation>Les joueurs du monde « %1 » dans %2 ne peuvent pas être lus : %3</translation>
+    </message>
+    <message>
+        <source>World &apos;%1&apos; cannot be kept in %2: %3</source>
+        <translation>Le monde « %1 » ne peut pas être conservé dans %2 : %3</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::ServerConfig</name>
@@ -1463,6 +1618,34 @@ ne plus rien fabriquer</translation>
     <message>
         <source>--password must be 1 to 256 characters.</source>
         <translation>--password doit compter de 1 à 256 caractères.</translation>
+    </message>
+    <message>
+        <source>Where worlds are kept: a directory of SQLite files (&quot;sqlite:DIR&quot; or a path), &quot;postgresql://user:password@host:port/database&quot;, or &quot;none&quot; to keep nothing (default: SQLite files in %1).</source>
+        <translation>Où les mondes sont conservés : un répertoire de fichiers SQLite (« sqlite:RÉP » ou un chemin), « postgresql://utilisateur:motdepasse@hôte:port/base », ou « none » pour ne rien conserver (par défaut : des fichiers SQLite dans %1).</translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation>url</translation>
+    </message>
+    <message>
+        <source>Milliseconds between saves of the changed parts of the world, 100..3600000 (default %1).</source>
+        <translation>Millisecondes entre deux sauvegardes des parties modifiées du monde, 100..3600000 (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>ms</source>
+        <translation>ms</translation>
+    </message>
+    <message>
+        <source>--database must be a directory, a postgresql:// URL or &quot;none&quot;, not empty.</source>
+        <translation>--database doit être un répertoire, une URL postgresql:// ou « none », pas une valeur vide.</translation>
+    </message>
+    <message>
+        <source>--database: %1</source>
+        <translation>--database : %1</translation>
+    </message>
+    <message>
+        <source>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</source>
+        <translation>--world « %1 » ne peut pas nommer un monde sauvegardé : utilisez des lettres, des chiffres, des espaces, &apos;-&apos;, &apos;_&apos; et &apos;.&apos;, sans commencer par &apos;.&apos;.</translation>
     </message>
 </context>
 <context>
@@ -1586,13 +1769,17 @@ ne plus rien fabriquer</translation>
         <source>The cursor&apos;s cell %1 does not exist: the world has %2 cells.</source>
         <translation>La cellule %1 du curseur n’existe pas&#xa0;: le monde compte %2 cellules.</translation>
     </message>
+    <message>
+        <source>Your account is created, but the server cannot save it right now; it will be saved once the database is back. Log in again in a moment.</source>
+        <translation>Votre compte est créé, mais le serveur ne peut pas le sauvegarder pour l&apos;instant ; il le sera dès le retour de la base de données. Reconnectez-vous dans un moment.</translation>
+    </message>
+    <message>
+        <source>The server cannot save actions right now (its database is unreachable and its backlog is full); nothing was queued. Try again later.</source>
+        <translation>Le serveur ne peut pas sauvegarder d&apos;actions pour l&apos;instant (sa base de données est injoignable et sa file d&apos;attente est pleine) ; rien n&apos;a été mis en file. Réessayez plus tard.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::WebSocketTransport</name>
-    <message>
-        <source>Too many WebSocket handshakes are in progress: try again in 5 seconds.</source>
-        <translation>Trop de négociations WebSocket sont en cours&#xa0;: réessayez dans 5 secondes.</translation>
-    </message>
     <message>
         <source>The server is shutting down.</source>
         <translation>Le serveur s’arrête.</translation>
@@ -1640,6 +1827,407 @@ ne plus rien fabriquer</translation>
     <message>
         <source>Session resumed elsewhere.</source>
         <translation>Session reprise ailleurs.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence</name>
+    <message>
+        <source>%1 is empty.</source>
+        <translation>%1 est vide.</translation>
+    </message>
+    <message>
+        <source>%1 has format %2; this program reads format %3.</source>
+        <translation>%1 est au format %2 ; ce programme lit le format %3.</translation>
+    </message>
+    <message>
+        <source>%1 is not a valid compressed block.</source>
+        <translation>%1 n&apos;est pas un bloc compressé valide.</translation>
+    </message>
+    <message>
+        <source>%1 claims %2 bytes, more than the %3 it can hold.</source>
+        <translation>%1 annonce %2 octets, plus que les %3 qu&apos;il peut contenir.</translation>
+    </message>
+    <message>
+        <source>%1 does not decompress: %2.</source>
+        <translation>%1 ne se décompresse pas : %2.</translation>
+    </message>
+    <message>
+        <source>%1 is truncated.</source>
+        <translation>%1 est tronqué.</translation>
+    </message>
+    <message>
+        <source>Chunk %1</source>
+        <translation>Le bloc %1</translation>
+    </message>
+    <message>
+        <source>%1 does not exist: the world has %2 chunks.</source>
+        <translation>%1 n&apos;existe pas : le monde a %2 blocs.</translation>
+    </message>
+    <message>
+        <source>%1 holds %2 bytes; its %3 cells need %4.</source>
+        <translation>%1 contient %2 octets ; ses %3 cellules en demandent %4.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown terrain %3.</source>
+        <translation>%1 : la cellule %2 a un terrain inconnu %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown resource %3.</source>
+        <translation>%1 : la cellule %2 a une ressource inconnue %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has an unknown structure %3.</source>
+        <translation>%1 : la cellule %2 a une structure inconnue %3.</translation>
+    </message>
+    <message>
+        <source>%1: cell %2 has orientation %3; it has %4 sides.</source>
+        <translation>%1 : la cellule %2 a l&apos;orientation %3 ; elle a %4 côtés.</translation>
+    </message>
+    <message>
+        <source>The machine state</source>
+        <translation>L&apos;état des machines</translation>
+    </message>
+    <message>
+        <source>%1 is truncated at machine %2 of %3.</source>
+        <translation>%1 est tronqué à la machine %2 sur %3.</translation>
+    </message>
+    <message>
+        <source>%1 names cell %2; the world has %3 cells.</source>
+        <translation>%1 nomme la cellule %2 ; le monde a %3 cellules.</translation>
+    </message>
+    <message>
+        <source>%1 lists cell %2 out of order.</source>
+        <translation>%1 liste la cellule %2 dans le désordre.</translation>
+    </message>
+    <message>
+        <source>%1 of cell %2 holds a value out of range.</source>
+        <translation>%1 de la cellule %2 contient une valeur hors limites.</translation>
+    </message>
+    <message>
+        <source>%1 has bytes after its last machine.</source>
+        <translation>%1 a des octets après sa dernière machine.</translation>
+    </message>
+    <message>
+        <source>The player list</source>
+        <translation>La liste des joueurs</translation>
+    </message>
+    <message>
+        <source>%1 holds %2 players, more than a world can.</source>
+        <translation>%1 contient %2 joueurs, plus qu&apos;un monde n&apos;en peut avoir.</translation>
+    </message>
+    <message>
+        <source>%1 is truncated at player %2.</source>
+        <translation>%1 est tronquée au joueur %2.</translation>
+    </message>
+    <message>
+        <source>%1: player %2 carries zero of item %3.</source>
+        <translation>%1 : le joueur %2 porte zéro de l&apos;objet %3.</translation>
+    </message>
+    <message>
+        <source>%1 has bytes after its last player.</source>
+        <translation>%1 a des octets après son dernier joueur.</translation>
+    </message>
+    <message>
+        <source>Chunk %1 does not exist: the world has %2 chunks.</source>
+        <translation>Le bloc %1 n&apos;existe pas : le monde a %2 blocs.</translation>
+    </message>
+    <message>
+        <source>Chunk %1 is missing from the snapshot at tick %2.</source>
+        <translation>Le bloc %1 manque dans l&apos;instantané du tick %2.</translation>
+    </message>
+    <message>
+        <source>Chunk %1: cell %2 is owned by player %3, who does not exist.</source>
+        <translation>Bloc %1 : la cellule %2 appartient au joueur %3, qui n&apos;existe pas.</translation>
+    </message>
+    <message>
+        <source>Chunk %1: cell %2 %3 but the machine state %4.</source>
+        <translation>Bloc %1 : la cellule %2 %3 mais l&apos;état des machines %4.</translation>
+    </message>
+    <message>
+        <source>has a structure</source>
+        <translation>porte une structure</translation>
+    </message>
+    <message>
+        <source>has no structure</source>
+        <translation>ne porte pas de structure</translation>
+    </message>
+    <message>
+        <source>has no entry for it</source>
+        <translation>n&apos;a pas d&apos;entrée pour elle</translation>
+    </message>
+    <message>
+        <source>has one</source>
+        <translation>en a une</translation>
+    </message>
+    <message>
+        <source>The event log has an event at tick %1, at or before the snapshot&apos;s tick %2.</source>
+        <translation>Le journal des événements a un événement au tick %1, au tick %2 de l&apos;instantané ou avant.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: a join after an action.</source>
+        <translation>Tick %1, événement %2 : une arrivée après une action.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: &apos;%3&apos; joined as player %4 in the log but as player %5 in the replay.</source>
+        <translation>Tick %1, événement %2 : « %3 » est arrivé comme joueur %4 dans le journal mais comme joueur %5 dans la relecture.</translation>
+    </message>
+    <message>
+        <source>Tick %1, event %2: the log says %3 but the replay says %4.</source>
+        <translation>Tick %1, événement %2 : le journal dit %3 mais la relecture dit %4.</translation>
+    </message>
+    <message>
+        <source>The replay was cancelled.</source>
+        <translation>Le rejeu a été annulé.</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence::SqlWorldStore</name>
+    <message>
+        <source>The database URL &apos;%1&apos; is not valid: %2.</source>
+        <translation>L&apos;URL de base de données « %1 » n&apos;est pas valide : %2.</translation>
+    </message>
+    <message>
+        <source>The database URL &apos;%1&apos; names no database: write postgresql://user:password@host:port/database.</source>
+        <translation>L&apos;URL de base de données « %1 » ne nomme aucune base : écrivez postgresql://utilisateur:motdepasse@hôte:port/base.</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; names no directory: write sqlite:DIRECTORY.</source>
+        <translation>« %1 » ne nomme aucun répertoire : écrivez sqlite:RÉPERTOIRE.</translation>
+    </message>
+    <message>
+        <source>Unknown database &apos;%1&apos;: use sqlite:DIRECTORY, postgresql://user:password@host:port/database or none.</source>
+        <translation>Base de données inconnue « %1 » : utilisez sqlite:RÉPERTOIRE, postgresql://utilisateur:motdepasse@hôte:port/base ou none.</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; is not a valid world name: use 1 to 64 letters, digits, spaces, &apos;-&apos;, &apos;_&apos; or &apos;.&apos;, not starting with &apos;.&apos;.</source>
+        <translation>« %1 » n&apos;est pas un nom de monde valide : utilisez de 1 à 64 lettres, chiffres, espaces, « - », « _ » ou « . », sans commencer par « . ».</translation>
+    </message>
+    <message>
+        <source>No database is configured (--database none): worlds are not kept.</source>
+        <translation>Aucune base de données n&apos;est configurée (--database none) : les mondes ne sont pas conservés.</translation>
+    </message>
+    <message>
+        <source>Cannot create the directory %1 for world files.</source>
+        <translation>Impossible de créer le répertoire %1 pour les fichiers de monde.</translation>
+    </message>
+    <message>
+        <source>%1 holds no world &apos;%2&apos;.</source>
+        <translation>%1 ne contient pas de monde « %2 ».</translation>
+    </message>
+    <message>
+        <source>&apos;%1&apos; is not a valid world name.</source>
+        <translation>« %1 » n&apos;est pas un nom de monde valide.</translation>
+    </message>
+    <message>
+        <source>A world cannot be branched onto itself.</source>
+        <translation>Un monde ne peut pas être dérivé sur lui-même.</translation>
+    </message>
+    <message>
+        <source>No database is configured: there are no worlds.</source>
+        <translation>Aucune base de données n&apos;est configurée : il n&apos;y a aucun monde.</translation>
+    </message>
+    <message>
+        <source>There is no world &apos;%1&apos; in %2.</source>
+        <translation>Il n&apos;y a pas de monde « %1 » dans %2.</translation>
+    </message>
+    <message>
+        <source>A world &apos;%1&apos; exists already (%2).</source>
+        <translation>Un monde « %1 » existe déjà (%2).</translation>
+    </message>
+    <message>
+        <source>Cannot create %1.</source>
+        <translation>Impossible de créer %1.</translation>
+    </message>
+    <message>
+        <source>Cannot delete %1.</source>
+        <translation>Impossible de supprimer %1.</translation>
+    </message>
+    <message>
+        <source>cannot switch to write-ahead logging</source>
+        <translation>impossible de passer en journalisation anticipée (WAL)</translation>
+    </message>
+    <message>
+        <source>cannot set up</source>
+        <translation>impossible de configurer la connexion</translation>
+    </message>
+    <message>
+        <source>%1: the Qt Sql driver %2 is not installed.</source>
+        <translation>%1 : le pilote Qt Sql %2 n&apos;est pas installé.</translation>
+    </message>
+    <message>
+        <source>cannot open the database</source>
+        <translation>impossible d&apos;ouvrir la base de données</translation>
+    </message>
+    <message>
+        <source>%1 is damaged: %2.</source>
+        <translation>%1 est endommagé : %2.</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: %2.</source>
+        <translation>%1 n&apos;est pas un monde Hexsphere : %2.</translation>
+    </message>
+    <message>
+        <source>cannot read the schema</source>
+        <translation>impossible de lire le schéma</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: it holds other tables (%2) and no schema_migrations.</source>
+        <translation>%1 n&apos;est pas un monde Hexsphere : il contient d&apos;autres tables (%2) et aucune table schema_migrations.</translation>
+    </message>
+    <message>
+        <source>%1 is not a Hexsphere world: its schema_migrations table is not ours (%2).</source>
+        <translation>%1 n&apos;est pas un monde Hexsphere : sa table schema_migrations n&apos;est pas la nôtre (%2).</translation>
+    </message>
+    <message>
+        <source>%1 has schema version %2; this hexsphere-server knows up to %3. Use a newer hexsphere-server.</source>
+        <translation>%1 a la version de schéma %2 ; ce hexsphere-server connaît jusqu&apos;à la version %3. Utilisez un hexsphere-server plus récent.</translation>
+    </message>
+    <message>
+        <source>%1: cannot read the migration %2.</source>
+        <translation>%1 : impossible de lire la migration %2.</translation>
+    </message>
+    <message>
+        <source>cannot apply migration %1_%2</source>
+        <translation>impossible d&apos;appliquer la migration %1_%2</translation>
+    </message>
+    <message>
+        <source>cannot look up the world</source>
+        <translation>impossible de rechercher le monde</translation>
+    </message>
+    <message>
+        <source>%1: %2: the connection to the database is lost.</source>
+        <translation>%1 : %2 : la connexion à la base de données est perdue.</translation>
+    </message>
+    <message>
+        <source>%1: %2: there is no world &apos;%3&apos;.</source>
+        <translation>%1 : %2 : il n&apos;y a pas de monde « %3 ».</translation>
+    </message>
+    <message>
+        <source>%1: %2: %3</source>
+        <translation>%1 : %2 : %3</translation>
+    </message>
+    <message>
+        <source>%1: the connection to the database is lost.</source>
+        <translation>%1 : la connexion à la base de données est perdue.</translation>
+    </message>
+    <message>
+        <source>cannot prepare a statement</source>
+        <translation>impossible de préparer une requête</translation>
+    </message>
+    <message>
+        <source>%1: this store is for the world &apos;%2&apos;, not &apos;%3&apos;.</source>
+        <translation>%1 : ce stockage est celui du monde « %2 », pas de « %3 ».</translation>
+    </message>
+    <message>
+        <source>%1: cannot create a world: the store is read-only.</source>
+        <translation>%1 : impossible de créer un monde : le stockage est en lecture seule.</translation>
+    </message>
+    <message>
+        <source>cannot create the world &apos;%1&apos;</source>
+        <translation>impossible de créer le monde « %1 »</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; exists already.</source>
+        <translation>%1 : le monde « %2 » existe déjà.</translation>
+    </message>
+    <message>
+        <source>%1: %2.</source>
+        <translation>%1 : %2.</translation>
+    </message>
+    <message>
+        <source>cannot read the world</source>
+        <translation>impossible de lire le monde</translation>
+    </message>
+    <message>
+        <source>%1: there is no world &apos;%2&apos;.</source>
+        <translation>%1 : il n&apos;y a pas de monde « %2 ».</translation>
+    </message>
+    <message>
+        <source>cannot write chunks</source>
+        <translation>impossible d&apos;écrire les morceaux</translation>
+    </message>
+    <message>
+        <source>cannot commit the snapshot of tick %1</source>
+        <translation>impossible de valider l&apos;instantané du tick %1</translation>
+    </message>
+    <message>
+        <source>cannot append the events of ticks %1..%2</source>
+        <translation>impossible d&apos;ajouter les événements des ticks %1..%2</translation>
+    </message>
+    <message>
+        <source>cannot save players</source>
+        <translation>impossible d&apos;enregistrer les joueurs</translation>
+    </message>
+    <message>
+        <source>cannot read the player &apos;%1&apos;</source>
+        <translation>impossible de lire le joueur « %1 »</translation>
+    </message>
+    <message>
+        <source>cannot read the players</source>
+        <translation>impossible de lire les joueurs</translation>
+    </message>
+    <message>
+        <source>cannot read the token key</source>
+        <translation>impossible de lire la clé des jetons</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; has no token key yet.</source>
+        <translation>%1 : le monde « %2 » n&apos;a pas encore de clé de jetons.</translation>
+    </message>
+    <message>
+        <source>cannot read the events</source>
+        <translation>impossible de lire les événements</translation>
+    </message>
+    <message>
+        <source>cannot load the world &apos;%1&apos;</source>
+        <translation>impossible de charger le monde « %1 »</translation>
+    </message>
+    <message>
+        <source>%1: the world &apos;%2&apos; has no complete snapshot.</source>
+        <translation>%1 : le monde « %2 » n&apos;a aucun instantané complet.</translation>
+    </message>
+    <message>
+        <source>cannot list the worlds</source>
+        <translation>impossible de lister les mondes</translation>
+    </message>
+    <message>
+        <source>cannot copy the world to %1</source>
+        <translation>impossible de copier le monde vers %1</translation>
+    </message>
+    <message>
+        <source>%1: %2: the database is not open.</source>
+        <translation>%1 : %2 : la base de données n&apos;est pas ouverte.</translation>
+    </message>
+    <message>
+        <source>cannot rename the world to &apos;%1&apos;</source>
+        <translation>impossible de renommer le monde en « %1 »</translation>
+    </message>
+    <message>
+        <source>cannot branch the world &apos;%1&apos; to &apos;%2&apos;</source>
+        <translation>impossible de dériver le monde « %1 » en « %2 »</translation>
+    </message>
+    <message>
+        <source>A world &apos;%1&apos; exists already in %2.</source>
+        <translation>Un monde « %1 » existe déjà dans %2.</translation>
+    </message>
+    <message>
+        <source>cannot delete the world &apos;%1&apos;</source>
+        <translation>impossible de supprimer le monde « %1 »</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::persistence::WriteBehind</name>
+    <message>
+        <source>The write-behind is running already.</source>
+        <translation>L&apos;écriture différée tourne déjà.</translation>
+    </message>
+    <message>
+        <source>The store does not open.</source>
+        <translation>Le stockage ne s&apos;ouvre pas.</translation>
+    </message>
+    <message>
+        <source>The store did not take everything in %1 ms: %2 ticks (%3 events) after tick %4 are not saved.</source>
+        <translation>Le stockage n&apos;a pas tout pris en %1 ms : %2 ticks (%3 événements) après le tick %4 ne sont pas sauvegardés.</translation>
     </message>
 </context>
 <context>

@@ -40,6 +40,8 @@ void HostedServer::start(const server::ServerConfig &config)
             Qt::QueuedConnection);
     connect(m_server, &server::GameServer::failed, this, &HostedServer::onFailed,
             Qt::QueuedConnection);
+    connect(m_server, &server::GameServer::progress, this, &HostedServer::progress,
+            Qt::QueuedConnection);
     qCInfo(lcHost).nospace() << "starting hosted server: n=" << config.subdivisions << ", "
                              << config.ups << " UPS, seed " << config.seed << ", bind "
                              << config.bindAddress.toString() << ':' << config.port;
@@ -51,6 +53,8 @@ void HostedServer::stop()
     if (m_server) {
         disconnect(m_server, nullptr, this, nullptr);
         server::GameServer *gameServer = m_server;
+        // Thread-safe: a start() running on the server thread gives up at its next step.
+        gameServer->requestCancel();
         m_server = nullptr;
         // Stop and destroy it where it lives: its sockets and timers belong to that thread.
         QMetaObject::invokeMethod(

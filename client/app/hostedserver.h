@@ -32,7 +32,9 @@ public:
     /// or failed(). Does nothing unless the state is Stopped or Failed.
     void start(const server::ServerConfig &config);
     /// Stops the server in its own thread, destroys it there and joins the thread.
-    /// Blocks until done; safe to call in any state, and twice.
+    /// Blocks until done; safe to call in any state, and twice. A start under way is
+    /// asked to give up first (see GameServer::requestCancel()), so this returns soon
+    /// even while a big world loads.
     void stop();
 
     State state() const { return m_state; }
@@ -48,6 +50,8 @@ public:
     QString errorString() const { return m_errorString; }
 
 signals:
+    /// How the start is getting on (see GameServer::progress()).
+    void progress(const QString &stage, qint64 done, qint64 total);
     /// The server listens on `port` (on the configured address).
     void started(quint16 port);
     /// The server could not start; `reason` is one sentence.

@@ -76,6 +76,17 @@ Shell::Shell(Settings *settings, QObject *parent)
     connect(&m_progressTimer, &QTimer::timeout, this, &Shell::updateProgress);
     connect(&m_hostedServer, &HostedServer::started, this, &Shell::onHostedStarted);
     connect(&m_hostedServer, &HostedServer::failed, this, &Shell::onHostedFailed);
+    connect(&m_hostedServer, &HostedServer::progress, this,
+            [this](const QString &stage, qint64 done, qint64 total) {
+                m_progressStage = stage;
+                if (!m_progress)
+                    return;
+                // Qt's progress bar counts in int.
+                const int scale = total > 1'000'000 ? int(total / 1'000'000 + 1) : 1;
+                m_progress->setRange(0, int(total / scale));
+                m_progress->setValue(int(done / scale));
+                updateProgress();
+            });
 }
 
 Shell::~Shell()
@@ -126,6 +137,7 @@ void Shell::host(const server::ServerConfig &config)
     closeGame();
     m_hostJoin = JoinOptions{config.hostName, {}, config.joinPassword};
     m_progressWorld = config.worldName;
+    m_progressStage.clear();
     m_progressCells = geometry::HexSphere::cellCountFor(config.subdivisions);
 
     m_progress = new QProgressDialog(m_startScreen.get());
@@ -163,7 +175,7 @@ void Shell::leaveGame()
 
 void Shell::openHostDialog()
 {
-    HostDialog dialog(m_settings->playerName(), m_startScreen.get());
+    HostDialog dialog(m_settings->playerName(), HostDialog::defaultWorlds(), m_startScreen.get());
     if (dialog.exec() != QDialog::Accepted)
         return;
     host(dialog.config());
@@ -274,8 +286,11 @@ void Shell::updateProgress()
     if (!m_progress)
         return;
     const qint64 seconds = m_progressClock.elapsed() / 1000;
-    m_progress->setLabelText(tr("Generating the world “%1” (%2 cells)…\n%3 s elapsed")
-                                 .arg(m_progressWorld, QLocale().toString(m_progressCells))
+    const QString stage = !m_progressStage.isEmpty()
+                              ? m_progressStage
+                              : tr("Starting the world “%1”…").arg(m_progressWorld);
+    m_progress->setLabelText(tr("%1\n%2 cells, %3 s elapsed")
+                                 .arg(stage, QLocale().toString(m_progressCells))
                                  .arg(seconds));
 }
 

@@ -110,6 +110,8 @@ private:
     JoinOptions m_hostJoin;
     QPointer<QProgressDialog> m_progress;
     QString m_progressWorld;
+    /// What the hosted server last said it is doing.
+    QString m_progressStage;
     quint64 m_progressCells = 0;
     QElapsedTimer m_progressClock;
     QTimer m_progressTimer;

@@ -168,6 +168,7 @@ void ServerConnection::resetMirror()
     m_lastSeq = 0;
     m_players.clear();
     m_playerTotal = 0;
+    m_machines.clear();
 }
 
 void ServerConnection::setState(State state)
@@ -450,6 +451,8 @@ void ServerConnection::handleSnapshot(const protocol::Snapshot &snapshot)
     *m_cells = std::move(*cells);
     m_hasSnapshot = true;
     m_changedCells.clear();
+    // The machines of the whole world come again in the tick that follows.
+    m_machines.clear();
     m_lastTick = tick;
     qCInfo(lcNet).nospace() << "tick " << tick << ": snapshot of " << m_cells->cellCount()
                             << " cells";
@@ -505,9 +508,30 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
             break;
         }
     }
+    // Machines: what is drawn between ticks. A bad entry is skipped and reported; the
+    // tick's cells stand.
+    for (const std::uint32_t chunk : update.unsubscribed()) {
+        if (chunk < m_sphere->chunkCount())
+            m_machines.dropChunk(chunk, *m_sphere);
+    }
+    m_machines.onTick(qint64(update.server_time_ms()));
+    QString machineProblem;
+    if (update.machines_size() > 0) {
+        std::vector<const protocol::ChunkMachines *> machines;
+        machines.reserve(std::size_t(update.machines_size()));
+        for (const protocol::ChunkMachines &chunk : update.machines())
+            machines.push_back(&chunk);
+        const auto applied = m_machines.apply(machines, *m_sphere, qint64(update.server_time_ms()));
+        if (!applied)
+            machineProblem = applied.error();
+    }
     m_lastTick = tick;
     m_lastStateHash = update.state_hash();
     emit tickReceived(tick, qint64(update.server_time_ms()));
+    if (!machineProblem.isEmpty()) {
+        reportError(tr("The server sent tick %1 with machines that do not fit the world: %2")
+                        .arg(QString::number(tick), machineProblem));
+    }
     if (!m_changedCells.empty())
         emit cellsChanged(tick);
     if (!ownProblem.isEmpty()) {

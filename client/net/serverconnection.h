@@ -1,5 +1,7 @@
 #pragma once
 
+#include "machinetracks.h"
+
 #include "geometry/hexsphere.h"
 #include "geometry/vec3.h"
 #include "sim/actions.h"
@@ -172,6 +174,9 @@ public:
     const std::map<sim::PlayerId, PlayerEntry> &players() const { return m_players; }
     /// How many players the world has (the list holds at most 1000 of them).
     int playerTotal() const { return m_playerTotal; }
+    /// The machines of the viewed chunks, with their recent states: what is drawn of
+    /// belts' items and machines' progress between ticks.
+    const MachineTracks &machines() const { return m_machines; }
     /// The last measured WebSocket ping round trip, in ms; -1 before the first.
     int pingMs() const { return m_pingMs; }
     /// Bytes of frames received since open().
@@ -267,6 +272,7 @@ private:
     /// The session's token, from SessionInfo.
     QString m_sessionToken;
     std::map<sim::PlayerId, PlayerEntry> m_players;
+    MachineTracks m_machines;
     /// The view last sent (unit direction and radius), if any since joining.
     std::optional<std::pair<geometry::Vec3, float>> m_sentView;
     /// The cursor last sent; nullopt for none. Unsent: a value no cell has.

@@ -116,7 +116,7 @@ Rgb derivedColour(std::uint32_t index, std::uint32_t salt, int saturation, int v
 }
 
 /// log2(amount) in 1/16 steps: 0 for 1, 16 for 2, ..., 127 for 255.
-int logLevel(std::uint8_t amount)
+constexpr int logLevel(std::uint8_t amount)
 {
     const int width = std::bit_width(unsigned(amount)); // 1..8
     const int below = 1 << (width - 1);
@@ -124,12 +124,26 @@ int logLevel(std::uint8_t amount)
 }
 
 /// 0 for no amount, else `minimum` .. `maximum` along logLevel().
-int rampWeight(std::uint8_t amount, int minimum, int maximum)
+constexpr int rampWeight(std::uint8_t amount, int minimum, int maximum)
 {
     if (amount == 0)
         return 0;
     return minimum + (maximum - minimum) * logLevel(amount) / 127;
 }
+
+/// rampWeight() for every amount: cellColour() runs for thousands of cells a tick, and
+/// the divisions are the dearest part of it.
+template<int Minimum, int Maximum>
+constexpr std::array<std::uint8_t, 256> rampTable()
+{
+    std::array<std::uint8_t, 256> table{};
+    for (int amount = 0; amount < 256; ++amount)
+        table[std::size_t(amount)] = std::uint8_t(rampWeight(std::uint8_t(amount), Minimum, Maximum));
+    return table;
+}
+constexpr auto kWaterRamp = rampTable<kWaterMinWeight, kWaterMaxWeight>();
+constexpr auto kFloraRamp = rampTable<kFloraMinWeight, kFloraMaxWeight>();
+constexpr auto kPollutionRamp = rampTable<kPollutionMinWeight, kPollutionMaxWeight>();
 
 bool isWater(std::uint8_t terrain)
 {
@@ -137,15 +151,20 @@ bool isWater(std::uint8_t terrain)
            || terrain == std::uint8_t(sim::Terrain::ShallowWater);
 }
 
-} // namespace
-
-Rgb blend(Rgb from, Rgb to, int weight)
+/// blend() for a weight already in 0..256, inlined where cellColour() calls it.
+[[gnu::always_inline]] inline Rgb mix(Rgb from, Rgb to, int weight)
 {
-    weight = std::clamp(weight, 0, 256);
     auto channel = [weight](int a, int b) {
         return std::uint8_t(a + (b - a) * weight / 256);
     };
     return {channel(from.r, to.r), channel(from.g, to.g), channel(from.b, to.b)};
+}
+
+} // namespace
+
+Rgb blend(Rgb from, Rgb to, int weight)
+{
+    return mix(from, to, std::clamp(weight, 0, 256));
 }
 
 Rgb resourceColour(std::uint8_t resource)
@@ -177,22 +196,19 @@ Rgb cellColour(const protocol::VisibleCells &cells, geometry::CellId cell)
     const std::uint16_t owner = cells.owner[cell];
     if (const std::uint16_t structure = cells.structure[cell]) {
         const Rgb look = structureColour(structure);
-        return owner == kNoOwner ? look : blend(look, playerColour(owner), kStructureOwnerWeight);
+        return owner == kNoOwner ? look : mix(look, playerColour(owner), kStructureOwnerWeight);
     }
 
     const std::uint8_t terrain = cells.terrain[cell];
     Rgb look = sim::terrainColour(terrain, cells.elevation[cell]);
     if (!isWater(terrain))
-        look = blend(look, kWaterBlue,
-                     rampWeight(cells.water[cell], kWaterMinWeight, kWaterMaxWeight));
-    look
-        = blend(look, kFloraGreen, rampWeight(cells.flora[cell], kFloraMinWeight, kFloraMaxWeight));
+        look = mix(look, kWaterBlue, kWaterRamp[cells.water[cell]]);
+    look = mix(look, kFloraGreen, kFloraRamp[cells.flora[cell]]);
     if (const std::uint8_t resource = cells.resource[cell])
-        look = blend(look, resourceColour(resource), kResourceWeight);
-    look = blend(look, kSmog,
-                 rampWeight(cells.pollution[cell], kPollutionMinWeight, kPollutionMaxWeight));
+        look = mix(look, resourceColour(resource), kResourceWeight);
+    look = mix(look, kSmog, kPollutionRamp[cells.pollution[cell]]);
     if (owner != kNoOwner)
-        look = blend(look, playerColour(owner), kOwnerTintWeight);
+        look = mix(look, playerColour(owner), kOwnerTintWeight);
     return look;
 }
 

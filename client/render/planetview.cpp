@@ -18,15 +18,30 @@
 #include <Qt3DExtras/QForwardRenderer>
 #include <Qt3DExtras/QPhongMaterial>
 #include <Qt3DExtras/QSphereMesh>
-#include <Qt3DExtras/QPerVertexColorMaterial>
 #include <Qt3DExtras/Qt3DWindow>
 #include <Qt3DLogic/QFrameAction>
 #include <Qt3DRender/QCamera>
 #include <Qt3DRender/QDirectionalLight>
 #include <Qt3DRender/QGeometryRenderer>
+#include <Qt3DRender/QCullFace>
+#include <Qt3DRender/QDepthTest>
+#include <Qt3DRender/QEffect>
+#include <Qt3DRender/QFilterKey>
+#include <Qt3DRender/QGraphicsApiFilter>
+#include <Qt3DRender/QMaterial>
+#include <Qt3DRender/QParameter>
 #include <Qt3DRender/QRenderCapture>
+#include <Qt3DRender/QRenderPass>
+#include <Qt3DRender/QShaderProgram>
+#include <Qt3DRender/QTechnique>
+#include <Qt3DRender/QTexture>
+#include <Qt3DRender/QTextureDataUpdate>
+#include <Qt3DRender/QTextureImageData>
+#include <Qt3DRender/QTextureWrapMode>
 
 #include <QElapsedTimer>
+#include <QOpenGLTexture>
+#include <QUrl>
 #include <QKeyEvent>
 #include <QLoggingCategory>
 #include <QMouseEvent>
@@ -34,6 +49,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <cmath>
 #include <numbers>
@@ -42,8 +58,6 @@ namespace hex::client {
 
 namespace {
 
-/// Runs of changed cells re-uploaded one by one; more, and the buffer is set whole.
-constexpr std::size_t kMaxRangedUpdates = 32;
 /// How much a cell with a provisional look is paled towards white (of 256).
 constexpr int kProvisionalPaling = 90;
 
@@ -83,6 +97,164 @@ constexpr int kHoverBrightening = 110;
 /// A press and release closer than this many pixels (Manhattan) is a click, not a drag.
 constexpr qreal kClickSlop = 4.0;
 
+/// The far planet: a HexSphere mesh this fine (2562 cells, 15360 triangles).
+constexpr int kFarSubdivisions = 16;
+/// The cell-id map: 2048² texels, 16 MiB. Its texels are at most about 3/size radians
+/// across (the octahedral projection stretches them most along the diagonals).
+constexpr int kCellIdMapSize = 2048;
+constexpr float kCellIdTexelRadians = 3.0f / float(kCellIdMapSize);
+/// The far planet is drawn while a texel of the cell-id map covers at most this many
+/// pixels.
+constexpr float kFarTexelPixels = 1.5f;
+/// log2(PlanetMesh::kLookTextureWidth): the shaders find a cell's texel by shifts.
+constexpr int kLookRowShift = std::countr_zero(unsigned(PlanetMesh::kLookTextureWidth));
+static_assert((1 << kLookRowShift) == PlanetMesh::kLookTextureWidth);
+/// Intensity of the light over the viewer's shoulder.
+constexpr float kLightIntensity = 0.85f;
+
+/// A material for the planet's meshes: `shader`.vert and .frag from the resources, for
+/// the OpenGL renderer (GLSL 1.50 core), with `parameters`.
+Qt3DRender::QMaterial *createPlanetMaterial(Qt3DCore::QNode *parent, const QString &shader,
+                                            const std::vector<Qt3DRender::QParameter *> &parameters)
+{
+    auto *material = new Qt3DRender::QMaterial(parent);
+    auto *effect = new Qt3DRender::QEffect(material);
+    auto *technique = new Qt3DRender::QTechnique(effect);
+    technique->graphicsApiFilter()->setApi(Qt3DRender::QGraphicsApiFilter::OpenGL);
+    technique->graphicsApiFilter()->setProfile(Qt3DRender::QGraphicsApiFilter::CoreProfile);
+    technique->graphicsApiFilter()->setMajorVersion(3);
+    technique->graphicsApiFilter()->setMinorVersion(2);
+    auto *forward = new Qt3DRender::QFilterKey(technique);
+    forward->setName(QStringLiteral("renderingStyle"));
+    forward->setValue(QStringLiteral("forward"));
+    technique->addFilterKey(forward);
+
+    auto *pass = new Qt3DRender::QRenderPass(technique);
+    auto *program = new Qt3DRender::QShaderProgram(pass);
+    const QString base = QStringLiteral("qrc:/hexsphere/shaders/") + shader;
+    program->setVertexShaderCode(
+        Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".vert"))));
+    program->setFragmentShaderCode(
+        Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".frag"))));
+    pass->setShaderProgram(program);
+    auto *depth = new Qt3DRender::QDepthTest(pass);
+    depth->setDepthFunction(Qt3DRender::QDepthTest::Less);
+    pass->addRenderState(depth);
+    // The far side of the globe is never seen: spare the rasteriser half the triangles.
+    auto *cull = new Qt3DRender::QCullFace(pass);
+    cull->setMode(Qt3DRender::QCullFace::Back);
+    pass->addRenderState(cull);
+    technique->addRenderPass(pass);
+    effect->addTechnique(technique);
+
+    material->setEffect(effect);
+    for (Qt3DRender::QParameter *parameter : parameters)
+        material->addParameter(parameter);
+    return material;
+}
+
+/// An entity for a mesh in PlanetMesh's layout, under a root under `parent` that turns
+/// it as the planet is. Returns the entity (without a material); its buffers, attributes
+/// and renderer are stored through the other arguments, for setMesh().
+Qt3DCore::QEntity *createMeshEntity(Qt3DCore::QNode *parent, Qt3DCore::QBuffer **vertices,
+                                    Qt3DCore::QBuffer **indices,
+                                    Qt3DCore::QAttribute **positionAttribute,
+                                    Qt3DCore::QAttribute **indexAttribute,
+                                    Qt3DRender::QGeometryRenderer **renderer)
+{
+    // A turned root holding the transform, and the drawn entity under it, as
+    // StructureLayer does (Qt3D 6.4's OpenGL renderer crashed in one of its jobs with a
+    // second textured planet entity carrying its own transform). The world's north pole is +Z (sim::generateTerrain measures latitude along Z);
+    // the scene's up is +Y: the root turns the planet so that north is up on screen.
+    // Picking applies the inverse.
+    auto *root = new Qt3DCore::QEntity(parent);
+    auto *orientation = new Qt3DCore::QTransform(root);
+    orientation->setRotation(PlanetView::planetOrientation());
+    root->addComponent(orientation);
+    auto *entity = new Qt3DCore::QEntity(root);
+    auto *geometry = new Qt3DCore::QGeometry(entity);
+
+    *vertices = new Qt3DCore::QBuffer(geometry);
+    (*vertices)->setUsage(Qt3DCore::QBuffer::StaticDraw);
+    *indices = new Qt3DCore::QBuffer(geometry);
+    (*indices)->setUsage(Qt3DCore::QBuffer::StaticDraw);
+
+    *positionAttribute = new Qt3DCore::QAttribute(geometry);
+    (*positionAttribute)->setName(Qt3DCore::QAttribute::defaultPositionAttributeName());
+    (*positionAttribute)->setAttributeType(Qt3DCore::QAttribute::VertexAttribute);
+    (*positionAttribute)->setVertexBaseType(Qt3DCore::QAttribute::Float);
+    (*positionAttribute)->setVertexSize(4);
+    (*positionAttribute)->setBuffer(*vertices);
+    (*positionAttribute)->setByteStride(PlanetMesh::kVertexStride);
+    (*positionAttribute)->setByteOffset(0);
+    geometry->addAttribute(*positionAttribute);
+
+    *indexAttribute = new Qt3DCore::QAttribute(geometry);
+    (*indexAttribute)->setAttributeType(Qt3DCore::QAttribute::IndexAttribute);
+    (*indexAttribute)->setVertexBaseType(Qt3DCore::QAttribute::UnsignedInt);
+    (*indexAttribute)->setBuffer(*indices);
+    geometry->addAttribute(*indexAttribute);
+
+    *renderer = new Qt3DRender::QGeometryRenderer(entity);
+    (*renderer)->setPrimitiveType(Qt3DRender::QGeometryRenderer::Triangles);
+    (*renderer)->setGeometry(geometry);
+
+    // The planet's extent is known: spare Qt3D a pass over a million vertices.
+    auto *bounds = new Qt3DCore::QBoundingVolume(entity);
+    bounds->setMinPoint(QVector3D(-kPlanetRadius, -kPlanetRadius, -kPlanetRadius));
+    bounds->setMaxPoint(QVector3D(kPlanetRadius, kPlanetRadius, kPlanetRadius));
+
+    entity->addComponent(*renderer);
+    entity->addComponent(bounds);
+    return entity;
+}
+
+/// Uploads `mesh` into the buffers of an entity made by createMeshEntity().
+void setMesh(const PlanetMesh &mesh, Qt3DCore::QBuffer *vertices, Qt3DCore::QBuffer *indices,
+             Qt3DCore::QAttribute *positionAttribute, Qt3DCore::QAttribute *indexAttribute,
+             Qt3DRender::QGeometryRenderer *renderer)
+{
+    vertices->setData(mesh.vertexData());
+    indices->setData(mesh.indexData());
+    positionAttribute->setCount(mesh.vertexCount());
+    indexAttribute->setCount(mesh.indexCount());
+    renderer->setVertexCount(int(mesh.indexCount()));
+}
+
+/// A texture with nearest filtering, clamped, no mipmaps, no generator and no images,
+/// so that Qt3D uploads only the rectangles given to updateData() (with either, it
+/// would upload them whole again with every update).
+void setUpDataTexture(Qt3DRender::QAbstractTexture *texture)
+{
+    texture->setFormat(Qt3DRender::QAbstractTexture::RGBA8_UNorm);
+    texture->setGenerateMipMaps(false);
+    texture->setMinificationFilter(Qt3DRender::QAbstractTexture::Nearest);
+    texture->setMagnificationFilter(Qt3DRender::QAbstractTexture::Nearest);
+    texture->wrapMode()->setX(Qt3DRender::QTextureWrapMode::ClampToEdge);
+    texture->wrapMode()->setY(Qt3DRender::QTextureWrapMode::ClampToEdge);
+    texture->wrapMode()->setZ(Qt3DRender::QTextureWrapMode::ClampToEdge);
+}
+
+/// RGBA8 texels of a `width`×`height` rectangle, for a QTextureDataUpdate.
+Qt3DRender::QTextureImageDataPtr rgbaImage(QOpenGLTexture::Target target, int width, int height,
+                                          const QByteArray &bytes)
+{
+    auto image = Qt3DRender::QTextureImageDataPtr::create();
+    image->setTarget(target);
+    image->setFormat(QOpenGLTexture::RGBA8_UNorm);
+    image->setWidth(width);
+    image->setHeight(height);
+    image->setDepth(1);
+    image->setLayers(1);
+    image->setFaces(1);
+    image->setMipLevels(1);
+    image->setPixelFormat(QOpenGLTexture::RGBA);
+    image->setPixelType(QOpenGLTexture::UInt8);
+    image->setAlignment(4);
+    image->setData(bytes, 4);
+    return image;
+}
+
 Qt3DRender::API renderApi()
 {
     return qEnvironmentVariable("QT3D_RENDERER") == QLatin1String("rhi") ? Qt3DRender::API::RHI
@@ -112,7 +284,12 @@ PlanetView::PlanetView(QWidget *parent)
     auto *lightEntity = new Qt3DCore::QEntity(m_root);
     m_light = new Qt3DRender::QDirectionalLight(lightEntity);
     m_light->setColor(Qt::white);
-    m_light->setIntensity(0.85f);
+    m_light->setIntensity(kLightIntensity);
+    // Unparented: the planet's material adopts it.
+    m_lightDirection = new Qt3DRender::QParameter(QStringLiteral("lightDirection"),
+                                                  QVector3D(0.0f, 0.5f, 1.0f));
+    m_farLightDirection = new Qt3DRender::QParameter(QStringLiteral("lightDirection"),
+                                                     QVector3D(0.0f, 0.5f, 1.0f));
     lightEntity->addComponent(m_light);
 
     auto *frameAction = new Qt3DLogic::QFrameAction(m_root);
@@ -146,6 +323,11 @@ PlanetView::PlanetView(QWidget *parent)
 
 PlanetView::~PlanetView()
 {
+    // The planet's material adopts the light parameter once a planet is shown.
+    if (m_lightDirection && !m_lightDirection->parent())
+        delete m_lightDirection;
+    if (m_farLightDirection && !m_farLightDirection->parent())
+        delete m_farLightDirection;
     // Qt3DWindow adopts the scene only when first shown; a view that never was still
     // owns it.
     if (m_root && !m_root->parent())
@@ -154,62 +336,42 @@ PlanetView::~PlanetView()
 
 void PlanetView::createPlanetEntity()
 {
-    m_planet = new Qt3DCore::QEntity(m_root);
-    m_geometry = new Qt3DCore::QGeometry(m_planet);
+    m_lookTexture = new Qt3DRender::QTexture2D(m_root);
+    setUpDataTexture(m_lookTexture);
+    m_cellIdTexture = new Qt3DRender::QTexture2D(m_root);
+    setUpDataTexture(m_cellIdTexture);
+    m_cellIdTexture->setSize(kCellIdMapSize, kCellIdMapSize);
 
-    m_vertexBuffer = new Qt3DCore::QBuffer(m_geometry);
-    m_vertexBuffer->setUsage(Qt3DCore::QBuffer::StaticDraw);
-    m_colourBuffer = new Qt3DCore::QBuffer(m_geometry);
-    m_colourBuffer->setUsage(Qt3DCore::QBuffer::DynamicDraw);
-    m_indexBuffer = new Qt3DCore::QBuffer(m_geometry);
-    m_indexBuffer->setUsage(Qt3DCore::QBuffer::StaticDraw);
+    m_planet = createMeshEntity(m_root, &m_vertexBuffer, &m_indexBuffer, &m_positionAttribute,
+                                &m_indexAttribute, &m_renderer);
+    m_planet->addComponent(createPlanetMaterial(
+        m_planet, QStringLiteral("planet"),
+        {new Qt3DRender::QParameter(QStringLiteral("cellLooks"), m_lookTexture),
+         new Qt3DRender::QParameter(QStringLiteral("lookRowShift"), kLookRowShift),
+         m_lightDirection,
+         new Qt3DRender::QParameter(QStringLiteral("lightIntensity"), kLightIntensity),
+         new Qt3DRender::QParameter(QStringLiteral("cornerShade"), PlanetMesh::kCornerShade)}));
 
-    auto makeAttribute
-        = [this](const QString &name, Qt3DCore::QBuffer *buffer, uint stride, uint offset) {
-              auto *attribute = new Qt3DCore::QAttribute(m_geometry);
-              attribute->setName(name);
-              attribute->setAttributeType(Qt3DCore::QAttribute::VertexAttribute);
-              attribute->setVertexBaseType(Qt3DCore::QAttribute::Float);
-              attribute->setVertexSize(3);
-              attribute->setBuffer(buffer);
-              attribute->setByteStride(stride);
-              attribute->setByteOffset(offset);
-              m_geometry->addAttribute(attribute);
-              return attribute;
-          };
-    m_positionAttribute = makeAttribute(Qt3DCore::QAttribute::defaultPositionAttributeName(),
-                                        m_vertexBuffer, PlanetMesh::kVertexStride, 0);
-    m_normalAttribute = makeAttribute(Qt3DCore::QAttribute::defaultNormalAttributeName(),
-                                      m_vertexBuffer, PlanetMesh::kVertexStride, 3 * sizeof(float));
-    m_colourAttribute = makeAttribute(Qt3DCore::QAttribute::defaultColorAttributeName(),
-                                      m_colourBuffer, PlanetMesh::kColourStride, 0);
-    m_geometry->setBoundingVolumePositionAttribute(m_positionAttribute);
-
-    m_indexAttribute = new Qt3DCore::QAttribute(m_geometry);
-    m_indexAttribute->setAttributeType(Qt3DCore::QAttribute::IndexAttribute);
-    m_indexAttribute->setVertexBaseType(Qt3DCore::QAttribute::UnsignedInt);
-    m_indexAttribute->setBuffer(m_indexBuffer);
-    m_geometry->addAttribute(m_indexAttribute);
-
-    m_renderer = new Qt3DRender::QGeometryRenderer(m_planet);
-    m_renderer->setPrimitiveType(Qt3DRender::QGeometryRenderer::Triangles);
-    m_renderer->setGeometry(m_geometry);
-
-    // The planet's extent is known: spare Qt3D a pass over a million vertices.
-    auto *bounds = new Qt3DCore::QBoundingVolume(m_planet);
-    bounds->setMinPoint(QVector3D(-kPlanetRadius, -kPlanetRadius, -kPlanetRadius));
-    bounds->setMaxPoint(QVector3D(kPlanetRadius, kPlanetRadius, kPlanetRadius));
-
-    // The world's north pole is +Z (sim::generateTerrain measures latitude along Z);
-    // the scene's up is +Y. Turn the planet so that north is up on screen. Picking must
-    // apply the inverse.
-    auto *orientation = new Qt3DCore::QTransform(m_planet);
-    orientation->setRotation(planetOrientation());
-
-    m_planet->addComponent(m_renderer);
-    m_planet->addComponent(bounds);
-    m_planet->addComponent(orientation);
-    m_planet->addComponent(new Qt3DExtras::QPerVertexColorMaterial(m_planet));
+    // The far planet: the same for every world.
+    Qt3DCore::QBuffer *vertices = nullptr;
+    Qt3DCore::QBuffer *indices = nullptr;
+    Qt3DCore::QAttribute *positions = nullptr;
+    Qt3DCore::QAttribute *indexAttribute = nullptr;
+    Qt3DRender::QGeometryRenderer *renderer = nullptr;
+    m_farPlanet = createMeshEntity(m_root, &vertices, &indices, &positions, &indexAttribute,
+                                   &renderer);
+    const PlanetMesh far(geometry::HexSphere(kFarSubdivisions), kPlanetRadius);
+    setMesh(far, vertices, indices, positions, indexAttribute, renderer);
+    m_farMeshBytes = quint64(far.vertexData().size() + far.indexData().size());
+    m_farPlanet->addComponent(createPlanetMaterial(
+        m_farPlanet, QStringLiteral("planetfar"),
+        {new Qt3DRender::QParameter(QStringLiteral("cellLooks"), m_lookTexture),
+         new Qt3DRender::QParameter(QStringLiteral("lookRowShift"), kLookRowShift),
+         new Qt3DRender::QParameter(QStringLiteral("cellIds"), m_cellIdTexture),
+         new Qt3DRender::QParameter(QStringLiteral("cellIdMapSize"), kCellIdMapSize),
+         m_farLightDirection,
+         new Qt3DRender::QParameter(QStringLiteral("lightIntensity"), kLightIntensity),
+         new Qt3DRender::QParameter(QStringLiteral("cornerShade"), PlanetMesh::kCornerShade)}));
 
     std::vector<StructureShape> shapes;
     if (const auto content = sim::loadDefaultContent())
@@ -229,37 +391,44 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     QElapsedTimer timer;
     timer.start();
     const PlanetMesh mesh(*sphere, kPlanetRadius);
-    const QByteArray colours = PlanetMesh::colours(*cells);
+    const bool wasHovered = m_hovered.has_value();
+    m_hovered.reset(); // The fresh looks carry no highlight.
+    m_looks = PlanetMesh::looks(*cells);
     const qint64 buildMs = timer.elapsed();
+
+    const QByteArray cellIds = PlanetMesh::cellIdMap(*sphere, kCellIdMapSize);
+    const qint64 mapMs = timer.elapsed() - buildMs;
 
     if (!m_planet)
         createPlanetEntity();
-    m_vertexBuffer->setData(mesh.vertexData());
-    m_colours = colours;
-    m_colourBuffer->setData(colours);
-    m_indexBuffer->setData(mesh.indexData());
-    m_positionAttribute->setCount(mesh.vertexCount());
-    m_normalAttribute->setCount(mesh.vertexCount());
-    m_colourAttribute->setCount(mesh.vertexCount());
-    m_indexAttribute->setCount(mesh.indexCount());
-    m_renderer->setVertexCount(int(mesh.indexCount()));
+    setMesh(mesh, m_vertexBuffer, m_indexBuffer, m_positionAttribute, m_indexAttribute,
+            m_renderer);
+    const QSize textureSize = PlanetMesh::lookTextureSize(cells->cellCount());
+    m_lookTexture->setSize(textureSize.width(), textureSize.height());
+    uploadLooks({0, 0, textureSize.width(), textureSize.height()});
+    Qt3DRender::QTextureDataUpdate update;
+    update.setData(rgbaImage(QOpenGLTexture::Target2D, kCellIdMapSize, kCellIdMapSize, cellIds));
+    m_cellIdTexture->updateData(update);
+    const auto meshBytes = quint64(mesh.vertexData().size() + mesh.indexData().size());
+    m_uploadedBytes += meshBytes + quint64(cellIds.size());
+    m_gpuBytes = meshBytes + quint64(m_looks.size()) + quint64(cellIds.size()) + m_farMeshBytes;
 
     const bool sameSize = m_sphere && m_sphere->subdivisions() == sphere->subdivisions();
     m_sphere = std::move(sphere);
     m_cells = cells;
     m_structures->rebuild(*m_sphere, *m_cells);
     m_framesSincePlanet = 0;
-    if (m_hovered) {
-        m_hovered.reset(); // The fresh colours carry no highlight.
-        emit hoveredCellChanged();
-    }
     qCInfo(lcRender).nospace() << "planet mesh: " << m_sphere->cellCount() << " cells, "
                                << mesh.vertexCount() << " vertices, " << mesh.indexCount() / 3
-                               << " triangles, built in " << buildMs << " ms";
+                               << " triangles, " << m_gpuBytes / m_sphere->cellCount()
+                               << " GPU bytes a cell, built in " << buildMs
+                               << " ms, its cell-id map in " << mapMs << " ms";
 
     fitDistanceLimits();
     if (!sameSize)
         m_orbit->setDistance(m_orbit->maximumDistance());
+    if (wasHovered)
+        emit hoveredCellChanged();
 }
 
 bool PlanetView::mirrorMatchesSphere() const
@@ -267,49 +436,77 @@ bool PlanetView::mirrorMatchesSphere() const
     return m_sphere && m_cells && m_cells->cellCount() == m_sphere->cellCount();
 }
 
+sim::Rgb PlanetView::shownLook(geometry::CellId cell) const
+{
+    sim::Rgb colour = cellColour(*m_cells, cell);
+    if (const auto look = m_provisional ? m_provisional(cell) : std::nullopt) {
+        // The cell as the pending action will make it, paled: not settled yet.
+        colour = blend(provisionalColour(*m_cells, cell, *look), sim::Rgb{255, 255, 255},
+                       kProvisionalPaling);
+    }
+    if (m_hovered == cell)
+        colour = blend(colour, sim::Rgb{255, 255, 255}, kHoverBrightening);
+    return colour;
+}
+
 int PlanetView::updateCells(std::span<const geometry::CellId> cells)
 {
     if (cells.empty() || !mirrorMatchesSphere())
         return 0;
     m_structures->update(*m_sphere, *m_cells, cells);
+    const std::uint32_t count = m_sphere->cellCount();
+    auto *looks = reinterpret_cast<std::uint8_t *>(m_looks.data());
+    for (const geometry::CellId cell : cells) {
+        if (cell < count)
+            PlanetMesh::writeCellLook(looks + PlanetMesh::lookOffset(cell), shownLook(cell));
+    }
     std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
-    std::erase_if(ranges, [&](const CellRange &r) { return r.first >= m_sphere->cellCount(); });
-    // Qt3D's QBuffer::updateData() copies every update still pending for the frame on
-    // each call, so scattered changes (a living planet's ticks) cost quadratically in
-    // the number of runs: beyond a few dozen, the colours are written into the copy
-    // kept here and the buffer takes it whole, once.
-    const bool whole = ranges.size() > kMaxRangedUpdates;
-    int uploaded = 0;
+    std::erase_if(ranges, [&](const CellRange &r) { return r.first >= count; });
+    if (!ranges.empty())
+        ranges.back().count = std::min(ranges.back().count, count - ranges.back().first);
+    int uploads = 0;
+    for (CellRange range : PlanetMesh::join(std::move(ranges), kSmallGap, kMaxUploadRanges)) {
+        // A range over more than one row goes up as whole rows, one rectangle: at most
+        // two rows more, and when that is the whole texture Qt3D shares the bytes kept
+        // here instead of a copy (scattered changes all over a living planet).
+        constexpr std::uint32_t width = PlanetMesh::kLookTextureWidth;
+        const std::uint32_t firstRow = range.first / width;
+        const std::uint32_t lastRow = (range.first + range.count - 1) / width;
+        if (lastRow > firstRow)
+            range = {firstRow * width, (lastRow - firstRow + 1) * width};
+        for (const TexelRect &rect : PlanetMesh::texelRects(range)) {
+            uploadLooks(rect);
+            ++uploads;
+        }
+    }
+    return uploads;
+}
+
+void PlanetView::uploadLooks(const TexelRect &rect)
+{
+    const qsizetype rowBytes = qsizetype(rect.width) * PlanetMesh::kLookBytesPerCell;
+    const qsizetype stride = qsizetype(PlanetMesh::kLookTextureWidth) * PlanetMesh::kLookBytesPerCell;
+    const qsizetype start = qsizetype(rect.y) * stride + qsizetype(rect.x) * PlanetMesh::kLookBytesPerCell;
+    Q_ASSERT(start + (rect.height - 1) * stride + rowBytes <= m_looks.size());
     QByteArray bytes;
-    for (const CellRange &range : ranges) {
-        const std::uint32_t count = std::min(range.count, m_sphere->cellCount() - range.first);
-        bytes.resize(qsizetype(count) * PlanetMesh::kColourBytesPerCell);
-        auto *out = reinterpret_cast<float *>(bytes.data());
-        for (std::uint32_t i = 0; i < count; ++i) {
-            const geometry::CellId cell = range.first + i;
-            sim::Rgb colour = cellColour(*m_cells, cell);
-            if (const auto look = m_provisional ? m_provisional(cell) : std::nullopt) {
-                // The cell as the pending action will make it, paled: not settled yet.
-                colour = blend(provisionalColour(*m_cells, cell, *look), sim::Rgb{255, 255, 255},
-                               kProvisionalPaling);
-            }
-            if (m_hovered == cell)
-                colour = blend(colour, sim::Rgb{255, 255, 255}, kHoverBrightening);
-            PlanetMesh::writeCellColours(out, colour);
-            out += PlanetMesh::kColourFloatsPerCell;
-        }
-        const auto offset = qsizetype(PlanetMesh::colourOffset(range.first));
-        std::memcpy(m_colours.data() + offset, bytes.constData(), std::size_t(bytes.size()));
-        if (!whole) {
-            m_colourBuffer->updateData(int(offset), bytes);
-            ++uploaded;
-        }
+    if (start == 0 && rowBytes * rect.height == m_looks.size()) {
+        bytes = m_looks; // shared until the next change, by when Qt3D has uploaded it
+    } else if (rect.height == 1 || rect.width == PlanetMesh::kLookTextureWidth) {
+        // Contiguous in m_looks.
+        bytes = m_looks.mid(start, rowBytes * rect.height);
+    } else {
+        bytes.resize(rowBytes * rect.height);
+        for (int row = 0; row < rect.height; ++row)
+            std::memcpy(bytes.data() + row * rowBytes, m_looks.constData() + start + row * stride,
+                        std::size_t(rowBytes));
     }
-    if (whole) {
-        m_colourBuffer->setData(m_colours);
-        uploaded = 1;
-    }
-    return uploaded;
+    const auto image = rgbaImage(QOpenGLTexture::Target2D, rect.width, rect.height, bytes);
+    Qt3DRender::QTextureDataUpdate update;
+    update.setX(rect.x);
+    update.setY(rect.y);
+    update.setData(image);
+    m_lookTexture->updateData(update);
+    m_uploadedBytes += quint64(bytes.size());
 }
 
 std::optional<QPointF> PlanetView::pixelOfCell(geometry::CellId cell) const
@@ -331,21 +528,19 @@ bool PlanetView::refreshAll()
         return false;
     QElapsedTimer timer;
     timer.start();
-    m_colours = PlanetMesh::colours(*m_cells);
-    m_colourBuffer->setData(m_colours);
-    m_structures->rebuild(*m_sphere, *m_cells);
+    m_looks = PlanetMesh::looks(*m_cells);
     if (m_hovered) {
         const geometry::CellId hovered = *m_hovered;
-        updateCells({&hovered, 1});
+        PlanetMesh::writeCellLook(reinterpret_cast<std::uint8_t *>(m_looks.data())
+                                      + PlanetMesh::lookOffset(hovered),
+                                  shownLook(hovered));
     }
+    const QSize size = PlanetMesh::lookTextureSize(m_sphere->cellCount());
+    uploadLooks({0, 0, size.width(), size.height()});
+    m_structures->rebuild(*m_sphere, *m_cells);
     qCDebug(lcRender).nospace() << "recoloured " << m_cells->cellCount() << " cells in "
                                 << timer.elapsed() << " ms";
     return true;
-}
-
-QByteArray PlanetView::colourData() const
-{
-    return m_colourBuffer ? m_colourBuffer->data() : QByteArray();
 }
 
 Qt3DRender::QRenderCaptureReply *PlanetView::requestCapture()
@@ -556,16 +751,26 @@ void PlanetView::applyCamera()
     const QVector3D right = QVector3D::crossProduct(-towardsViewer, up).normalized();
     const QVector3D lightFrom = (towardsViewer + 0.55f * up - 0.45f * right).normalized();
     m_light->setWorldDirection(-lightFrom);
+    m_lightDirection->setValue(lightFrom);
+    m_farLightDirection->setValue(lightFrom);
 
+    // World units per pixel at the nearest point of the surface.
+    constexpr float kDegrees = std::numbers::pi_v<float> / 180.0f;
+    const float altitude = std::max(position.length() - kPlanetRadius, 1e-4f);
+    const float unitsPerPixel = 2.0f * altitude
+                                * std::tan(m_orbit->fieldOfView() * 0.5f * kDegrees)
+                                / float(std::max(viewportSize().height(), 1));
     if (m_structures) {
         m_structures->setLightDirection(lightFrom);
-        // World units per pixel at the nearest point of the surface.
-        constexpr float kDegrees = std::numbers::pi_v<float> / 180.0f;
-        const float altitude = std::max(position.length() - kPlanetRadius, 1e-4f);
-        const float unitsPerPixel = 2.0f * altitude
-                                    * std::tan(m_orbit->fieldOfView() * 0.5f * kDegrees)
-                                    / float(std::max(viewportSize().height(), 1));
         m_structures->setMinimumScale(kStructureMinimumPixels * unitsPerPixel);
+    }
+    // From afar the far planet draws the same looks with a few thousand triangles, as
+    // long as a texel of its cell-id map covers at most kFarTexelPixels pixels.
+    const float texel = kCellIdTexelRadians * kPlanetRadius;
+    m_far = texel <= kFarTexelPixels * unitsPerPixel;
+    if (m_planet) {
+        m_planet->setEnabled(!m_far);
+        m_farPlanet->setEnabled(m_far);
     }
 
     // The globe turned under a still mouse: the cell under it changed.

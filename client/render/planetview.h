@@ -3,6 +3,7 @@
 #include "net/actionpredictor.h"
 
 #include "geometry/hexsphere.h"
+#include "sim/terrain.h"
 
 #include <QByteArray>
 #include <QQuaternion>
@@ -23,6 +24,8 @@ class QGeometry;
 namespace Qt3DRender {
 class QDirectionalLight;
 class QGeometryRenderer;
+class QParameter;
+class QTexture2D;
 class QRenderCapture;
 class QRenderCaptureReply;
 } // namespace Qt3DRender
@@ -38,14 +41,18 @@ namespace hex::client {
 
 class OrbitCamera;
 class PlanetMesh;
+struct TexelRect;
 class StructureLayer;
 struct CameraPose;
 
 /// The 3D view of the planet: a Qt3DWindow embedded as a widget, holding the planet as
 /// one mesh (see PlanetMesh) lit from over the viewer's shoulder, and an OrbitCamera
 /// driven by mouse and keyboard. Structures stand on their cells as instanced meshes
-/// (StructureLayer). The per-cell colours live in their own buffer so that
-/// changed cells can be re-uploaded alone (updateCells()). Lives in the GUI thread.
+/// (StructureLayer). The mesh is built once per world and never touched again: what
+/// each cell looks like is one texel of a look texture that the planet's shader reads
+/// by cell id, and changed cells are re-uploaded as a few texture rectangles
+/// (updateCells()). The planet is drawn by the OpenGL renderer's technique (GLSL 1.50
+/// core); under the RHI renderer it is not drawn. Lives in the GUI thread.
 class PlanetView : public QWidget
 {
     Q_OBJECT
@@ -59,8 +66,9 @@ public:
     /// owner (the ServerConnection) must keep it alive until the next showPlanet() or
     /// the view's destruction; it may change the mirror's contents at any time, and
     /// may even resize it for another world: until it matches the sphere again (or
-    /// showPlanet() is called again), the view leaves the colours shown as they are. Builds the
-    /// mesh on the calling thread: about a second for n=128.
+    /// showPlanet() is called again), the view leaves the colours shown as they are.
+    /// Builds the mesh and the far planet's cell-id map on the calling thread: under a
+    /// second for n=128, most of it the map (2048² HexSphere::cellAt()).
     void showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
                     const protocol::VisibleCells *cells);
     /// True once showPlanet() was called.
@@ -70,12 +78,19 @@ public:
     /// The mirror the colours come from, or null before showPlanet().
     const protocol::VisibleCells *cells() const { return m_cells; }
 
-    /// Recomputes the colours of `cells` (any order, duplicates allowed; ids past the
-    /// end are ignored) from the mirror and re-uploads them: consecutive ids are merged
-    /// so that each run costs one Qt3DCore::QBuffer::updateData() call, and more than 32
-    /// runs are uploaded as one whole buffer instead. Returns the number of uploads; 0
-    /// when no planet is shown or the mirror no longer matches the sphere.
+    /// Recomputes the looks of `cells` (any order, duplicates allowed; ids past the
+    /// end are ignored) from the mirror and re-uploads them: the changed ids are joined
+    /// into at most kMaxUploadRanges ranges (across gaps, smallest first; the unchanged
+    /// cells in a gap go up again as they are), each uploaded as one texture rectangle:
+    /// its part of one row, or the whole rows it spans. Returns the number of
+    /// rectangles uploaded; 0 when no planet is shown or the mirror no longer matches
+    /// the sphere.
     int updateCells(std::span<const geometry::CellId> cells);
+    /// The most ranges updateCells() uploads at once.
+    static constexpr std::size_t kMaxUploadRanges = 8;
+    /// Gaps of at most this many unchanged cells are always uploaded along (a few KiB
+    /// cost less than one more texture update).
+    static constexpr std::uint32_t kSmallGap = 1024;
     /// What the player's pending actions make a cell look like (see ActionPredictor), or
     /// nullopt for the mirror's look.
     using ProvisionalLook = std::function<std::optional<ProvisionalCell>(geometry::CellId)>;
@@ -106,9 +121,25 @@ public:
     /// coordinates (north is +Y, up on screen at zero pitch).
     static QQuaternion planetOrientation();
 
-    /// A copy of the per-vertex colour array as last set or updated (empty before any
-    /// planet): PlanetMesh::kColourBytesPerCell bytes per cell. For tests and tools.
-    QByteArray colourData() const;
+    /// The look texture's texels as last uploaded (empty before any planet):
+    /// PlanetMesh::kLookBytesPerCell bytes per cell, cell c at
+    /// PlanetMesh::lookOffset(c), padded to the whole texture. For tests and tools.
+    const QByteArray &lookData() const { return m_looks; }
+
+    /// Bytes handed to Qt3D for upload to the GPU since the view was made: the planet's
+    /// buffers and textures as set or updated. For benchmarks.
+    quint64 uploadedBytes() const { return m_uploadedBytes; }
+    /// Bytes the planet's buffers and textures hold (0 before any planet).
+    quint64 gpuBytes() const { return m_gpuBytes; }
+
+    /// The scene's root entity: layers drawn with the planet (see MachineLayer) hang
+    /// under it.
+    Qt3DCore::QEntity *sceneRoot() const { return m_root; }
+
+    /// True while the camera is so far that the planet is drawn as a coarse sphere that
+    /// looks its cells up per pixel in a cell-id map, false while it is drawn as
+    /// the mesh of every cell. Both read the same look texture.
+    bool isFarView() const { return m_far; }
 
     /// The structures drawn on the planet, or null before showPlanet(). Kept up to date
     /// by showPlanet(), updateCells() and refreshAll().
@@ -170,14 +201,22 @@ private:
     QWidget *m_container = nullptr;
     Qt3DCore::QEntity *m_root = nullptr;
     Qt3DCore::QEntity *m_planet = nullptr;
-    Qt3DCore::QGeometry *m_geometry = nullptr;
     Qt3DCore::QBuffer *m_vertexBuffer = nullptr;
-    Qt3DCore::QBuffer *m_colourBuffer = nullptr;
     Qt3DCore::QBuffer *m_indexBuffer = nullptr;
     Qt3DCore::QAttribute *m_positionAttribute = nullptr;
-    Qt3DCore::QAttribute *m_normalAttribute = nullptr;
-    Qt3DCore::QAttribute *m_colourAttribute = nullptr;
     Qt3DCore::QAttribute *m_indexAttribute = nullptr;
+    /// One RGBA8 texel per cell: see PlanetMesh.
+    Qt3DRender::QTexture2D *m_lookTexture = nullptr;
+    /// Towards the light, scene coordinates: the planet shaders'.
+    Qt3DRender::QParameter *m_lightDirection = nullptr;
+    Qt3DRender::QParameter *m_farLightDirection = nullptr;
+    /// The planet from afar: a coarse sphere whose fragments find their cell in
+    /// m_cellIdTexture (see PlanetMesh::cellIdMap()) and its look in m_lookTexture.
+    Qt3DCore::QEntity *m_farPlanet = nullptr;
+    Qt3DRender::QTexture2D *m_cellIdTexture = nullptr;
+    quint64 m_farMeshBytes = 0;
+    /// True while the far planet is drawn instead of the mesh.
+    bool m_far = false;
     Qt3DRender::QGeometryRenderer *m_renderer = nullptr;
     Qt3DRender::QDirectionalLight *m_light = nullptr;
     Qt3DRender::QRenderCapture *m_capture = nullptr;
@@ -198,11 +237,18 @@ private:
 
     ProvisionalLook m_provisional;
 
-    /// The colour array as uploaded: updated in place, set whole when changes scatter.
+    /// Uploads the texels of `rect` of m_looks to the look texture.
+    void uploadLooks(const TexelRect &rect);
+    /// The look of `cell` as drawn: the mirror's, the provisional one paled, hovered
+    /// brightened.
+    sim::Rgb shownLook(geometry::CellId cell) const;
 
-    QByteArray m_colours;
+    /// The look texture's texels as uploaded: updated in place.
+    QByteArray m_looks;
+    quint64 m_gpuBytes = 0;
 
     CursorSource m_cursorSource;
+    quint64 m_uploadedBytes = 0;
 
     /// One marker per player whose cursor is shown, hidden when it goes.
 

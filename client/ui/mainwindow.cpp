@@ -2,6 +2,7 @@
 
 #include "contentnames.h"
 
+#include "render/machinelayer.h"
 #include "render/planetview.h"
 #include "ui/chatdock.h"
 #include "ui/inventorydock.h"
@@ -195,7 +196,10 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
             [this](quint64 tick, qint64) { onTickReceived(tick); });
     connect(m_connection, &ServerConnection::cellsChanged, this, &MainWindow::onCellsChanged);
     connect(m_connection, &ServerConnection::errorOccurred, this, &MainWindow::onError);
-    connect(m_planetView, &PlanetView::frameRendered, this, [this] { ++m_framesCounted; });
+    connect(m_planetView, &PlanetView::frameRendered, this, [this] {
+        ++m_framesCounted;
+        drawMachines();
+    });
 
     m_statisticsClock.start();
     m_statisticsTimer.setInterval(1000);
@@ -212,6 +216,21 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::drawMachines()
+{
+    const geometry::HexSphere *sphere = m_planetView->sphere();
+    const protocol::VisibleCells *cells = m_planetView->cells();
+    if (!sphere || !cells || !m_machineLayer)
+        return;
+    // Belts' items and machines' progress, between the server states around the render
+    // time (the same clock as the cursors').
+    const auto time = m_renderClock.renderTime(m_localClock.elapsed());
+    if (!time)
+        return;
+    const std::vector<MachineMotion> motions = m_connection->machines().at(*time);
+    m_machineLayer->draw(*sphere, *cells, motions);
+}
 
 bool MainWindow::hasPlanet() const
 {
@@ -296,6 +315,8 @@ void MainWindow::onSnapshotReceived(quint64 tick)
     // A new snapshot: pending predictions start over from it (their answers still come).
     resetPredictions();
     m_cursors.clear();
+    if (m_machineLayer)
+        m_machineLayer->clear();
     // The connection owns both the sphere and the mirror and outlives the view.
     const std::shared_ptr<const geometry::HexSphere> sphere = m_connection->sphere();
     if (m_planetView->sphere() == sphere.get() && m_planetView->cells() == &m_connection->cells()) {
@@ -304,6 +325,10 @@ void MainWindow::onSnapshotReceived(quint64 tick)
         return;
     }
     m_planetView->showPlanet(sphere, &m_connection->cells());
+    if (!m_machineLayer) {
+        m_machineLayer = std::make_unique<MachineLayer>(m_planetView->sceneRoot(),
+                                                        PlanetView::planetOrientation());
+    }
     qCInfo(lcUi).nospace() << "tick " << tick << ": showing the planet";
 }
 

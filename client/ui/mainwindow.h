@@ -14,6 +14,7 @@
 #include <QTimer>
 
 #include <map>
+#include <memory>
 #include <optional>
 
 class QLabel;
@@ -23,6 +24,7 @@ namespace hex::client {
 
 class ChatDock;
 class InventoryDock;
+class MachineLayer;
 class NetGraphDock;
 class PlanetView;
 class PlayersDock;
@@ -45,6 +47,8 @@ public:
     ~MainWindow() override;
 
     PlanetView *planetView() const { return m_planetView; }
+    /// The machines' moving parts, or null before the first frame of a planet.
+    MachineLayer *machineLayer() const { return m_machineLayer.get(); }
     BuildDock *buildDock() const { return m_buildDock; }
     InventoryDock *inventoryDock() const { return m_inventoryDock; }
     ChatDock *chatDock() const { return m_chatDock; }
@@ -115,6 +119,8 @@ private:
     /// Escape: puts the tool away, or opens the game menu when none is held.
     void onEscape();
     void onWorldReceived(const WorldDescription &world);
+    /// Draws the machines' moving parts for this frame.
+    void drawMachines();
     void onSnapshotReceived(quint64 tick);
     void onTickReceived(quint64 tick);
     void onCellsChanged();
@@ -143,6 +149,8 @@ private:
     /// Other players' cursors, drawn a render delay behind the newest tick.
     RenderClock m_renderClock;
     CursorTracks m_cursors;
+    /// The machines' moving parts, drawn every frame at the render clock's time.
+    std::unique_ptr<MachineLayer> m_machineLayer;
     QElapsedTimer m_localClock;
     /// Sends the hovered cell as the player's cursor at most every 100 ms.
     QTimer *m_cursorTimer = nullptr;

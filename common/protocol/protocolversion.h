@@ -26,7 +26,10 @@ namespace hex::protocol {
 ///   server password (Hello.server_password, SessionRequest.server_password), and LAN
 ///   discovery over UDP (LanQuery, LanAnnouncement).
 /// - 7: players see each other's cursors: Cursor (client to server), TickUpdate.cursors.
-inline constexpr std::uint32_t kProtocolVersion = 7;
+/// - 8: durable acknowledgement: TickUpdate.durable_tick (actions applied at or before it
+///   are saved), Error gains STORAGE_UNAVAILABLE (HTTP 503 "storage_unavailable"),
+///   `GET /api/v1/status`; TickUpdate.machines (ChunkMachines, MachineView).
+inline constexpr std::uint32_t kProtocolVersion = 8;
 
 /// The UDP port of LAN discovery (see LanQuery in hexsphere.proto).
 inline constexpr std::uint16_t kLanDiscoveryPort = 7358;

@@ -146,6 +146,61 @@ void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta
     encodeCells(state, delta.cells, out);
 }
 
+void forEachMachine(const sim::WorldState &state, geometry::ChunkId chunk,
+                    const std::function<void(geometry::CellId, const sim::MachineState &)> &visit)
+{
+    const std::span<const geometry::CellId> cells = state.sphere->chunkCells(chunk);
+    if (cells.empty() || state.machines.empty())
+        return;
+    // Pentagons come first and stand apart; the other cells of a chunk are consecutive.
+    std::size_t first = 0;
+    for (; first < cells.size() && geometry::HexSphere::isPentagon(cells[first]); ++first) {
+        const auto found = state.machines.find(cells[first]);
+        if (found != state.machines.end())
+            visit(found->first, found->second);
+    }
+    if (first == cells.size())
+        return;
+    const geometry::CellId last = cells.back();
+    for (auto it = state.machines.lower_bound(cells[first]);
+         it != state.machines.end() && it->first <= last; ++it)
+        visit(it->first, it->second);
+}
+
+void encodeMachineView(const sim::WorldState &state, const sim::Content &content,
+                       geometry::CellId cell, const sim::MachineState &machine, MachineView *out)
+{
+    out->set_cell(cell);
+    out->set_progress(machine.progress);
+    out->set_running(machine.running);
+    const sim::PrototypeId prototype = state.structure[cell];
+    std::uint32_t duration = 0;
+    if (prototype < content.prototypes.size()) {
+        const sim::PrototypeDef &def = content.prototypes[prototype];
+        duration = std::max<std::uint32_t>(1, def.ticksPerOperation);
+        if (def.kind == sim::MachineKind::Assembler) {
+            duration = machine.recipe < content.recipes.size()
+                           ? std::max<std::uint32_t>(1, content.recipes[machine.recipe].ticks)
+                           : 0;
+        }
+    }
+    out->set_duration(duration);
+    for (int i = 0; i < machine.lane.count; ++i) {
+        out->add_lane_items(machine.lane.items[std::size_t(i)]);
+        out->add_lane_progress(machine.lane.progress[std::size_t(i)]);
+    }
+}
+
+void encodeChunkMachines(const sim::WorldState &state, const sim::Content &content,
+                         geometry::ChunkId chunk, ChunkMachines *out)
+{
+    out->set_chunk(chunk);
+    out->set_full(true);
+    forEachMachine(state, chunk, [&](geometry::CellId cell, const sim::MachineState &machine) {
+        encodeMachineView(state, content, cell, machine, out->add_machines());
+    });
+}
+
 tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &s, std::uint32_t cellCount)
 {
     VisibleCells cells;

@@ -10,6 +10,7 @@
 #include <tl/expected.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace hex::protocol {
@@ -45,6 +46,20 @@ void encodeChunkDelta(const sim::WorldState &state, const sim::ChunkDelta &delta
 /// Fills `out` with every cell of `chunk` at the state's current tick. `chunk` must be
 /// below the sphere's chunkCount().
 void encodeChunkSnapshot(const sim::WorldState &state, geometry::ChunkId chunk, ChunkSnapshot *out);
+
+/// Fills `out` with what clients draw of `machine`, the structure on `cell`: its
+/// operation's progress and length (`content` gives the prototype's or the recipe's
+/// ticks), and the items on its belt.
+void encodeMachineView(const sim::WorldState &state, const sim::Content &content,
+                       geometry::CellId cell, const sim::MachineState &machine,
+                       MachineView *out);
+/// Fills `out` with every machine of `chunk` (full = true), ascending cell.
+void encodeChunkMachines(const sim::WorldState &state, const sim::Content &content,
+                         geometry::ChunkId chunk, ChunkMachines *out);
+/// Calls `visit(cell, machine)` for every machine of `chunk`, ascending cell, without
+/// looking at the chunk's empty cells.
+void forEachMachine(const sim::WorldState &state, geometry::ChunkId chunk,
+                    const std::function<void(geometry::CellId, const sim::MachineState &)> &visit);
 
 /// Checks and unpacks a snapshot of a world of `cellCount` cells. On failure says which
 /// field has the wrong size.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace hex::sim {
 
@@ -128,6 +129,8 @@ struct World::Private
     Automaton automaton;
     ChangeSet changes;
     std::vector<Action> queued;
+    /// Players added since the last step().
+    std::vector<PlayerId> joined;
     /// First non-pentagon cell of each chunk, plus the cell count at the end: the
     /// non-pentagon cells of chunk c are [chunkBegin[c], chunkBegin[c + 1]).
     std::vector<CellId> chunkBegin;
@@ -182,7 +185,9 @@ PlayerId World::addPlayer(const QString &name)
     m_state.players.push_back(std::move(player));
     d->hashValid = false;
     d->playerHashesValid = false;
-    return PlayerId(m_state.players.size() - 1);
+    const auto id = PlayerId(m_state.players.size() - 1);
+    d->joined.push_back(id);
+    return id;
 }
 
 void World::queueAction(const Action &action)
@@ -193,11 +198,12 @@ void World::queueAction(const Action &action)
 StepResult World::step()
 {
     StepResult result;
+    result.joined = std::exchange(d->joined, {});
     ChangeSet &changes = d->changes;
     if (!d->queued.empty()) {
         d->markActingPlayers(m_state.players.size());
         result.actions = applyActions(m_state, *m_content, d->queued, changes);
-        d->queued.clear();
+        result.applied = std::exchange(d->queued, {});
     }
     d->automaton.step(m_state, d->pool, changes);
     stepMachines(m_state, *m_content, changes);
@@ -266,6 +272,7 @@ std::uint64_t World::simulate(std::uint64_t ticks)
 {
     for (std::uint64_t t = 0; t < ticks; ++t) {
         ChangeSet &changes = d->changes;
+        d->joined.clear();
         if (!d->queued.empty()) {
             d->markActingPlayers(m_state.players.size());
             applyActions(m_state, *m_content, d->queued, changes);

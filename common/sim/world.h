@@ -23,6 +23,12 @@ struct StepResult
 {
     std::uint64_t tick = 0;            ///< the tick just completed
     std::vector<ActionResult> actions; ///< one per queued action, in order
+    /// The queued actions themselves, in the order applied (actions[i] answers
+    /// applied[i]): with `joined`, everything a replay of this step needs.
+    std::vector<Action> applied;
+    /// Players added by addPlayer() since the previous step, ascending. They joined
+    /// before this step's actions applied.
+    std::vector<PlayerId> joined;
     std::vector<ChunkDelta> deltas;    ///< ascending chunk id; only chunks with changes
     std::uint64_t stateHash = 0;       ///< stateHash() after the step
 };

@@ -272,6 +272,30 @@ bool AccountStore::contains(const QString &name) const
     return normalized && hashFor(accountKey(*normalized)).has_value();
 }
 
+std::optional<QByteArray> AccountStore::passwordHash(const QString &name) const
+{
+    const std::optional<QString> normalized = normalizedName(name);
+    if (!normalized)
+        return std::nullopt;
+    const std::optional<std::string> encoded = hashFor(accountKey(*normalized));
+    if (!encoded)
+        return std::nullopt;
+    return QByteArray::fromStdString(*encoded);
+}
+
+bool AccountStore::restore(const QString &name, const QByteArray &encodedHash)
+{
+    const std::optional<QString> normalized = normalizedName(name);
+    if (!normalized || encodedHash.isEmpty())
+        return false;
+    const QString key = accountKey(*normalized);
+    const QMutexLocker locker(&m_mutex);
+    if (m_hashes.contains(key))
+        return false;
+    m_hashes.insert(key, encodedHash.toStdString());
+    return true;
+}
+
 int AccountStore::size() const
 {
     const QMutexLocker locker(&m_mutex);

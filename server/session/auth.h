@@ -127,6 +127,13 @@ public:
                                                    const QString &password) const;
     /// True if `name` (trimmed, case-insensitive) is an account.
     bool contains(const QString &name) const;
+    /// The encoded argon2id hash of the account `name`, or nullopt: what the world store
+    /// keeps so the account survives a restart.
+    std::optional<QByteArray> passwordHash(const QString &name) const;
+    /// Brings back an account saved earlier, with its encoded hash (at start-up, from the
+    /// world store). False, changing nothing, for an invalid name, an empty hash or a
+    /// name that is an account already.
+    bool restore(const QString &name, const QByteArray &encodedHash);
     /// The number of accounts.
     int size() const;
 

@@ -82,6 +82,12 @@ struct Session
     bool inventorySent = false;
     /// Client sequence numbers of queued actions whose results are still to come.
     std::deque<std::uint32_t> inFlight;
+    /// The tick of the newest action result sent whose durability the client has not
+    /// been told yet (a later message's durable_tick >= it); 0 for none. Such a session
+    /// gets a message each tick until it is told.
+    std::uint64_t awaitingDurableTick = 0;
+    /// The last view the client set, kept for the player's saved record.
+    std::optional<protocol::View> lastView;
 
     /// The player list went into a message since it last changed.
     bool playersSent = false;

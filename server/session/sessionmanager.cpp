@@ -9,6 +9,8 @@
 #include "sim/world.h"
 
 #include <QDateTime>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRunnable>
 
 #include <algorithm>
@@ -89,9 +91,14 @@ SessionManager::SessionManager(sim::World &world, SessionLimits limits, QObject 
     , m_world(world)
     , m_limits(limits)
     , m_cover(*world.state().sphere)
+    , m_signer(limits.tokenKey.size() == 32 ? TokenSigner(limits.tokenKey) : TokenSigner())
     , m_accounts(PasswordHasher(limits.hashCost))
 {
     qRegisterMetaType<SessionPtr>();
+    // A loaded world has players already: their names are theirs again.
+    const auto &players = world.state().players;
+    for (std::size_t id = 0; id < players.size(); ++id)
+        m_playersByName.insert(lowerName(players[id].name), sim::PlayerId(id));
     // Hashing is memory-hard: two at a time keeps a login flood from eating the machine.
     m_authPool.setMaxThreadCount(2);
 }
@@ -105,6 +112,78 @@ void SessionManager::setWorldInfo(QString worldName, int ups)
 {
     m_worldName = std::move(worldName);
     m_ups = ups;
+}
+
+void SessionManager::setPersistence(SessionPersistence persistence)
+{
+    m_persistence = std::move(persistence);
+}
+
+int SessionManager::restoreAccounts(std::span<const persistence::PlayerRecord> records)
+{
+    int restored = 0;
+    for (const persistence::PlayerRecord &record : records) {
+        if (record.passwordHash && m_accounts.restore(record.name, *record.passwordHash))
+            ++restored;
+    }
+    return restored;
+}
+
+persistence::PlayerRecord SessionManager::playerRecord(const Session &session) const
+{
+    persistence::PlayerRecord record;
+    record.name = session.playerName;
+    if (session.account)
+        record.passwordHash = m_accounts.passwordHash(session.playerName);
+    record.player = session.player;
+    if (session.lastView) {
+        const std::string bytes = session.lastView->SerializeAsString();
+        record.view = QByteArray(bytes.data(), qsizetype(bytes.size()));
+    }
+    QJsonObject inventory;
+    const auto &players = m_world.state().players;
+    if (session.player < players.size()) {
+        const sim::Content &content = m_world.content();
+        for (const auto &[item, count] : players[session.player].inventory) {
+            const QString key = item < content.items.size() ? content.items[item].key
+                                                            : QString::number(item);
+            inventory.insert(key, qint64(count));
+        }
+    }
+    record.inventory = QJsonDocument(inventory).toJson(QJsonDocument::Compact);
+    record.lastSeen = QDateTime::currentDateTimeUtc();
+    return record;
+}
+
+QJsonObject SessionManager::status() const
+{
+    QJsonObject status;
+    status.insert(QStringLiteral("world"), m_worldName);
+    status.insert(QStringLiteral("tick"), qint64(m_world.state().tick));
+    status.insert(QStringLiteral("ups"), m_ups);
+    status.insert(QStringLiteral("sessions"), sessionCount());
+    status.insert(QStringLiteral("online"), onlineCount());
+    status.insert(QStringLiteral("players"), qint64(m_world.state().players.size()));
+    if (m_persistence.status) {
+        status.insert(QStringLiteral("persistence"), m_persistence.status());
+    } else {
+        status.insert(QStringLiteral("persistence"),
+                      QJsonObject{{QStringLiteral("kind"), QStringLiteral("none")},
+                                  {QStringLiteral("durableTick"), 0}});
+    }
+    return status;
+}
+
+int SessionManager::saveAllPlayers()
+{
+    if (!m_persistence.savePlayer)
+        return 0;
+    int saved = 0;
+    for (const SessionPtr &session : std::as_const(m_sessions)) {
+        m_persistence.savePlayer(playerRecord(*session), {});
+        ++saved;
+    }
+    return saved;
 }
 
 sim::PlayerId SessionManager::playerFor(const QString &name)
@@ -171,7 +250,9 @@ SessionManager::Result SessionManager::openGuest(const QString &requested,
         }
         end(other, tr("Another client joined as %1.").arg(name));
     }
-    return createSession(player, name, false, *cap);
+    SessionPtr session = createSession(player, name, false, *cap);
+    session->lastView = view;
+    return session;
 }
 
 SessionManager::SessionPtr SessionManager::createSession(sim::PlayerId player,
@@ -263,7 +344,37 @@ void SessionManager::registerAccount(const QString &name, const QString &passwor
             this,
             [this, name, view, guard, done, registered] {
                 --m_authJobs;
-                finishLogin(name, view, guard, done, registered);
+                if (!registered || !m_persistence.savePlayer) {
+                    finishLogin(name, view, guard, done, registered);
+                    return;
+                }
+                // The answer waits for the account to be committed: an acknowledged
+                // account is never lost.
+                persistence::PlayerRecord record;
+                record.name = AccountStore::normalizedName(name).value_or(name);
+                record.passwordHash = m_accounts.passwordHash(record.name);
+                if (const auto known = m_playersByName.constFind(lowerName(record.name));
+                    known != m_playersByName.cend())
+                    record.player = *known;
+                record.inventory = QByteArrayLiteral("{}");
+                record.lastSeen = QDateTime::currentDateTimeUtc();
+                QPointer<SessionManager> self(this);
+                m_persistence.savePlayer(
+                    std::move(record), [self, name, view, guard, done, registered](bool saved) {
+                        if (!self || !guard)
+                            return;
+                        if (!saved) {
+                            Refusal refused = refusal(
+                                protocol::Error::STORAGE_UNAVAILABLE, 503, "storage_unavailable",
+                                tr("Your account is created, but the server cannot save it "
+                                   "right now; it will be saved once the database is back. "
+                                   "Log in again in a moment."));
+                            refused.retryAfterMs = 5000;
+                            done(tl::unexpected(refused));
+                            return;
+                        }
+                        self->finishLogin(name, view, guard, done, registered);
+                    });
             },
             Qt::QueuedConnection);
     });
@@ -310,7 +421,9 @@ void SessionManager::finishLogin(const QString &name, const std::optional<protoc
     }
     if (const auto it = m_sessionByPlayer.constFind(player); it != m_sessionByPlayer.cend())
         end(*it, tr("%1 logged in from another client.").arg(normalized));
-    done(createSession(player, normalized, true, viewCap(view).value_or(ViewCap{})));
+    SessionPtr session = createSession(player, normalized, true, viewCap(view).value_or(ViewCap{}));
+    session->lastView = view;
+    done(session);
 }
 
 SessionManager::Result SessionManager::authenticate(QStringView token)
@@ -346,6 +459,8 @@ void SessionManager::end(const SessionPtr &ending, const QString &why)
         << "tick " << m_world.state().tick << ": session " << session->id.left(8) << " of "
         << session->playerName << " ended: " << why;
     m_changedPlayers.insert(session->player);
+    if (m_persistence.savePlayer)
+        m_persistence.savePlayer(playerRecord(*session), {});
     protocol::CursorUpdate &gone = m_pendingCursors[session->player];
     gone.set_player_id(session->player);
     gone.set_visible(false);
@@ -548,6 +663,7 @@ tl::expected<void, Refusal> SessionManager::setView(Session &session, const prot
     if (!cap)
         return tl::unexpected(cap.error());
     applyView(session, *cap);
+    session.lastView = view;
     return {};
 }
 
@@ -571,6 +687,14 @@ SessionManager::queueActions(Session &session,
                              const std::vector<const protocol::ClientAction *> &actions)
 {
     touch(session);
+    if (m_persistence.storageFull && m_persistence.storageFull()) {
+        Refusal full = refusal(protocol::Error::STORAGE_UNAVAILABLE, 503, "storage_unavailable",
+                               tr("The server cannot save actions right now (its database is "
+                                  "unreachable and its backlog is full); nothing was queued. "
+                                  "Try again later."));
+        full.retryAfterMs = 1000;
+        return tl::unexpected(full);
+    }
     if (actions.empty()) {
         return tl::unexpected(refusal(protocol::Error::BAD_ACTION, 400, "bad_action",
                                       tr("There is no action to queue.")));
@@ -713,14 +837,17 @@ void SessionManager::publishTick(const sim::StepResult &step)
     const sim::WorldState &state = m_world.state();
     const std::uint32_t chunkCount = m_cover.chunkCount();
 
+    const std::uint64_t durableTick = m_persistence.durableTick ? m_persistence.durableTick() : 0;
     Envelope headerEnvelope;
     {
         protocol::TickUpdate *update = headerEnvelope.mutable_tick();
         update->set_tick(step.tick);
         update->set_server_time_ms(QDateTime::currentMSecsSinceEpoch());
         update->set_state_hash(step.stateHash);
+        update->set_durable_tick(durableTick);
     }
     const QByteArray header = protocol::encodeEnvelope(headerEnvelope);
+    m_machineFeed.beginTick(state, m_world.content());
 
     // Each changed chunk's delta is encoded once, when a first session needs it, and
     // the same bytes go to every session that views the chunk.
@@ -810,8 +937,12 @@ void SessionManager::publishTick(const sim::StepResult &step)
         const bool hasResults = results != resultsByPlayer.end();
         // Most sessions of a crowded server view nothing and did nothing this tick: they
         // get no message, and cost no more than this check.
+        // A session waiting to hear that its actions are durable gets the tick header
+        // until durable_tick reaches them.
+        const bool awaitingDurable = session.awaitingDurableTick > 0;
         if (!hasResults && session.inventorySent && session.subscribedCount == 0
-            && session.pendingSnapshotCount == 0 && session.pendingUnsubscribed.empty())
+            && session.pendingSnapshotCount == 0 && session.pendingUnsubscribed.empty()
+            && !awaitingDurable)
             continue;
         Envelope own;
         protocol::TickUpdate *ownUpdate = own.mutable_tick();
@@ -852,6 +983,7 @@ void SessionManager::publishTick(const sim::StepResult &step)
         session.pendingUnsubscribed.clear();
 
         OutgoingMessage message;
+        bool wholeWorldSent = false;
         // A session that needs every chunk at once gets one Snapshot first.
         if (session.pendingSnapshotCount == chunkCount && chunkCount > 0) {
             if (fullSnapshot.isEmpty()) {
@@ -867,9 +999,17 @@ void SessionManager::publishTick(const sim::StepResult &step)
             append(session, std::move(snapshot));
             session.pendingSnapshot.assign(chunkCount, false);
             session.pendingSnapshotCount = 0;
+            wholeWorldSent = true;
         }
         bool hasContent = ownUpdate->results_size() > 0 || ownUpdate->inventory_size() > 0
                           || ownUpdate->unsubscribed_size() > 0;
+        if (awaitingDurable) {
+            hasContent = true;
+            if (durableTick >= session.awaitingDurableTick)
+                session.awaitingDurableTick = 0;
+        }
+        if (ownUpdate->results_size() > 0 && m_persistence.durableTick && durableTick < step.tick)
+            session.awaitingDurableTick = step.tick;
         message.pieces.push_back(header);
         // Chat and the player list are for sessions in the game, those that view
         // something: a crowd of idle connections must not multiply them.
@@ -891,10 +1031,32 @@ void SessionManager::publishTick(const sim::StepResult &step)
                 hasContent = true;
             }
         }
+        // The machines' moving parts: every machine of the chunks seen anew (after a
+        // Snapshot, of all of them), what changed in the others.
+        if (session.subscribedCount > 0) {
+            for (const geometry::ChunkId chunk : m_machineFeed.activeChunks()) {
+                if (!session.subscribed[chunk])
+                    continue;
+                const bool fresh = wholeWorldSent
+                                   || (session.pendingSnapshotCount > 0
+                                       && session.pendingSnapshot[chunk]);
+                const QByteArray &piece = fresh ? m_machineFeed.fullPiece(chunk)
+                                                : m_machineFeed.changedPiece(chunk);
+                if (!piece.isEmpty()) {
+                    message.pieces.push_back(piece);
+                    hasContent = true;
+                }
+            }
+        }
         if (session.pendingSnapshotCount > 0) {
             for (geometry::ChunkId chunk = 0; chunk < chunkCount; ++chunk) {
-                if (session.pendingSnapshot[chunk])
-                    message.pieces.push_back(snapshotPiece(chunk));
+                if (!session.pendingSnapshot[chunk])
+                    continue;
+                message.pieces.push_back(snapshotPiece(chunk));
+                // A chunk without machines: its empty list clears what the client had.
+                if (!std::binary_search(m_machineFeed.activeChunks().begin(),
+                                        m_machineFeed.activeChunks().end(), chunk))
+                    message.pieces.push_back(m_machineFeed.fullPiece(chunk));
             }
             session.pendingSnapshot.assign(chunkCount, false);
             session.pendingSnapshotCount = 0;

@@ -1,11 +1,14 @@
 #pragma once
 
 #include "auth.h"
+#include "machinefeed.h"
 #include "session.h"
 
 #include "hexsphere.pb.h"
+#include "persistence/worldstore.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -18,6 +21,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace hex::sim {
@@ -61,6 +65,27 @@ struct SessionLimits
     QString joinPassword;
     /// Password hashing cost (tests use PasswordHasher::minimal()).
     PasswordHasher::Cost hashCost = PasswordHasher::interactive();
+    /// The 32-byte key that signs tokens (the world store keeps it, so tokens outlive a
+    /// restart); empty for a fresh random key.
+    QByteArray tokenKey;
+};
+
+/// What the session manager asks of the world's persistence. Every member may be
+/// empty: the server then keeps nothing (tests, the client's throwaway worlds).
+/// Called on the tick thread.
+struct SessionPersistence
+{
+    /// Saves a player's record (write-through); `saved` is called on the tick thread with
+    /// true once it is committed, false when the store cannot take it now (it is kept
+    /// and written later).
+    std::function<void(persistence::PlayerRecord record, std::function<void(bool)> saved)>
+        savePlayer;
+    /// The last tick whose actions are committed: TickUpdate.durable_tick.
+    std::function<std::uint64_t()> durableTick;
+    /// True while the store's backlog is full: actions are refused.
+    std::function<bool()> storageFull;
+    /// The "persistence" object of GET /api/v1/status.
+    std::function<QJsonObject()> status;
 };
 
 /// The one session model behind every transport. A session has a player, a token, a
@@ -177,6 +202,19 @@ public:
 
     void setWorldInfo(QString worldName, int ups);
 
+    /// Connects the manager to the world's persistence (see SessionPersistence).
+    void setPersistence(SessionPersistence persistence);
+    /// Brings back the accounts among `records` (those with a password hash), at start-up
+    /// before any session. Returns how many were restored.
+    int restoreAccounts(std::span<const persistence::PlayerRecord> records);
+    /// The record the store keeps of `session`'s player: name, password hash (accounts),
+    /// player id, last view, inventory as JSON, last seen now.
+    persistence::PlayerRecord playerRecord(const Session &session) const;
+    /// Saves the record of every live session's player (at shutdown). Returns how many.
+    int saveAllPlayers();
+    /// GET /api/v1/status: {world, tick, ups, sessions, online, players, persistence}.
+    QJsonObject status() const;
+
 signals:
     /// `session` ended (replaced, logged out, expired): transports close what carries it.
     void sessionEnded(const hex::server::SessionManager::SessionPtr &session,
@@ -222,10 +260,13 @@ private:
     std::map<sim::PlayerId, std::uint32_t> m_cellsOwned;
     /// See updatedSessions(); valid until the next tick or until a session ends.
     std::vector<Session *> m_updated;
+    /// The machines' pieces of each tick.
+    MachineFeed m_machineFeed;
     /// The live session of each player, if any.
     QHash<sim::PlayerId, SessionPtr> m_sessionByPlayer;
     /// Every named player that ever joined, by lower-cased name.
     QHash<QString, sim::PlayerId> m_playersByName;
+    SessionPersistence m_persistence;
 };
 
 } // namespace hex::server

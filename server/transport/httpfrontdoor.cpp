@@ -9,6 +9,8 @@
 #include "sim/world.h"
 
 #include <QCoreApplication>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -441,6 +443,8 @@ private:
         static const std::string mailboxPrefix = "/mailbox/";
         if (route == "/api/v1/world")
             return verb == http::verb::get ? world() : wrongMethod("GET");
+        if (route == "/api/v1/status")
+            return verb == http::verb::get ? status() : wrongMethod("GET");
         if (route.starts_with(chunksPrefix)) {
             return verb == http::verb::get ? chunk(route.substr(chunksPrefix.size()))
                                            : wrongMethod("GET");
@@ -510,6 +514,16 @@ private:
         if (session)
             m_door.m_sessions.noteHttpRequest(**session);
         return session;
+    }
+
+    /// The server's figures for operators: tick, rate, sessions, persistence.
+    Response status() const
+    {
+        Response response;
+        response.json = QJsonDocument(m_door.m_sessions.status())
+                            .toJson(QJsonDocument::Compact)
+                            .toStdString();
+        return response;
     }
 
     Response world() const

@@ -1,4 +1,5 @@
 #include "render/celllook.h"
+#include "render/orbitcamera.h"
 #include "render/planetmesh.h"
 #include "render/planetview.h"
 
@@ -40,34 +41,38 @@ VisibleCells grassland(std::uint32_t count)
     return cells;
 }
 
-/// What the colour array holds for `cell` of `cells`.
-QByteArray expectedColours(const VisibleCells &cells, CellId cell)
+/// What the look texture holds for `cell` of `cells`.
+QByteArray expectedLook(const VisibleCells &cells, CellId cell)
 {
-    QByteArray bytes(PlanetMesh::kColourBytesPerCell, Qt::Uninitialized);
-    PlanetMesh::writeCellColours(reinterpret_cast<float *>(bytes.data()),
-                                 hex::client::cellColour(cells, cell));
+    QByteArray bytes(PlanetMesh::kLookBytesPerCell, Qt::Uninitialized);
+    PlanetMesh::writeCellLook(reinterpret_cast<std::uint8_t *>(bytes.data()),
+                              hex::client::cellColour(cells, cell));
     return bytes;
 }
 
-QByteArray shownColours(const PlanetView &view, CellId cell)
+QByteArray shownLook(const PlanetView &view, CellId cell)
 {
-    return view.colourData().mid(PlanetMesh::colourOffset(cell), PlanetMesh::kColourBytesPerCell);
+    return view.lookData().mid(PlanetMesh::lookOffset(cell), PlanetMesh::kLookBytesPerCell);
 }
 
 } // namespace
 
-/// The planet view's buffers, without drawing anything: the view is never shown.
+/// The planet view's buffers and textures, without drawing anything: the view is never
+/// shown.
 class tst_PlanetView : public QObject
 {
     Q_OBJECT
 
 private slots:
     void showPlanetColoursEveryCell();
-    void updateCellsUploadsOnlyChangedRuns_data();
-    void updateCellsUploadsOnlyChangedRuns();
+    void updateCellsUploadsOnlyChangedRanges_data();
+    void updateCellsUploadsOnlyChangedRanges();
+    void scatteredChangesTakeAFewUploads();
     void refreshAllRecoloursEveryCell();
     void aMirrorOfAnotherWorldIsIgnored();
     void hoverBrightensOneCellAndRestoresIt();
+    void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps_data();
+    void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps();
 };
 
 void tst_PlanetView::showPlanetColoursEveryCell()
@@ -80,44 +85,61 @@ void tst_PlanetView::showPlanetColoursEveryCell()
     cells.owner[9] = 1;
     PlanetView view;
     QVERIFY(!view.hasPlanet());
-    QVERIFY(view.colourData().isEmpty());
+    QVERIFY(view.lookData().isEmpty());
+    QCOMPARE(view.gpuBytes(), quint64(0));
     view.showPlanet(sphere, &cells);
     QVERIFY(view.hasPlanet());
     QCOMPARE(view.sphere(), sphere.get());
     QCOMPARE(view.cells(), &cells);
-    QCOMPARE(view.colourData().size(), qsizetype(count) * PlanetMesh::kColourBytesPerCell);
+    QCOMPARE(view.lookData().size(),
+             qsizetype(PlanetMesh::kLookTextureWidth) * PlanetMesh::kLookBytesPerCell);
     for (CellId cell = 0; cell < count; ++cell)
-        QCOMPARE(shownColours(view, cell), expectedColours(cells, cell));
-    QVERIFY(shownColours(view, 5) != shownColours(view, 4));
-    QVERIFY(shownColours(view, 9) != shownColours(view, 4));
+        QCOMPARE(shownLook(view, cell), expectedLook(cells, cell));
+    QVERIFY(shownLook(view, 5) != shownLook(view, 4));
+    QVERIFY(shownLook(view, 9) != shownLook(view, 4));
+    // The mesh, the look texture and the cell-id map went up.
+    const PlanetMesh mesh(*sphere);
+    QVERIFY(view.gpuBytes() > quint64(mesh.vertexData().size() + mesh.indexData().size()
+                                      + view.lookData().size()));
+    QVERIFY(view.uploadedBytes() >= view.gpuBytes() - quint64(1 << 20)); // all but the far mesh
 }
 
-void tst_PlanetView::updateCellsUploadsOnlyChangedRuns_data()
+void tst_PlanetView::updateCellsUploadsOnlyChangedRanges_data()
 {
+    constexpr CellId w = PlanetMesh::kLookTextureWidth;
     QTest::addColumn<std::vector<CellId>>("cells");
-    QTest::addColumn<int>("runs");
+    QTest::addColumn<int>("uploads");
+    QTest::addColumn<int>("texels");
 
-    QTest::newRow("one cell") << std::vector<CellId>{17} << 1;
-    QTest::newRow("a run and a straggler, shuffled") << std::vector<CellId>{7, 5, 100, 6, 6} << 2;
-    QTest::newRow("the first and the last") << std::vector<CellId>{0, 161} << 2;
-    QTest::newRow("ids past the end are ignored") << std::vector<CellId>{160, 161, 162, 5000} << 1;
-    QTest::newRow("nothing") << std::vector<CellId>{} << 0;
-    std::vector<CellId> scattered;
-    for (CellId cell = 1; cell < 160; cell += 4)
-        scattered.push_back(cell);
-    QTest::newRow("40 scattered cells: one whole upload") << scattered << 1;
+    QTest::newRow("one cell") << std::vector<CellId>{17} << 1 << 1;
+    QTest::newRow("a run and a straggler, shuffled: one range across the small gap")
+        << std::vector<CellId>{7, 5, 100, 6, 6} << 1 << 96;
+    QTest::newRow("two far apart: two ranges") << std::vector<CellId>{10, 5000} << 2 << 2;
+    QTest::newRow("a run across a row's end: both rows")
+        << std::vector<CellId>{w - 2, w - 1, w, w + 1} << 1 << int(2 * w);
+    std::vector<CellId> rows;
+    for (CellId cell = 100; cell < 2 * w + 200; ++cell)
+        rows.push_back(cell);
+    QTest::newRow("a run over three rows: those rows") << rows << 1 << int(3 * w);
+    QTest::newRow("unsorted, the pentagons last, as a tick's deltas come")
+        << std::vector<CellId>{20, 21, 22, 23, 3, 5} << 1 << 21;
+    QTest::newRow("ids past the end are ignored")
+        << std::vector<CellId>{10240, 10241, 10242, 50000} << 1 << 2;
+    QTest::newRow("nothing") << std::vector<CellId>{} << 0 << 0;
 }
 
-void tst_PlanetView::updateCellsUploadsOnlyChangedRuns()
+void tst_PlanetView::updateCellsUploadsOnlyChangedRanges()
 {
     QFETCH(std::vector<CellId>, cells);
-    QFETCH(int, runs);
+    QFETCH(int, uploads);
+    QFETCH(int, texels);
 
-    auto sphere = std::make_shared<const HexSphere>(4); // 162 cells
+    auto sphere = std::make_shared<const HexSphere>(32); // 10242 cells, 5 rows of looks
     VisibleCells mirror = grassland(sphere->cellCount());
     PlanetView view;
     view.showPlanet(sphere, &mirror);
-    const QByteArray before = view.colourData();
+    const QByteArray before = view.lookData();
+    const quint64 uploadedBefore = view.uploadedBytes();
 
     // The mirror changes under the view; only the cells named are recoloured.
     std::vector<CellId> listed;
@@ -129,20 +151,50 @@ void tst_PlanetView::updateCellsUploadsOnlyChangedRuns()
     }
     constexpr CellId kUnlisted = 50;
     mirror.flora[kUnlisted] = 255;
-    QCOMPARE(view.updateCells(cells), runs);
+    QCOMPARE(view.updateCells(cells), uploads);
+    QCOMPARE(view.uploadedBytes() - uploadedBefore,
+             quint64(texels) * PlanetMesh::kLookBytesPerCell);
 
-    const QByteArray after = view.colourData();
+    const QByteArray after = view.lookData();
     QCOMPARE(after.size(), before.size());
-    const QByteArray conveyor = expectedColours(mirror, listed.empty() ? 0 : listed.front());
+    const QByteArray conveyor = expectedLook(mirror, listed.empty() ? 0 : listed.front());
     for (CellId cell = 0; cell < sphere->cellCount(); ++cell) {
-        const QByteArray now = after.mid(PlanetMesh::colourOffset(cell), conveyor.size());
+        const QByteArray now = after.mid(PlanetMesh::lookOffset(cell), conveyor.size());
         const bool changed = std::find(listed.begin(), listed.end(), cell) != listed.end();
         if (changed)
-            QCOMPARE(now, expectedColours(mirror, cell));
+            QCOMPARE(now, expectedLook(mirror, cell));
         else
-            QCOMPARE(now, before.mid(PlanetMesh::colourOffset(cell), conveyor.size()));
+            QCOMPARE(now, before.mid(PlanetMesh::lookOffset(cell), conveyor.size()));
     }
     QVERIFY(listed.empty() || conveyor != before.mid(0, conveyor.size()));
+}
+
+void tst_PlanetView::scatteredChangesTakeAFewUploads()
+{
+    // A living planet's tick: 5% of the cells, everywhere.
+    auto sphere = std::make_shared<const HexSphere>(64); // 40962 cells, 21 rows
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.showPlanet(sphere, &mirror);
+    std::vector<CellId> changed;
+    for (CellId cell = 3; cell < sphere->cellCount(); cell += 20) {
+        changed.push_back(cell);
+        mirror.pollution[cell] = 200;
+    }
+    const quint64 before = view.uploadedBytes();
+    const int uploads = view.updateCells(changed);
+    QVERIFY2(uploads >= 1 && uploads <= int(PlanetView::kMaxUploadRanges),
+             qPrintable(QString::number(uploads)));
+    // No more than the whole texture.
+    QVERIFY(view.uploadedBytes() - before <= quint64(view.lookData().size()));
+    for (const CellId cell : changed)
+        QCOMPARE(shownLook(view, cell), expectedLook(mirror, cell));
+
+    // Changes in two far corners of the world: two ranges, nothing in between sent.
+    const quint64 beforeTwo = view.uploadedBytes();
+    const std::vector<CellId> twoPlaces = {100, 101, 102, 40000, 40001};
+    QCOMPARE(view.updateCells(twoPlaces), 2);
+    QCOMPARE(view.uploadedBytes() - beforeTwo, quint64(5 * PlanetMesh::kLookBytesPerCell));
 }
 
 void tst_PlanetView::refreshAllRecoloursEveryCell()
@@ -159,8 +211,8 @@ void tst_PlanetView::refreshAllRecoloursEveryCell()
     snapshot.resource[3] = 3;
     mirror = snapshot;
     QVERIFY(view.refreshAll());
-    QCOMPARE(view.colourData(), PlanetMesh::colours(snapshot));
-    QVERIFY(shownColours(view, 3) != shownColours(view, 4));
+    QCOMPARE(view.lookData(), PlanetMesh::looks(snapshot));
+    QVERIFY(shownLook(view, 3) != shownLook(view, 4));
 }
 
 void tst_PlanetView::aMirrorOfAnotherWorldIsIgnored()
@@ -169,7 +221,8 @@ void tst_PlanetView::aMirrorOfAnotherWorldIsIgnored()
     VisibleCells mirror = grassland(sphere->cellCount());
     PlanetView view;
     view.showPlanet(sphere, &mirror);
-    const QByteArray shown = view.colourData();
+    const QByteArray shown = view.lookData();
+    const quint64 uploaded = view.uploadedBytes();
 
     // The connection joined another world: the mirror is emptied, then resized.
     mirror = {};
@@ -180,7 +233,8 @@ void tst_PlanetView::aMirrorOfAnotherWorldIsIgnored()
     mirror.flora.assign(mirror.cellCount(), 255);
     QCOMPARE(view.updateCells(some), 0);
     QVERIFY(!view.refreshAll());
-    QCOMPARE(view.colourData(), shown);
+    QCOMPARE(view.lookData(), shown);
+    QCOMPARE(view.uploadedBytes(), uploaded);
 }
 
 void tst_PlanetView::hoverBrightensOneCellAndRestoresIt()
@@ -189,29 +243,56 @@ void tst_PlanetView::hoverBrightensOneCellAndRestoresIt()
     VisibleCells mirror = grassland(sphere->cellCount());
     PlanetView view;
     view.showPlanet(sphere, &mirror);
-    const QByteArray before = view.colourData();
+    const QByteArray before = view.lookData();
 
     view.setHoveredCell(CellId(20));
     QCOMPARE(view.hoveredCell(), std::optional<CellId>(20));
-    const QByteArray hovered = view.colourData();
-    QVERIFY(shownColours(view, 20) != expectedColours(mirror, 20));
+    const QByteArray hovered = view.lookData();
+    QVERIFY(shownLook(view, 20) != expectedLook(mirror, 20));
     const auto *shown
-        = reinterpret_cast<const float *>(hovered.constData() + PlanetMesh::colourOffset(20));
+        = reinterpret_cast<const std::uint8_t *>(hovered.constData() + PlanetMesh::lookOffset(20));
     const auto *plain
-        = reinterpret_cast<const float *>(before.constData() + PlanetMesh::colourOffset(20));
+        = reinterpret_cast<const std::uint8_t *>(before.constData() + PlanetMesh::lookOffset(20));
     for (int channel = 0; channel < 3; ++channel)
         QVERIFY(shown[channel] >= plain[channel]);
-    QCOMPARE(hovered.left(PlanetMesh::colourOffset(20)), before.left(PlanetMesh::colourOffset(20)));
-    QCOMPARE(hovered.mid(PlanetMesh::colourOffset(21)), before.mid(PlanetMesh::colourOffset(21)));
+    QCOMPARE(hovered.left(PlanetMesh::lookOffset(20)), before.left(PlanetMesh::lookOffset(20)));
+    QCOMPARE(hovered.mid(PlanetMesh::lookOffset(21)), before.mid(PlanetMesh::lookOffset(21)));
 
     // Moving on restores the old cell; a refresh keeps the highlight.
     view.setHoveredCell(CellId(21));
-    QCOMPARE(shownColours(view, 20), expectedColours(mirror, 20));
-    QVERIFY(shownColours(view, 21) != expectedColours(mirror, 21));
+    QCOMPARE(shownLook(view, 20), expectedLook(mirror, 20));
+    QVERIFY(shownLook(view, 21) != expectedLook(mirror, 21));
     QVERIFY(view.refreshAll());
-    QVERIFY(shownColours(view, 21) != expectedColours(mirror, 21));
+    QVERIFY(shownLook(view, 21) != expectedLook(mirror, 21));
     view.setHoveredCell(std::nullopt);
-    QCOMPARE(view.colourData(), before);
+    QCOMPARE(view.lookData(), before);
+}
+
+void tst_PlanetView::theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps_data()
+{
+    QTest::addColumn<int>("subdivisions");
+    QTest::newRow("n=32") << 32;
+    QTest::newRow("n=128, the default world") << 128;
+}
+
+void tst_PlanetView::theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps()
+{
+    QFETCH(int, subdivisions);
+    auto sphere = std::make_shared<const HexSphere>(subdivisions);
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.resize(1280, 720);
+    view.showPlanet(sphere, &mirror);
+    hex::client::OrbitCamera *orbit = view.orbitCamera();
+    // The whole globe in a 720-pixel-high view: a texel of the cell-id map is under a
+    // pixel, and the far planet draws it.
+    orbit->setDistance(orbit->maximumDistance());
+    QVERIFY(view.isFarView());
+    // The closest zoom: a texel would be many pixels, and the mesh draws the cells.
+    orbit->setDistance(orbit->minimumDistance());
+    QVERIFY(!view.isFarView());
+    orbit->setDistance(orbit->maximumDistance());
+    QVERIFY(view.isFarView());
 }
 
 QTEST_MAIN(tst_PlanetView)

@@ -152,9 +152,9 @@ void tst_PlayActions::claimByClickingALandCell()
     QSignalSpy sent(m_window, &MainWindow::actionSent);
     QSignalSpy results(m_connection, &ServerConnection::actionResult);
     auto colourOf = [&] {
-        return m_window->planetView()->colourData().mid(
-            qsizetype(hex::client::PlanetMesh::colourOffset(cell)),
-            hex::client::PlanetMesh::kColourBytesPerCell);
+        return m_window->planetView()->lookData().mid(
+            qsizetype(hex::client::PlanetMesh::lookOffset(cell)),
+            hex::client::PlanetMesh::kLookBytesPerCell);
     };
     const QByteArray before = colourOf();
     QCOMPARE(m_window->planetView()->clickAt(pixel), std::optional<CellId>(cell));

@@ -4,7 +4,10 @@
 #include <QImage>
 #include <QProcess>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <deque>
 
 namespace {
 
@@ -45,11 +48,15 @@ PictureStats measure(const QImage &image, QRgb background)
     return stats;
 }
 
+/// The environment without `names`, and with a fresh data directory of its own: a hosted
+/// game keeps its world there, never among the user's worlds (nor another run's).
 QProcessEnvironment environmentWithout(const QStringList &names)
 {
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     for (const QString &name : names)
         environment.remove(name);
+    static std::deque<QTemporaryDir> dataDirectories;
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), dataDirectories.emplace_back().path());
     return environment;
 }
 

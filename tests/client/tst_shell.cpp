@@ -18,6 +18,7 @@
 
 #include <QAction>
 #include <QCheckBox>
+#include <QFile>
 #include <QComboBox>
 #include <QGuiApplication>
 #include <QKeyEvent>
@@ -34,6 +35,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeWidget>
 
 using namespace hex::client;
 
@@ -48,7 +50,9 @@ private slots:
     void hostDialogValidation();
     void hostDialogMakesConfig_data();
     void hostDialogMakesConfig();
-    void continueWorldIsDisabled();
+    void savedWorldsAreListed();
+    void newWorldNeedsAFreeName();
+    void withoutAStoreNothingToContinue();
 
     void addressToUrl_data();
     void addressToUrl();
@@ -180,11 +184,109 @@ void tst_Shell::hostDialogMakesConfig()
     QCOMPARE(config.joinPassword, password);
 }
 
-void tst_Shell::continueWorldIsDisabled()
+namespace {
+
+/// Saves an empty world record `name` in `location`, as a hosted game would.
+bool saveWorld(const hex::server::persistence::StoreLocation &location, const QString &name,
+               std::uint64_t seed, int subdivisions)
 {
-    HostDialog dialog(QStringLiteral("Ada"));
+    QString error;
+    auto store = hex::server::persistence::WorldStore::open(location, name,
+                                                            QStringLiteral("tst_shell_") + name,
+                                                            &error);
+    if (!store) {
+        qWarning().noquote() << error;
+        return false;
+    }
+    return store->create({name, seed, subdivisions, QStringLiteral("test")});
+}
+
+hex::server::persistence::StoreLocation sqliteIn(const QString &directory)
+{
+    hex::server::persistence::StoreLocation location;
+    location.kind = hex::server::persistence::StoreLocation::Kind::Sqlite;
+    location.directory = directory;
+    return location;
+}
+
+} // namespace
+
+void tst_Shell::savedWorldsAreListed()
+{
+    QTemporaryDir worlds;
+    const auto location = sqliteIn(worlds.path());
+    QVERIFY(saveWorld(location, QStringLiteral("Terra"), 42, 8));
+    QVERIFY(saveWorld(location, QStringLiteral("Luna"), 7, 12));
+    // A damaged file is listed, so that the player knows, but cannot be chosen.
+    QFile broken(worlds.filePath(QStringLiteral("Broken.hexworld")));
+    QVERIFY(broken.open(QIODevice::WriteOnly));
+    broken.write(QByteArray(4096, 'x'));
+    broken.close();
+
+    HostDialog dialog(QStringLiteral("Ada"), location);
+    QVERIFY(dialog.continueWorldButton()->isEnabled());
+    QCOMPARE(dialog.savedWorldList()->topLevelItemCount(), 3);
+    QTreeWidgetItem *terra = nullptr;
+    QTreeWidgetItem *damaged = nullptr;
+    for (int row = 0; row < 3; ++row) {
+        QTreeWidgetItem *item = dialog.savedWorldList()->topLevelItem(row);
+        if (item->text(0) == QLatin1String("Terra"))
+            terra = item;
+        if (item->text(0) == QLatin1String("Broken"))
+            damaged = item;
+    }
+    QVERIFY(terra);
+    QVERIFY(damaged);
+    QVERIFY(!(damaged->flags() & Qt::ItemIsSelectable));
+    QVERIFY(damaged->toolTip(0).contains(QLatin1String("Broken.hexworld")));
+    QVERIFY(terra->text(1).contains(QLatin1String("n=8")));
+    // Choosing a saved world chooses to continue it: its own seed and size come with it.
+    dialog.savedWorldList()->setCurrentItem(terra);
+    QVERIFY(dialog.continueWorldButton()->isChecked());
+    QVERIFY(!dialog.worldNameEdit()->isEnabled());
+    QVERIFY2(dialog.canHost(), qPrintable(dialog.problemText()));
+    const hex::server::ServerConfig config = dialog.config();
+    QCOMPARE(config.worldName, QStringLiteral("Terra"));
+    QCOMPARE(config.seed, std::uint64_t(42));
+    QCOMPARE(config.subdivisions, 8);
+    QCOMPARE(config.store.kind, hex::server::persistence::StoreLocation::Kind::Sqlite);
+    QCOMPARE(config.store.directory, worlds.path());
+
+    // Continue with nothing chosen cannot host.
+    dialog.savedWorldList()->clearSelection();
+    QVERIFY(!dialog.canHost());
+    QVERIFY(dialog.problemText().contains(QLatin1String("Choose the saved world")));
+}
+
+void tst_Shell::newWorldNeedsAFreeName()
+{
+    QTemporaryDir worlds;
+    const auto location = sqliteIn(worlds.path());
+    QVERIFY(saveWorld(location, QStringLiteral("New world"), 1, 4));
+
+    HostDialog dialog(QStringLiteral("Ada"), location);
+    // The name offered is free.
+    QCOMPARE(dialog.worldNameEdit()->text(), QStringLiteral("New world 2"));
+    QVERIFY2(dialog.canHost(), qPrintable(dialog.problemText()));
+    dialog.worldNameEdit()->setText(QStringLiteral("new WORLD"));
+    QVERIFY(!dialog.canHost());
+    QVERIFY(dialog.problemText().contains(QLatin1String("already")));
+    dialog.worldNameEdit()->setText(QStringLiteral(".hidden"));
+    QVERIFY(!dialog.canHost());
+    QVERIFY(dialog.problemText().contains(QLatin1String("may not start with")));
+    dialog.worldNameEdit()->setText(QStringLiteral("Mars"));
+    QVERIFY(dialog.canHost());
+    QCOMPARE(dialog.config().worldName, QStringLiteral("Mars"));
+    QCOMPARE(dialog.config().store.directory, worlds.path());
+}
+
+void tst_Shell::withoutAStoreNothingToContinue()
+{
+    HostDialog dialog(QStringLiteral("Ada"), hex::server::persistence::StoreLocation{});
     QVERIFY(!dialog.continueWorldButton()->isEnabled());
-    QVERIFY(dialog.continueWorldButton()->toolTip().contains(QLatin1String("persistence")));
+    QCOMPARE(dialog.savedWorldList()->topLevelItemCount(), 0);
+    QVERIFY(dialog.canHost());
+    QCOMPARE(dialog.config().store.kind, hex::server::persistence::StoreLocation::Kind::None);
 }
 
 void tst_Shell::addressToUrl_data()
@@ -443,12 +545,15 @@ void tst_Shell::hostLeaveAndReturn()
     shell.showStartScreen();
     QVERIFY(shell.startScreen()->isVisible());
 
+    // The hosted world is kept, as a player's would be, in a directory of the test's own.
+    QTemporaryDir worlds;
     hex::server::ServerConfig config;
     config.worldName = QStringLiteral("Shell");
     config.subdivisions = 4;
     config.port = 0;
     config.bindAddress = QHostAddress(QHostAddress::LocalHost);
     config.hostName = QStringLiteral("Ada");
+    config.store = sqliteIn(worlds.path());
     shell.host(config);
     QVERIFY(shell.progressDialog());
     QVERIFY(shell.progressDialog()->labelText().contains(QLatin1String("Shell")));
@@ -483,6 +588,14 @@ void tst_Shell::hostLeaveAndReturn()
     QVERIFY(shell.startScreen()->isVisible());
     QCOMPARE(shell.hostedServer().state(), HostedServer::State::Stopped);
     QCOMPARE(shell.connection().state(), ServerConnection::State::Disconnected);
+
+    // Leaving saved the world where it was: the Host dialog offers to continue it.
+    auto saved = hex::server::persistence::WorldCatalog(config.store).list();
+    QVERIFY2(saved, saved ? "" : qPrintable(saved.error()));
+    QCOMPARE(saved->size(), std::size_t(1));
+    QCOMPARE(saved->front().name, QStringLiteral("Shell"));
+    QVERIFY(saved->front().tick > 0);
+    QCOMPARE(saved->front().players, 1);
 }
 
 void tst_Shell::cancelWhileStarting()

@@ -7,6 +7,7 @@
 #include "render/orbitcamera.h"
 #include "render/picking.h"
 #include "render/planetview.h"
+#include "render/machinelayer.h"
 #include "render/structurelayer.h"
 #include "ui/mainwindow.h"
 #include "ui/windowcapture.h"
@@ -24,6 +25,8 @@
 #include <QTest>
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <cmath>
 #include <optional>
 
@@ -79,6 +82,7 @@ private slots:
     void initTestCase();
     void cleanupTestCase();
     void aBuiltFurnaceIsDrawnOnItsCell();
+    void aWorkingExtractorShowsItsProgressAndItsItems();
 
 private:
     /// Waits for `frames` more frames of the 3D view.
@@ -310,6 +314,123 @@ void tst_StructureShot::aBuiltFurnaceIsDrawnOnItsCell()
     }
     qInfo() << "from afar:" << farDiffering << "pixels are the structures";
     QVERIFY2(farDiffering >= 4, "the structure is a visible dot from afar");
+}
+
+void tst_StructureShot::aWorkingExtractorShowsItsProgressAndItsItems()
+{
+    const hex::geometry::HexSphere &sphere = *m_connection->sphere();
+    const hex::protocol::VisibleCells &cells = m_connection->cells();
+    const auto free = [&](CellId c) {
+        return !hex::geometry::HexSphere::isPentagon(c) && cells.owner[c] == hex::sim::kNoPlayer
+               && cells.structure[c] == hex::sim::kNoStructure;
+    };
+    const auto land = [&](CellId c) {
+        const auto terrain = hex::sim::Terrain(cells.terrain[c]);
+        return terrain != hex::sim::Terrain::DeepWater
+               && terrain != hex::sim::Terrain::ShallowWater;
+    };
+    // A free deposit on land with a free land neighbour for the belt, nearest (by claims)
+    // to the land the player holds.
+    std::map<CellId, CellId> cameFrom;
+    std::deque<CellId> queue;
+    for (CellId c = 0; c < sphere.cellCount(); ++c) {
+        if (cells.owner[c] == m_connection->playerId()) {
+            cameFrom[c] = c;
+            queue.push_back(c);
+        }
+    }
+    QVERIFY2(!queue.empty(), "the first case left the player some land");
+    std::optional<std::pair<CellId, CellId>> site;
+    while (!queue.empty() && !site) {
+        const CellId here = queue.front();
+        queue.pop_front();
+        for (const CellId next : sphere.neighbours(here)) {
+            if (cameFrom.contains(next) || !free(next))
+                continue;
+            cameFrom[next] = here;
+            queue.push_back(next);
+            if (cells.resource[next] == 0 || !land(next))
+                continue;
+            for (const CellId belt : sphere.neighbours(next)) {
+                if (free(belt) && land(belt) && !cameFrom.contains(belt)) {
+                    site = std::pair(next, belt);
+                    break;
+                }
+            }
+            if (site)
+                break;
+        }
+    }
+    QVERIFY2(site, "a deposit can be reached");
+    const auto [deposit, beltCell] = *site;
+
+    // Claim the way there, the deposit and the belt's cell.
+    std::vector<CellId> path;
+    for (CellId c = deposit; cameFrom[c] != c; c = cameFrom[c])
+        path.push_back(c);
+    std::reverse(path.begin(), path.end());
+    path.push_back(beltCell);
+    hex::sim::Action claim;
+    claim.kind = hex::sim::ActionKind::Claim;
+    for (const CellId c : path) {
+        claim.cell = c;
+        QVERIFY(act(claim));
+    }
+
+    // An extractor facing the belt, and the belt leading away from it.
+    hex::sim::PrototypeId extractor = hex::sim::kNoStructure;
+    hex::sim::PrototypeId conveyor = hex::sim::kNoStructure;
+    QVERIFY(m_window->content().findPrototype(QStringLiteral("extractor"), &extractor));
+    QVERIFY(m_window->content().findPrototype(QStringLiteral("conveyor"), &conveyor));
+    const auto slotOf = [&](CellId cell, CellId other) {
+        const auto around = sphere.neighbours(cell);
+        return int(std::find(around.begin(), around.end(), other) - around.begin());
+    };
+    hex::sim::Action build;
+    build.kind = hex::sim::ActionKind::Build;
+    build.cell = deposit;
+    build.prototype = extractor;
+    build.orientation = std::uint8_t(slotOf(deposit, beltCell));
+    QVERIFY(act(build));
+    build.cell = beltCell;
+    build.prototype = conveyor;
+    const int sides = int(sphere.neighbours(beltCell).size());
+    build.orientation = std::uint8_t((slotOf(beltCell, deposit) + sides / 2) % sides);
+    QVERIFY(act(build));
+
+    // Look at the two from above.
+    PlanetView *view = m_window->planetView();
+    const QVector3D up = PlanetView::planetOrientation().rotatedVector(
+        toQt(sphere.centre(deposit)) + toQt(sphere.centre(beltCell)));
+    hex::client::OrbitCamera *orbit = view->orbitCamera();
+    orbit->setYaw(std::atan2(up.x(), up.z()));
+    orbit->setPitch(std::asin(up.normalized().y()) - 0.25f);
+    orbit->setDistance(1.35f);
+
+    // The extractor works (a bar over it) and its ore rides the belt (boxes on it).
+    const hex::client::StructurePlacement beltAt
+        = hex::client::StructureLayer::placement(sphere, beltCell, build.orientation);
+    const auto itemOnBelt = [&] {
+        const hex::client::MachineLayer *layer = m_window->machineLayer();
+        if (!layer)
+            return false;
+        const std::span<const float> data = layer->instanceData();
+        for (std::size_t i = 0; i + 15 <= data.size(); i += 15) {
+            const QVector3D centre(data[i], data[i + 1], data[i + 2]);
+            const QVector3D size(data[i + 9], data[i + 10], data[i + 11]);
+            // Items are cubes; progress bars are long and thin.
+            if (std::abs(size.x() - size.y()) < 1e-6f
+                && (centre - beltAt.position).length() < beltAt.scale * 1.2f)
+                return true;
+        }
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(itemOnBelt(), 20'000);
+    QVERIFY(m_window->machineLayer()->instanceCount() >= 3); // the bar, its fill, an item
+    QVERIFY(waitFrames(5));
+    const QImage machines = capture();
+    QVERIFY(!machines.isNull());
+    QVERIFY(machines.save(kArtifacts + QStringLiteral("/machines.png")));
 }
 
 QTEST_MAIN(tst_StructureShot)

@@ -12,13 +12,17 @@ class ServerProcess
 public:
     ~ServerProcess() { stop(); }
 
-    /// Starts build/bin/hexsphere-server with `args` plus --port 0 --bind 127.0.0.1 and
+    /// Starts build/bin/hexsphere-server with `args` plus --port 0 --bind 127.0.0.1 (and
+    /// --database none unless `args` names a --database: tests keep throwaway worlds) and
     /// waits up to `timeoutMs` for its "listening on" line. False (with the output in
     /// output()) if it did not come.
     [[nodiscard]] bool start(const QStringList &args, int timeoutMs = 30'000)
     {
         m_process.setProgram(QStringLiteral(HEX_BIN_DIR "/hexsphere-server"));
-        m_process.setArguments(args + QStringList{"--port", "0", "--bind", "127.0.0.1"});
+        QStringList all = args + QStringList{"--port", "0", "--bind", "127.0.0.1"};
+        if (!args.contains(QStringLiteral("--database")))
+            all << QStringLiteral("--database") << QStringLiteral("none");
+        m_process.setArguments(all);
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
         m_process.start();
         if (!m_process.waitForStarted(timeoutMs))
@@ -38,6 +42,17 @@ public:
             }
         }
         return false;
+    }
+
+    /// SIGKILL, as a crash would: nothing is flushed. Waits for the process to end.
+    void kill()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        m_process.kill();
+        m_process.waitForFinished();
+        m_stdout += m_process.readAllStandardOutput();
+        m_stderr += m_process.readAllStandardError();
     }
 
     /// SIGTERM, then wait; returns the exit code, or -1 if it had to be killed.

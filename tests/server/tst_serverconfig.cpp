@@ -13,6 +13,8 @@ private slots:
     void valid();
     void invalid_data();
     void invalid();
+    void store_data();
+    void store();
 };
 
 namespace {
@@ -83,6 +85,21 @@ void tst_ServerConfig::invalid_data()
         << QStringList{"--bind", "example"} << "--bind must be an IP address, not \"example\".";
     QTest::newRow("empty world name")
         << QStringList{"--world", " "} << "--world must be a name of 1 to 64 characters.";
+    QTest::newRow("flush interval too short")
+        << QStringList{"--flush-interval", "50"}
+        << "--flush-interval must be a whole number from 100 to 3600000, not \"50\".";
+    QTest::newRow("unknown database scheme")
+        << QStringList{"--database", "mysql://db/x"}
+        << "--database: Unknown database 'mysql://db/x': use sqlite:DIRECTORY, "
+           "postgresql://user:password@host:port/database or none.";
+    QTest::newRow("database url without a database")
+        << QStringList{"--database", "postgresql://u:p@localhost:5432"}
+        << "--database: The database URL 'postgresql://u:p@localhost:5432' names no database: "
+           "write postgresql://user:password@host:port/database.";
+    QTest::newRow("saved world with a slash in its name")
+        << QStringList{"--world", "a/b", "--database", "sqlite:/tmp/w"}
+        << "--world \"a/b\" cannot name a saved world: use letters, digits, spaces, '-', '_' "
+           "and '.', not starting with '.'.";
 }
 
 void tst_ServerConfig::invalid()
@@ -92,6 +109,49 @@ void tst_ServerConfig::invalid()
     QStringList errors;
     QVERIFY(!parse(args, &errors));
     QCOMPARE(errors, QStringList{message});
+}
+
+void tst_ServerConfig::store_data()
+{
+    using Kind = hex::server::persistence::StoreLocation::Kind;
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("where"); // directory or database name
+    QTest::addColumn<int>("flushIntervalMs");
+    QTest::newRow("no option keeps the world in the default directory")
+        << QStringList{} << int(Kind::Sqlite)
+        << hex::server::persistence::StoreLocation::defaultSqliteDirectory() << 5000;
+    QTest::newRow("none keeps nothing")
+        << QStringList{"--database", "none"} << int(Kind::None) << QString() << 5000;
+    QTest::newRow("sqlite directory and a short flush interval")
+        << QStringList{"--database", "sqlite:/tmp/worlds", "--flush-interval", "250"}
+        << int(Kind::Sqlite) << "/tmp/worlds" << 250;
+    QTest::newRow("postgresql url")
+        << QStringList{"--database", "postgresql://hex:secret@db.example:6543/hexworlds"}
+        << int(Kind::Postgresql) << "hexworlds" << 5000;
+}
+
+void tst_ServerConfig::store()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, kind);
+    QFETCH(QString, where);
+    QFETCH(int, flushIntervalMs);
+    QStringList errors;
+    const auto config = parse(args, &errors);
+    QVERIFY2(config, qPrintable(errors.join('\n')));
+    QCOMPARE(int(config->store.kind), kind);
+    using Kind = hex::server::persistence::StoreLocation::Kind;
+    if (config->store.kind == Kind::Sqlite)
+        QCOMPARE(config->store.directory, where);
+    if (config->store.kind == Kind::Postgresql) {
+        QCOMPARE(config->store.databaseName, where);
+        QCOMPARE(config->store.port, 6543);
+        QCOMPARE(config->store.user, QStringLiteral("hex"));
+    }
+    QCOMPARE(config->flushIntervalMs, flushIntervalMs);
+    // The in-process default (no parser) keeps nothing.
+    QCOMPARE(int(ServerConfig().store.kind), int(Kind::None));
 }
 
 QTEST_GUILESS_MAIN(tst_ServerConfig)

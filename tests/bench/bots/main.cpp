@@ -231,6 +231,9 @@ Measurement measureOurs(const Options &options)
     std::vector<std::string> args{
         "--port", std::to_string(port),        "--size", std::to_string(options.size),
         "--ups",  std::to_string(options.ups), "--bind", "127.0.0.1"};
+    // The transports are measured, not the disk: the world is not kept unless the
+    // server arguments say otherwise (QCommandLineParser takes the last --database).
+    args.insert(args.end(), {"--database", "none"});
     args.insert(args.end(), options.serverArgs.begin(), options.serverArgs.end());
     ChildProcess server;
     const std::string log = tempLog("server");

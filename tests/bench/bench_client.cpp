@@ -1,0 +1,561 @@
+// bench_client: renders the planet in a real PlanetView, 1280×720, under the current GL
+// (Xvfb + Mesa llvmpipe on the build machines) for n = 64, 128 and 256 while 5% of the
+// cells change every tick at 20 UPS, and measures:
+//
+// - frame time: the wall time between consecutive frames of the view, taken in the GUI
+//   thread at each PlanetView::frameRendered() (Qt3D's QFrameAction, which the aspect
+//   engine runs once per frame it submits to the renderer, and only once the renderer
+//   took the previous one; Qt3D paces frames at 60 Hz at most, and under Xvfb there is
+//   no vsync). Also measured: the frame time before the planet is shown (the floor:
+//   Qt3D, the clear, the present) and at the closest zoom (the mesh of every cell);
+// - CPU time per frame of the whole process, GL's rasteriser threads included;
+// - delta apply: the CPU time of the client's path for a server tick's cell changes
+//   (protocol::applyChunkDelta() into the mirror for every changed chunk, then
+//   PlanetView::updateCells()), per tick, per frame at the 60 FPS display rate (a tick
+//   every third frame: the JSON's delta_apply_ms_*) and per frame rendered here (all the
+//   apply time divided by the frames rendered: more ticks a frame when software GL
+//   renders slowly);
+// - upload bytes: the bytes the view handed to Qt3D buffer and texture uploads
+//   (PlanetView::uploadedBytes()), per tick, per 60 FPS frame (the JSON's
+//   upload_bytes_per_frame_*) and per frame rendered here;
+// - GPU bytes per cell: the planet's buffers and textures (PlanetView::gpuBytes()).
+//
+// The changes are made on a sim::WorldState and encoded as the server does
+// (protocol::encodeChunkDelta, not timed): random cells get new flora, pollution and
+// owner values. Ticks are paced by the wall clock: a late timer applies every tick due.
+//
+// Prints progress on stderr, a table on stdout and, as its last stdout line, one JSON
+// object. Needs a display: without $DISPLAY it runs itself again under xvfb-run.
+//
+// Usage: bench_client [--quick] [--size N]... [--seconds S]
+//   --quick    1.5 s per size instead of 5, for a smoke test
+//   --size N   only this n (repeatable); the JSON keys need 128 and 256
+//   --seconds  seconds measured per size
+//   --msaa N   samples per pixel of the 3D window (0, 2, 4 or 8; default 4, the
+//              client's default setting)
+//   --capture PREFIX  after each size, saves the view as PREFIX-n<N>.png (whole planet)
+//                     and PREFIX-n<N>-near.png (closest zoom)
+
+#include "render/orbitcamera.h"
+#include "render/planetview.h"
+#include "render/structurelayer.h"
+
+#include "geometry/hexsphere.h"
+#include "protocol/worldcodec.h"
+#include "sim/content.h"
+#include "sim/world.h"
+
+#include <Qt3DExtras/Qt3DWindow>
+#include <Qt3DRender/QRenderCapture>
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QImage>
+#include <QOffscreenSurface>
+#include <QOpenGLContext>
+#include <QOpenGLFunctions>
+#include <QSurfaceFormat>
+#include <QTimer>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace hex;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWidth = 1280;
+constexpr int kHeight = 720;
+constexpr int kUps = 20;
+constexpr double kChangedShare = 0.05;
+constexpr double kTargetFrameMs = 16.7;
+constexpr double kTargetApplyMs = 1.0;
+/// The display rate the per-frame costs of ticks are counted at: a tick every third frame.
+constexpr double kDisplayFps = 60.0;
+
+double msBetween(Clock::time_point a, Clock::time_point b)
+{
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+/// CPU seconds this process has used, every thread.
+double cpuSeconds()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+           + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+double percentile(std::vector<double> values, double p)
+{
+    if (values.empty())
+        return std::nan(""); // no frame: no figure, and no target met
+    std::sort(values.begin(), values.end());
+    const auto index = std::size_t(p * double(values.size() - 1) + 0.5);
+    return values[std::min(index, values.size() - 1)];
+}
+
+struct Result
+{
+    int n = 0;
+    std::uint32_t cells = 0;
+    int frames = 0;
+    int ticks = 0;
+    double seconds = 0;
+    double p50FrameMs = 0;
+    double p99FrameMs = 0;
+    double maxFrameMs = 0;
+    double applyMsPerTick = 0;
+    double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
+    double applyMsPerFrame = 0;
+    double uploadBytesPerFrame = 0;
+    double uploadBytesPerTick = 0;
+    double gpuBytesPerCell = 0;
+    double showPlanetMs = 0;
+    /// p50 frame time at the closest zoom, where the mesh of every cell is drawn.
+    double nearP50FrameMs = 0;
+    /// p50 frame time before the planet is shown: the floor under any planet.
+    double emptyP50FrameMs = 0;
+    /// CPU time of the whole process (GL's threads included) per frame, less what
+    /// applying the ticks took: what a frame costs, whatever else the machine runs.
+    double cpuMsPerFrame = 0;
+};
+
+/// Changes 5% of the cells of `state` at random and encodes them as the server would.
+class ChangeMaker
+{
+public:
+    explicit ChangeMaker(sim::WorldState &state)
+        : m_state(state)
+        , m_byChunk(state.sphere->chunkCount())
+    {
+    }
+
+    std::vector<protocol::ChunkDelta> nextTick()
+    {
+        const geometry::HexSphere &sphere = *m_state.sphere;
+        const std::uint32_t count = m_state.cellCount();
+        const auto changes = std::uint32_t(double(count) * kChangedShare);
+        std::uniform_int_distribution<std::uint32_t> anyCell(0, count - 1);
+        std::uniform_int_distribution<int> value(0, 255);
+        std::uniform_int_distribution<int> player(-1, 7);
+        for (auto &cells : m_byChunk)
+            cells.clear();
+        for (std::uint32_t i = 0; i < changes; ++i) {
+            const geometry::CellId cell = anyCell(m_random);
+            m_state.flora[cell] = std::uint8_t(value(m_random));
+            m_state.pollution[cell] = std::uint8_t(value(m_random) / 2);
+            const int owner = player(m_random);
+            m_state.owner[cell] = owner < 0 ? sim::kNoPlayer : sim::PlayerId(owner);
+            m_byChunk[sphere.chunkOf(cell)].push_back(cell);
+        }
+        std::vector<protocol::ChunkDelta> deltas;
+        for (geometry::ChunkId chunk = 0; chunk < m_byChunk.size(); ++chunk) {
+            std::vector<geometry::CellId> &cells = m_byChunk[chunk];
+            if (cells.empty())
+                continue;
+            std::sort(cells.begin(), cells.end());
+            cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+            sim::ChunkDelta delta;
+            delta.chunk = chunk;
+            delta.cells = cells;
+            protocol::encodeChunkDelta(m_state, delta, &deltas.emplace_back());
+        }
+        return deltas;
+    }
+
+private:
+    sim::WorldState &m_state;
+    std::vector<std::vector<geometry::CellId>> m_byChunk;
+    std::mt19937 m_random{12345};
+};
+
+/// Sleeps until events come, then handles them. Not processEvents() with a time limit:
+/// that returns at once when nothing is pending, and the busy loop would take a core
+/// from GL's rasteriser threads. (A heartbeat timer in main() wakes it at least every
+/// 100 ms.)
+void waitForEvents()
+{
+    QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+}
+
+/// Waits for the next frame of `view` and saves it as `path`.
+void capture(client::PlanetView &view, const QString &path)
+{
+    // A few frames first, so that a camera move has reached the renderer.
+    const quint64 until = view.framesSincePlanet() + 3;
+    QElapsedTimer timer;
+    timer.start();
+    while (view.framesSincePlanet() < until && timer.elapsed() < 30000)
+        waitForEvents();
+    std::unique_ptr<Qt3DRender::QRenderCaptureReply> reply(view.requestCapture());
+    while (!reply->isComplete() && timer.elapsed() < 60000)
+        waitForEvents();
+    if (!reply->isComplete() || !reply->image().save(path))
+        std::fprintf(stderr, "could not capture %s\n", qPrintable(path));
+    else
+        std::fprintf(stderr, "saved %s\n", qPrintable(path));
+}
+
+Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> &content,
+               const QString &capturePrefix, int msaa)
+{
+    Result result;
+    result.n = n;
+    std::fprintf(stderr, "n=%d: generating the world...\n", n);
+    auto sphere = std::make_shared<const geometry::HexSphere>(n);
+    sim::WorldState state = sim::generateWorld(sphere, *content, 42);
+    protocol::VisibleCells mirror = protocol::visibleCells(state);
+    result.cells = sphere->cellCount();
+
+    client::PlanetView view;
+    // As the client's shell sets the graphics settings on the 3D window.
+    QSurfaceFormat format = view.window3D()->format();
+    format.setSamples(msaa);
+    format.setSwapInterval(0);
+    view.window3D()->setFormat(format);
+    view.resize(kWidth, kHeight);
+    view.show();
+    // As in the client, the window renders (empty space) before the world arrives: the
+    // cost of a frame with nothing in it (Qt3D's frame, the clear, the present).
+    {
+        std::vector<double> emptyMs;
+        Clock::time_point last = Clock::now();
+        bool first = true;
+        QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
+            const Clock::time_point now = Clock::now();
+            if (!first)
+                emptyMs.push_back(msBetween(last, now));
+            first = false;
+            last = now;
+        });
+        QElapsedTimer shown;
+        shown.start();
+        while (shown.elapsed() < 1500)
+            waitForEvents();
+        QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
+        // The first frames set up GL: the second half only.
+        emptyMs.erase(emptyMs.begin(), emptyMs.begin() + std::ptrdiff_t(emptyMs.size() / 2));
+        result.emptyP50FrameMs = percentile(emptyMs, 0.50);
+    }
+    std::fprintf(stderr, "n=%d: building the planet (%u cells)...\n", n, result.cells);
+    QElapsedTimer build;
+    build.start();
+    view.showPlanet(sphere, &mirror);
+    result.showPlanetMs = double(build.nsecsElapsed()) / 1e6;
+    result.gpuBytesPerCell = double(view.gpuBytes()) / double(result.cells);
+
+    // Warm up: the first frames upload the mesh and compile shaders.
+    QElapsedTimer warm;
+    warm.start();
+    while ((view.framesSincePlanet() < 10 || warm.elapsed() < 1000) && warm.elapsed() < 60000)
+        waitForEvents();
+    if (view.framesSincePlanet() < 10)
+        std::fprintf(stderr, "n=%d: only %llu frames in the warm-up\n", n,
+                     static_cast<unsigned long long>(view.framesSincePlanet()));
+
+    ChangeMaker maker(state);
+    std::vector<double> frameMs;
+    double applyMs = 0;
+    double mirrorMs = 0; // the applyChunkDelta part of applyMs
+    int ticks = 0;
+    std::vector<geometry::CellId> changed;
+    const quint64 uploadedBefore = view.uploadedBytes();
+
+    const double cpuBefore = cpuSeconds();
+    const Clock::time_point start = Clock::now();
+    Clock::time_point lastFrame = start;
+    bool firstFrame = true;
+    QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
+        const Clock::time_point now = Clock::now();
+        if (!firstFrame)
+            frameMs.push_back(msBetween(lastFrame, now));
+        firstFrame = false;
+        lastFrame = now;
+    });
+
+    auto applyDueTicks = [&] {
+        const double elapsed = msBetween(start, Clock::now());
+        const int due = int(elapsed * kUps / 1000.0);
+        while (ticks < due) {
+            const std::vector<protocol::ChunkDelta> deltas = maker.nextTick();
+            const Clock::time_point t0 = Clock::now();
+            changed.clear();
+            for (const protocol::ChunkDelta &delta : deltas) {
+                if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
+                    std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
+                    std::exit(1);
+                }
+            }
+            const Clock::time_point t1 = Clock::now();
+            view.updateCells(changed);
+            const Clock::time_point t2 = Clock::now();
+            mirrorMs += msBetween(t0, t1);
+            applyMs += msBetween(t0, t2);
+            ++ticks;
+        }
+    };
+    QTimer tickTimer;
+    tickTimer.setTimerType(Qt::PreciseTimer);
+    tickTimer.setInterval(1000 / kUps);
+    QObject::connect(&tickTimer, &QTimer::timeout, applyDueTicks);
+    tickTimer.start();
+
+    double nextReport = 1000.0;
+    while (msBetween(start, Clock::now()) < seconds * 1000.0) {
+        waitForEvents();
+        const double elapsed = msBetween(start, Clock::now());
+        if (elapsed >= nextReport) {
+            std::fprintf(stderr, "n=%d: %.0f s, %zu frames, %d ticks\n", n, elapsed / 1000.0,
+                         frameMs.size(), ticks);
+            nextReport += 1000.0;
+        }
+    }
+    tickTimer.stop();
+    QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
+    result.seconds = msBetween(start, Clock::now()) / 1000.0;
+    const double cpuMs = (cpuSeconds() - cpuBefore) * 1000.0;
+    result.frames = int(frameMs.size());
+    result.ticks = ticks;
+    result.p50FrameMs = percentile(frameMs, 0.50);
+    result.p99FrameMs = percentile(frameMs, 0.99);
+    result.maxFrameMs = frameMs.empty() ? std::nan("")
+                                        : *std::max_element(frameMs.begin(), frameMs.end());
+    const double uploaded = double(view.uploadedBytes() - uploadedBefore);
+    const double frames = std::max(1, result.frames);
+    result.applyMsPerTick = ticks ? applyMs / ticks : 0.0;
+    result.mirrorMsPerTick = ticks ? mirrorMs / ticks : 0.0;
+    result.applyMsPerFrame = applyMs / frames;
+    result.uploadBytesPerFrame = uploaded / frames;
+    result.cpuMsPerFrame = (cpuMs - applyMs) / frames;
+    result.uploadBytesPerTick = ticks ? uploaded / ticks : 0.0;
+    std::fprintf(stderr, "n=%d: done: %d frames, %d ticks in %.1f s (far view: %s)\n", n,
+                 result.frames, ticks, result.seconds, view.isFarView() ? "yes" : "no");
+    if (!capturePrefix.isEmpty()) {
+        view.setHoveredCell(geometry::CellId(result.cells / 3));
+        capture(view, QStringLiteral("%1-n%2.png").arg(capturePrefix).arg(n));
+    }
+
+    // The closest zoom, where every cell's mesh is drawn: frame times without ticks.
+    view.orbitCamera()->setDistance(view.orbitCamera()->minimumDistance());
+    QElapsedTimer settle;
+    settle.start();
+    while (settle.elapsed() < 1500)
+        waitForEvents();
+    {
+        std::vector<double> nearMs;
+        Clock::time_point last = Clock::now();
+        bool first = true;
+        QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
+            const Clock::time_point now = Clock::now();
+            if (!first)
+                nearMs.push_back(msBetween(last, now));
+            first = false;
+            last = now;
+        });
+        QElapsedTimer near;
+        near.start();
+        while (near.elapsed() < 2000)
+            waitForEvents();
+        QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
+        result.nearP50FrameMs = percentile(nearMs, 0.50);
+        std::fprintf(stderr, "n=%d: closest zoom: %zu frames in 2 s (far view: %s)\n", n,
+                     nearMs.size(), view.isFarView() ? "yes" : "no");
+    }
+    if (!capturePrefix.isEmpty())
+        capture(view, QStringLiteral("%1-n%2-near.png").arg(capturePrefix).arg(n));
+    return result;
+}
+
+const char *verdict(bool met)
+{
+    return met ? "met" : "NOT met";
+}
+
+/// Runs this program again under a private X server when there is no display.
+[[noreturn]] void reexecUnderXvfb(int argc, char **argv)
+{
+    std::vector<std::string> args = {"xvfb-run", "-a", "-s", "-screen 0 1920x1080x24"};
+    char self[4096] = {};
+    const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+    args.emplace_back(length > 0 ? std::string(self, std::size_t(length)) : std::string(argv[0]));
+    for (int i = 1; i < argc; ++i)
+        args.emplace_back(argv[i]);
+    std::vector<char *> pointers;
+    for (std::string &arg : args)
+        pointers.push_back(arg.data());
+    pointers.push_back(nullptr);
+    setenv("HEX_BENCH_UNDER_XVFB", "1", 1);
+    execvp("xvfb-run", pointers.data());
+    std::fprintf(stderr, "bench_client: no $DISPLAY and xvfb-run could not be started: %s\n",
+                 std::strerror(errno));
+    std::exit(2);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (std::getenv("DISPLAY") == nullptr || *std::getenv("DISPLAY") == '\0') {
+        if (std::getenv("HEX_BENCH_UNDER_XVFB")) {
+            std::fprintf(stderr, "bench_client: xvfb-run gave no display\n");
+            return 2;
+        }
+        reexecUnderXvfb(argc, argv);
+    }
+    // As the client does (main.cpp): the renderer is chosen, not left to defaults.
+    if (qEnvironmentVariableIsEmpty("QT3D_RENDERER"))
+        qputenv("QT3D_RENDERER", "opengl");
+
+    std::vector<int> sizes;
+    double seconds = 5.0;
+    QString capturePrefix;
+    int msaa = 4;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--quick")) {
+            seconds = 1.5;
+        } else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) {
+            const int n = std::atoi(argv[++i]);
+            if (n < 1 || n > 1024) {
+                std::fprintf(stderr, "bench_client: --size wants 1..1024, not %s\n", argv[i]);
+                return 2;
+            }
+            sizes.push_back(n);
+        } else if (!std::strcmp(argv[i], "--msaa") && i + 1 < argc) {
+            msaa = std::atoi(argv[++i]);
+            if (msaa != 0 && msaa != 2 && msaa != 4 && msaa != 8) {
+                std::fprintf(stderr, "bench_client: --msaa wants 0, 2, 4 or 8, not %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!std::strcmp(argv[i], "--capture") && i + 1 < argc) {
+            capturePrefix = QString::fromLocal8Bit(argv[++i]);
+        } else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            seconds = std::atof(argv[++i]);
+            if (!(seconds > 0.0)) {
+                std::fprintf(stderr, "bench_client: --seconds wants a positive number, not %s\n",
+                             argv[i]);
+                return 2;
+            }
+        } else {
+            std::fprintf(stderr, "usage: bench_client [--quick] [--size N]... [--seconds S] [--msaa N] [--capture PREFIX]\n");
+            return 2;
+        }
+    }
+    if (sizes.empty())
+        sizes = {64, 128, 256};
+
+    QApplication app(argc, argv);
+    QTimer heartbeat; // see waitForEvents()
+    heartbeat.start(100);
+    const auto content = sim::loadDefaultContent();
+    if (!content) {
+        std::fprintf(stderr, "bench_client: %s\n", qPrintable(content.error()));
+        return 1;
+    }
+    const auto shared = std::make_shared<const sim::Content>(*content);
+
+    // Which GL the frames come from, for the table.
+    QByteArray glRenderer = "unknown";
+    {
+        QOffscreenSurface surface;
+        surface.create();
+        QOpenGLContext context;
+        if (context.create() && context.makeCurrent(&surface)) {
+            glRenderer = reinterpret_cast<const char *>(
+                context.functions()->glGetString(GL_RENDERER));
+            context.doneCurrent();
+        }
+    }
+
+    std::vector<Result> results;
+    for (const int n : sizes)
+        results.push_back(measure(n, seconds, shared, capturePrefix, msaa));
+
+    std::printf("Planet view, %dx%d, MSAA %d, no vsync, %d UPS, %.0f%% of cells changed per tick, "
+                "QT3D_RENDERER=%s, GL: %s\n",
+                kWidth, kHeight, msaa, kUps, kChangedShare * 100,
+                qgetenv("QT3D_RENDERER").constData(), glRenderer.constData());
+    std::printf("empty = p50 frame time before the planet is shown (Qt3D, clear, present); "
+                "frame time = wall time between frames (QFrameAction); CPU/frm = process CPU "
+                "ms per frame, all threads, less delta apply;\ndelta apply = applyChunkDelta + "
+                "PlanetView::updateCells; upload = bytes handed to Qt3D updates\n\n");
+    std::printf("%5s %9s %7s %8s %8s %8s %8s %8s %7s %9s %11s %12s %13s %12s %9s\n", "n",
+                "cells", "frames", "empty", "near p50", "p50 ms", "p99 ms", "max ms", "FPS", "CPU/frm", "apply/tick",
+                "apply/frame", "upload B/frm", "upload B/tk", "GPU B/cell");
+    for (const Result &r : results) {
+        std::printf("%5d %9u %7d %8.2f %8.2f %8.2f %8.2f %8.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
+                    "%12.0f %9.1f\n",
+                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs,
+                    r.frames / std::max(r.seconds, 1e-9), r.cpuMsPerFrame, r.applyMsPerTick,
+                    r.applyMsPerFrame, r.uploadBytesPerFrame, r.uploadBytesPerTick,
+                    r.gpuBytesPerCell);
+    }
+    std::printf("\n");
+    for (const Result &r : results) {
+        std::printf("n=%d: delta apply %.3f ms a tick (applyChunkDelta %.3f, updateCells %.3f): "
+                    "%.3f ms a frame at 60 FPS\n",
+                    r.n, r.applyMsPerTick, r.mirrorMsPerTick, r.applyMsPerTick - r.mirrorMsPerTick,
+                    r.applyMsPerTick * kUps / kDisplayFps);
+    }
+    std::printf("\n");
+    for (const Result &r : results) {
+        if (r.n == 128)
+            std::printf("target p99 frame <= %.1f ms at n=128: %.2f ms, %s\n", kTargetFrameMs,
+                        r.p99FrameMs, verdict(r.p99FrameMs <= kTargetFrameMs));
+        if (r.n == 256) {
+            const double atDisplayRate = r.applyMsPerTick * kUps / kDisplayFps;
+            std::printf("target delta apply <= %.1f ms per frame at n=256: %.3f ms per 60 FPS frame "
+                        "(%.3f ms per frame measured here at %.1f FPS), %s\n",
+                        kTargetApplyMs, atDisplayRate, r.applyMsPerFrame,
+                        r.frames / std::max(r.seconds, 1e-9),
+                        verdict(atDisplayRate <= kTargetApplyMs));
+        }
+    }
+
+    std::string json = "{";
+    auto add = [&json](const std::string &key, double value) {
+        char buffer[128];
+        if (std::isnan(value))
+            std::snprintf(buffer, sizeof buffer, "%s\"%s\": null", json.size() > 1 ? ", " : "",
+                          key.c_str());
+        else
+            std::snprintf(buffer, sizeof buffer, "%s\"%s\": %.4g", json.size() > 1 ? ", " : "",
+                          key.c_str(), value);
+        json += buffer;
+    };
+    for (const Result &r : results) {
+        const std::string s = "_n" + std::to_string(r.n);
+        add("p99_frame_ms" + s, r.p99FrameMs);
+        add("p50_frame_ms" + s, r.p50FrameMs);
+        add("empty_p50_frame_ms" + s, r.emptyP50FrameMs);
+        add("near_p50_frame_ms" + s, r.nearP50FrameMs);
+        // Per frame at the display rate (60 FPS: a tick every third frame), and per frame
+        // as rendered here (slower in software GL: more ticks a frame).
+        add("delta_apply_ms" + s, r.applyMsPerTick * kUps / kDisplayFps);
+        add("delta_apply_ms_per_measured_frame" + s, r.applyMsPerFrame);
+        add("delta_apply_ms_per_tick" + s, r.applyMsPerTick);
+        add("delta_mirror_ms_per_tick" + s, r.mirrorMsPerTick);
+        add("upload_bytes_per_frame" + s, r.uploadBytesPerTick * kUps / kDisplayFps);
+        add("upload_bytes_per_measured_frame" + s, r.uploadBytesPerFrame);
+        add("upload_bytes_per_tick" + s, r.uploadBytesPerTick);
+        add("fps" + s, r.frames / std::max(r.seconds, 1e-9));
+        add("cpu_ms_per_frame" + s, r.cpuMsPerFrame);
+        add("gpu_bytes_per_cell" + s, r.gpuBytesPerCell);
+    }
+    json += "}";
+    std::printf("%s\n", json.c_str());
+    return 0;
+}
