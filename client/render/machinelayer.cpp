@@ -1,5 +1,6 @@
 #include "machinelayer.h"
 
+#include "glmaterial.h"
 #include "structurelayer.h"
 
 #include "protocol/worldcodec.h"
@@ -10,17 +11,9 @@
 #include <Qt3DCore/QEntity>
 #include <Qt3DCore/QGeometry>
 #include <Qt3DCore/QTransform>
-#include <Qt3DRender/QCullFace>
-#include <Qt3DRender/QDepthTest>
-#include <Qt3DRender/QEffect>
-#include <Qt3DRender/QFilterKey>
 #include <Qt3DRender/QGeometryRenderer>
-#include <Qt3DRender/QGraphicsApiFilter>
 #include <Qt3DRender/QMaterial>
 #include <Qt3DRender/QParameter>
-#include <Qt3DRender/QRenderPass>
-#include <Qt3DRender/QShaderProgram>
-#include <Qt3DRender/QTechnique>
 
 #include <QColor>
 
@@ -172,35 +165,10 @@ MachineLayer::MachineLayer(Qt3DCore::QEntity *parent, const QQuaternion &orienta
     bounds->setMinPoint(QVector3D(-kBoundsRadius, -kBoundsRadius, -kBoundsRadius));
     bounds->setMaxPoint(QVector3D(kBoundsRadius, kBoundsRadius, kBoundsRadius));
 
-    // The material: one OpenGL 3.2 core technique, as StructureLayer's.
-    auto *material = new Qt3DRender::QMaterial(root);
-    auto *effect = new Qt3DRender::QEffect(material);
-    auto *technique = new Qt3DRender::QTechnique(effect);
-    technique->graphicsApiFilter()->setApi(Qt3DRender::QGraphicsApiFilter::OpenGL);
-    technique->graphicsApiFilter()->setProfile(Qt3DRender::QGraphicsApiFilter::CoreProfile);
-    technique->graphicsApiFilter()->setMajorVersion(3);
-    technique->graphicsApiFilter()->setMinorVersion(2);
-    auto *forward = new Qt3DRender::QFilterKey(technique);
-    forward->setName(QStringLiteral("renderingStyle"));
-    forward->setValue(QStringLiteral("forward"));
-    technique->addFilterKey(forward);
-    auto *pass = new Qt3DRender::QRenderPass(technique);
-    auto *program = new Qt3DRender::QShaderProgram(pass);
-    program->setVertexShaderCode(kVertexShader);
-    program->setFragmentShaderCode(kFragmentShader);
-    pass->setShaderProgram(program);
-    auto *depth = new Qt3DRender::QDepthTest(pass);
-    depth->setDepthFunction(Qt3DRender::QDepthTest::Less);
-    pass->addRenderState(depth);
-    auto *cull = new Qt3DRender::QCullFace(pass);
-    cull->setMode(Qt3DRender::QCullFace::NoCulling);
-    pass->addRenderState(cull);
-    technique->addRenderPass(pass);
-    effect->addTechnique(technique);
-    material->setEffect(effect);
     m_light
         = new Qt3DRender::QParameter(QStringLiteral("lightDirection"), QVector3D(0.0f, 0.5f, 1.0f));
-    material->addParameter(m_light);
+    Qt3DRender::QMaterial *material
+        = createGlMaterial(root, kVertexShader, kFragmentShader, Culling::None, {m_light});
 
     m_entity->addComponent(m_renderer);
     m_entity->addComponent(bounds);

@@ -1,5 +1,7 @@
 #include "planetview.h"
 
+#include "glmaterial.h"
+
 #include "celllook.h"
 #include "orbitcamera.h"
 #include "picking.h"
@@ -23,17 +25,10 @@
 #include <Qt3DRender/QCamera>
 #include <Qt3DRender/QDirectionalLight>
 #include <Qt3DRender/QGeometryRenderer>
-#include <Qt3DRender/QCullFace>
-#include <Qt3DRender/QDepthTest>
-#include <Qt3DRender/QEffect>
-#include <Qt3DRender/QFilterKey>
-#include <Qt3DRender/QGraphicsApiFilter>
 #include <Qt3DRender/QMaterial>
 #include <Qt3DRender/QParameter>
 #include <Qt3DRender/QRenderCapture>
-#include <Qt3DRender/QRenderPass>
 #include <Qt3DRender/QShaderProgram>
-#include <Qt3DRender/QTechnique>
 #include <Qt3DRender/QTexture>
 #include <Qt3DRender/QTextureDataUpdate>
 #include <Qt3DRender/QTextureImageData>
@@ -112,45 +107,17 @@ static_assert((1 << kLookRowShift) == PlanetMesh::kLookTextureWidth);
 /// Intensity of the light over the viewer's shoulder.
 constexpr float kLightIntensity = 0.85f;
 
-/// A material for the planet's meshes: `shader`.vert and .frag from the resources, for
-/// the OpenGL renderer (GLSL 1.50 core), with `parameters`.
+/// A material for the planet's meshes: `shader`.vert and .frag from the resources,
+/// with `parameters`. The far side of the globe is never seen: back faces are culled,
+/// sparing the rasteriser half the triangles.
 Qt3DRender::QMaterial *createPlanetMaterial(Qt3DCore::QNode *parent, const QString &shader,
                                             const std::vector<Qt3DRender::QParameter *> &parameters)
 {
-    auto *material = new Qt3DRender::QMaterial(parent);
-    auto *effect = new Qt3DRender::QEffect(material);
-    auto *technique = new Qt3DRender::QTechnique(effect);
-    technique->graphicsApiFilter()->setApi(Qt3DRender::QGraphicsApiFilter::OpenGL);
-    technique->graphicsApiFilter()->setProfile(Qt3DRender::QGraphicsApiFilter::CoreProfile);
-    technique->graphicsApiFilter()->setMajorVersion(3);
-    technique->graphicsApiFilter()->setMinorVersion(2);
-    auto *forward = new Qt3DRender::QFilterKey(technique);
-    forward->setName(QStringLiteral("renderingStyle"));
-    forward->setValue(QStringLiteral("forward"));
-    technique->addFilterKey(forward);
-
-    auto *pass = new Qt3DRender::QRenderPass(technique);
-    auto *program = new Qt3DRender::QShaderProgram(pass);
     const QString base = QStringLiteral("qrc:/hexsphere/shaders/") + shader;
-    program->setVertexShaderCode(
-        Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".vert"))));
-    program->setFragmentShaderCode(
-        Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".frag"))));
-    pass->setShaderProgram(program);
-    auto *depth = new Qt3DRender::QDepthTest(pass);
-    depth->setDepthFunction(Qt3DRender::QDepthTest::Less);
-    pass->addRenderState(depth);
-    // The far side of the globe is never seen: spare the rasteriser half the triangles.
-    auto *cull = new Qt3DRender::QCullFace(pass);
-    cull->setMode(Qt3DRender::QCullFace::Back);
-    pass->addRenderState(cull);
-    technique->addRenderPass(pass);
-    effect->addTechnique(technique);
-
-    material->setEffect(effect);
-    for (Qt3DRender::QParameter *parameter : parameters)
-        material->addParameter(parameter);
-    return material;
+    return createGlMaterial(
+        parent, Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".vert"))),
+        Qt3DRender::QShaderProgram::loadSource(QUrl(base + QStringLiteral(".frag"))),
+        Culling::BackFaces, parameters);
 }
 
 /// An entity for a mesh in PlanetMesh's layout, under a root under `parent` that turns

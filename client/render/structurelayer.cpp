@@ -1,6 +1,7 @@
 #include "structurelayer.h"
 
 #include "celllook.h"
+#include "glmaterial.h"
 
 #include "protocol/worldcodec.h"
 
@@ -10,17 +11,9 @@
 #include <Qt3DCore/QEntity>
 #include <Qt3DCore/QGeometry>
 #include <Qt3DCore/QTransform>
-#include <Qt3DRender/QCullFace>
-#include <Qt3DRender/QDepthTest>
-#include <Qt3DRender/QEffect>
-#include <Qt3DRender/QFilterKey>
 #include <Qt3DRender/QGeometryRenderer>
-#include <Qt3DRender/QGraphicsApiFilter>
 #include <Qt3DRender/QMaterial>
 #include <Qt3DRender/QParameter>
-#include <Qt3DRender/QRenderPass>
-#include <Qt3DRender/QShaderProgram>
-#include <Qt3DRender/QTechnique>
 
 #include <QVector2D>
 
@@ -326,43 +319,6 @@ void main()
 }
 )";
 
-Qt3DRender::QMaterial *createMaterial(Qt3DCore::QNode *parent, Qt3DRender::QParameter *time,
-                                      Qt3DRender::QParameter *light,
-                                      Qt3DRender::QParameter *minimumScale)
-{
-    auto *material = new Qt3DRender::QMaterial(parent);
-    auto *effect = new Qt3DRender::QEffect(material);
-    auto *technique = new Qt3DRender::QTechnique(effect);
-    technique->graphicsApiFilter()->setApi(Qt3DRender::QGraphicsApiFilter::OpenGL);
-    technique->graphicsApiFilter()->setProfile(Qt3DRender::QGraphicsApiFilter::CoreProfile);
-    technique->graphicsApiFilter()->setMajorVersion(3);
-    technique->graphicsApiFilter()->setMinorVersion(2); // Core only: NoProfile never matches.
-    auto *forward = new Qt3DRender::QFilterKey(technique);
-    forward->setName(QStringLiteral("renderingStyle"));
-    forward->setValue(QStringLiteral("forward"));
-    technique->addFilterKey(forward);
-
-    auto *pass = new Qt3DRender::QRenderPass(technique);
-    auto *program = new Qt3DRender::QShaderProgram(pass);
-    program->setVertexShaderCode(kVertexShader);
-    program->setFragmentShaderCode(kFragmentShader);
-    pass->setShaderProgram(program);
-    auto *depth = new Qt3DRender::QDepthTest(pass);
-    depth->setDepthFunction(Qt3DRender::QDepthTest::Less);
-    pass->addRenderState(depth);
-    auto *cull = new Qt3DRender::QCullFace(pass);
-    cull->setMode(Qt3DRender::QCullFace::NoCulling);
-    pass->addRenderState(cull);
-    technique->addRenderPass(pass);
-    effect->addTechnique(technique);
-
-    material->setEffect(effect);
-    material->addParameter(time);
-    material->addParameter(light);
-    material->addParameter(minimumScale);
-    return material;
-}
-
 QVector3D toQt(const geometry::Vec3 &v)
 {
     return QVector3D(v.x, v.y, v.z);
@@ -389,7 +345,9 @@ StructureLayer::StructureLayer(Qt3DCore::QEntity *parent, const QQuaternion &ori
     m_light
         = new Qt3DRender::QParameter(QStringLiteral("lightDirection"), QVector3D(0.0f, 0.5f, 1.0f));
     m_minimumScale = new Qt3DRender::QParameter(QStringLiteral("minimumScale"), 0.0f);
-    Qt3DRender::QMaterial *material = createMaterial(m_root, m_time, m_light, m_minimumScale);
+    Qt3DRender::QMaterial *material = createGlMaterial(m_root, kVertexShader, kFragmentShader,
+                                                       Culling::None,
+                                                       {m_time, m_light, m_minimumScale});
     for (int shape = 0; shape < kStructureShapeCount; ++shape)
         createKind(StructureShape(shape), material);
 }

@@ -284,6 +284,9 @@ SessionManager::SessionPtr SessionManager::createSession(sim::PlayerId player,
     qCInfo(lcNet).nospace().noquote()
         << "tick " << m_world.state().tick << ": " << name << " joined as player " << player
         << (account ? " (account)" : " (guest)") << ", session " << session->id.left(8);
+    // The players table lists whoever joined (and when), not only who left.
+    if (m_persistence.savePlayer)
+        m_persistence.savePlayer(playerRecord(*session), {});
     return session;
 }
 

@@ -20,6 +20,8 @@
 //   --ticks     ticks per off/on phase of the stall run (default 120)
 //   --backends  which stores (default pg,sqlite)
 
+#include "busyfactory.h"
+
 #include "persistence/statecodec.h"
 #include "persistence/worldstore.h"
 #include "persistence/writebehind.h"
@@ -96,104 +98,17 @@ double percentile(std::vector<double> values, double p)
     std::exit(1);
 }
 
-int slotOf(const geometry::HexSphere &sphere, CellId cell, CellId other)
-{
-    const auto nbs = sphere.neighbours(cell);
-    return int(std::find(nbs.begin(), nbs.end(), other) - nbs.begin());
-}
-
-bool isLand(const WorldState &s, CellId c)
-{
-    return s.terrain[c] > std::uint8_t(Terrain::ShallowWater);
-}
-
-/// A busy factory as bench_sim builds it: `chains` lines of extractor → conveyor →
-/// conveyor → furnace → chest on iron deposits spread over the planet, built through
-/// ordinary actions by players handed the cells up front. Returns the structures built.
+/// The busy factory of bench_sim (bench::planFactory), built through ordinary actions
+/// in two ticks. Returns the structures built.
 int buildFactory(WorldState state, std::shared_ptr<const Content> content, int chains,
                  std::unique_ptr<World> *out)
 {
-    const Content &c = *content;
-    ResourceId iron = 0;
-    PrototypeId extractor = 0, conveyor = 0, furnace = 0, chest = 0;
-    RecipeId plate = kNoRecipe;
-    c.findResource(QStringLiteral("iron"), &iron);
-    c.findPrototype(QStringLiteral("extractor"), &extractor);
-    c.findPrototype(QStringLiteral("conveyor"), &conveyor);
-    c.findPrototype(QStringLiteral("furnace"), &furnace);
-    c.findPrototype(QStringLiteral("chest"), &chest);
-    c.findRecipe(QStringLiteral("iron_plate"), &plate);
-    WorldState &s = state;
-    const geometry::HexSphere &sphere = *s.sphere;
-
-    std::vector<CellId> deposits;
-    for (CellId cell = 12; cell < s.cellCount(); ++cell) {
-        if (s.resourceKind[cell] == iron && s.resourceAmount[cell] > 0 && isLand(s, cell))
-            deposits.push_back(cell);
-    }
-    std::vector<std::uint8_t> taken(s.cellCount(), 0);
-    const std::size_t stride = std::max<std::size_t>(1, deposits.size() / std::size_t(chains * 2));
-    const PrototypeId kinds[5] = {extractor, conveyor, conveyor, furnace, chest};
-    std::vector<Action> builds;
-    std::vector<Action> recipes;
-    int planned = 0;
-    for (std::size_t i = 0; i < deposits.size() && planned < chains; i += stride) {
-        const CellId d = deposits[i];
-        std::optional<std::vector<CellId>> found;
-        for (const CellId first : sphere.neighbours(d)) {
-            std::vector<CellId> line{d, first};
-            while (line.size() < 5 && !geometry::HexSphere::isPentagon(line.back())) {
-                const CellId cur = line.back();
-                const int back = slotOf(sphere, cur, line[line.size() - 2]);
-                line.push_back(sphere.neighbours(cur)[std::size_t((back + 3) % 6)]);
-            }
-            if (line.size() == 5 && std::all_of(line.begin(), line.end(), [&](CellId x) {
-                    return !geometry::HexSphere::isPentagon(x) && isLand(s, x) && !taken[x];
-                })) {
-                found = line;
-                break;
-            }
-        }
-        if (!found)
-            continue;
-        const auto player = PlayerId(planned / 50);
-        if (player >= s.players.size()) {
-            Player p;
-            p.name = QStringLiteral("builder %1").arg(player);
-            for (ItemId item = 0; item < c.items.size(); ++item)
-                p.inventory[item] = 1000000;
-            s.players.push_back(p);
-        }
-        for (int k = 0; k < 5; ++k) {
-            const CellId cell = (*found)[std::size_t(k)];
-            taken[cell] = 1;
-            for (const CellId n : sphere.neighbours(cell))
-                taken[n] = 1;
-            s.owner[cell] = player;
-            ++s.players[player].cellsOwned;
-            Action build;
-            build.kind = ActionKind::Build;
-            build.player = player;
-            build.cell = cell;
-            build.prototype = kinds[k];
-            build.orientation
-                = k < 4 ? std::uint8_t(slotOf(sphere, cell, (*found)[std::size_t(k) + 1])) : 0;
-            builds.push_back(build);
-        }
-        Action recipe;
-        recipe.kind = ActionKind::SetRecipe;
-        recipe.player = player;
-        recipe.cell = (*found)[3];
-        recipe.recipe = plate;
-        recipes.push_back(recipe);
-        ++planned;
-    }
-    s.cellsHash = s.computeCellsHash();
+    const bench::Factory factory = bench::planFactory(state, *content, chains);
     *out = std::make_unique<World>(std::move(state), content, 1);
-    for (const Action &a : builds)
+    for (const Action &a : factory.builds)
         (*out)->queueAction(a);
     const StepResult built = (*out)->step();
-    for (const Action &a : recipes)
+    for (const Action &a : factory.recipes)
         (*out)->queueAction(a);
     (*out)->step();
     return int(std::count_if(built.actions.begin(), built.actions.end(),
