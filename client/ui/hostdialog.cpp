@@ -53,8 +53,10 @@ HostDialog::HostDialog(const QString &hostName, server::persistence::StoreLocati
     m_savedWorlds->setRootIsDecorated(false);
     m_savedWorlds->setHeaderLabels(
         {tr("World"), tr("Size"), tr("Played"), tr("Players"), tr("Last played")});
+    m_savedWorlds->header()->setStretchLastSection(false);
+    m_savedWorlds->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_savedWorlds->header()->setSectionResizeMode(0, QHeaderView::Stretch);
-    m_savedWorlds->setMinimumHeight(120);
+    m_savedWorlds->setMinimumSize(520, 120);
 
     m_worldName = new QLineEdit(tr("New world"), worldBox);
     m_worldName->setMaxLength(kMaxWorldNameLength + 1); // One more, so the message can show.

@@ -18,6 +18,7 @@
 
 #include <QAction>
 #include <QCheckBox>
+#include <QDir>
 #include <QFile>
 #include <QComboBox>
 #include <QGuiApplication>
@@ -242,6 +243,9 @@ void tst_Shell::savedWorldsAreListed()
     QVERIFY(terra->text(1).contains(QLatin1String("n=8")));
     // Choosing a saved world chooses to continue it: its own seed and size come with it.
     dialog.savedWorldList()->setCurrentItem(terra);
+    // For people to look at: the dialog as a player sees it.
+    QVERIFY(QDir().mkpath(QStringLiteral(HEX_ARTIFACTS_DIR)));
+    QVERIFY(dialog.grab().save(QStringLiteral(HEX_ARTIFACTS_DIR "/host-dialog.png")));
     QVERIFY(dialog.continueWorldButton()->isChecked());
     QVERIFY(!dialog.worldNameEdit()->isEnabled());
     QVERIFY2(dialog.canHost(), qPrintable(dialog.problemText()));
