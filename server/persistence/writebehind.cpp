@@ -10,12 +10,18 @@
 #include <QMetaObject>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <map>
 #include <optional>
 #include <vector>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcWriteBehind, "hex.db")
 
@@ -31,6 +37,24 @@ using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point start)
 {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+/// Nice steps the write-behind thread runs below the tick thread.
+constexpr int kNiceSteps = 10;
+
+/// Makes the calling thread yield the CPU to the tick thread when both want it: on two
+/// cores the compression and the writes of a snapshot otherwise stretch ticks (the
+/// longest tick at n=512 went from 1.3-1.55 to 0.85-1.06 times the longest without
+/// persistence in bench_persistence). Linux gives each thread its own nice value.
+void lowerThisThreadsPriority()
+{
+    const auto thread = id_t(::syscall(SYS_gettid));
+    errno = 0;
+    const int now = ::getpriority(PRIO_PROCESS, thread);
+    if (errno == 0 && ::setpriority(PRIO_PROCESS, thread, std::min(19, now + kNiceSteps)) != 0) {
+        qCDebug(lcWriteBehind) << "the write-behind thread keeps its priority:"
+                               << std::strerror(errno);
+    }
 }
 
 } // namespace
@@ -165,6 +189,7 @@ bool WriteBehind::start(std::uint64_t snapshotTick, std::uint64_t durableTick)
     const QString connectionName
         = QStringLiteral("hex-writebehind-%1-%2").arg(d->worldName).arg(counter.fetch_add(1));
     d->thread = std::thread([this, connectionName, opened = std::move(opened)]() mutable {
+        lowerThisThreadsPriority();
         QString error;
         d->store = WorldStore::open(d->location, d->worldName, connectionName, &error);
         if (!d->store) {
