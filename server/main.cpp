@@ -221,7 +221,9 @@ int main(int argc, char *argv[])
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QCoreApplication::translate(
-        "main", "Hexsphere dedicated server: ticks a world and serves it over WebSocket."));
+        "main", "Hexsphere dedicated server: ticks a world and serves it over WebSocket.\n"
+                "Saved worlds: hexsphere-server world list | branch SOURCE TARGET | delete NAME "
+                "(see hexsphere-server world --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
     addServerOptions(parser);

@@ -201,6 +201,15 @@ void ServerConnection::onConnected()
     } else {
         if (!m_join.accountPassword.isEmpty())
             hello->set_password(m_join.accountPassword.toStdString());
+        if (m_joinView) {
+            const auto &[direction, radius] = *m_joinView;
+            protocol::View *view = hello->mutable_view();
+            view->set_x(direction.x);
+            view->set_y(direction.y);
+            view->set_z(direction.z);
+            view->set_radius_degrees(radius);
+            m_sentView = m_joinView;
+        }
         qCInfo(lcNet) << "connected; sending Hello as" << m_join.playerName
                       << (m_join.accountPassword.isEmpty() ? "(guest)" : "(account)");
     }
@@ -467,6 +476,7 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     }
     const quint64 tick = update.tick();
     m_changedCells.clear();
+    const bool hadSnapshot = m_hasSnapshot;
     // Each delta is checked and applied on its own; should a later one be bad, the
     // earlier ones are taken back, so that the mirror never shows half a tick. The last
     // delta needs no saving: if it fails, it changed nothing.
@@ -527,6 +537,13 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     }
     m_lastTick = tick;
     m_lastStateHash = update.state_hash();
+    if (!hadSnapshot && m_hasSnapshot) {
+        // Joined with a view: the chunks in it are the snapshot (the rest of the planet
+        // comes as it turns into view).
+        qCInfo(lcNet).nospace() << "tick " << tick << ": " << update.chunks_size()
+                                << " chunks in view";
+        emit snapshotReceived(tick);
+    }
     emit tickReceived(tick, qint64(update.server_time_ms()));
     if (!machineProblem.isEmpty()) {
         reportError(tr("The server sent tick %1 with machines that do not fit the world: %2")
@@ -579,11 +596,19 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     }
 }
 
+void ServerConnection::setJoinView(const geometry::Vec3 &direction, float radiusDegrees)
+{
+    if (geometry::length(direction) <= 0.0f)
+        return;
+    m_joinView = std::pair{geometry::normalized(direction), radiusDegrees};
+}
+
 void ServerConnection::setView(const geometry::Vec3 &direction, float radiusDegrees)
 {
     if (m_state != State::Joined || geometry::length(direction) <= 0.0f)
         return;
     const geometry::Vec3 unit = geometry::normalized(direction);
+    m_joinView = std::pair{unit, radiusDegrees};
     if (m_sentView) {
         const auto &[sentDirection, sentRadius] = *m_sentView;
         // About a degree either way is not worth a message.

@@ -159,6 +159,11 @@ public:
     /// into view arrive whole, chunks that leave it are no longer kept current. Sends
     /// nothing unless joined, or when the view moved less than about a degree.
     void setView(const geometry::Vec3 &direction, float radiusDegrees);
+    /// The view to join with, sent in Hello: the server then sends the chunks in it
+    /// rather than a snapshot of the whole planet (31 MB at n=512), and
+    /// snapshotReceived() follows the first of them. Without one the whole planet comes.
+    /// May be called at any time; setView() keeps it current for later joins.
+    void setJoinView(const geometry::Vec3 &direction, float radiusDegrees);
     /// The view last sent since joining (unit direction, radius in degrees), if any.
     std::optional<std::pair<geometry::Vec3, float>> sentView() const { return m_sentView; }
 
@@ -203,7 +208,9 @@ signals:
     /// the messages missed follow. (When the session could not be resumed, the client
     /// joins afresh instead: worldReceived() and a new snapshot.)
     void resumed();
-    /// A valid snapshot of tick `tick` replaced the whole mirror: read it in cells().
+    /// A valid snapshot of tick `tick` replaced the whole mirror: read it in cells(). After
+    /// a join with a view (setJoinView()), the first chunks of that view, filling an
+    /// empty mirror, count as the snapshot.
     void snapshotReceived(quint64 tick);
     /// One simulation tick passed on the server, and its deltas (if any) were applied
     /// to cells().
@@ -275,6 +282,8 @@ private:
     MachineTracks m_machines;
     /// The view last sent (unit direction and radius), if any since joining.
     std::optional<std::pair<geometry::Vec3, float>> m_sentView;
+    /// See setJoinView().
+    std::optional<std::pair<geometry::Vec3, float>> m_joinView;
     /// The cursor last sent; nullopt for none. Unsent: a value no cell has.
     std::optional<geometry::CellId> m_sentCursor = geometry::CellId(~0u);
     int m_playerTotal = 0;

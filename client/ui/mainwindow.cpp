@@ -180,6 +180,9 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
         return time ? m_cursors.at(*time)
                     : std::vector<std::pair<sim::PlayerId, geometry::Vec3>>{};
     });
+    // Join with what the camera sees, not the whole planet.
+    if (const auto view = cameraView())
+        m_connection->setJoinView(view->first, view->second);
     m_cursorTimer = new QTimer(this);
     m_cursorTimer->setInterval(100);
     connect(m_cursorTimer, &QTimer::timeout, this, [this] {
@@ -332,21 +335,27 @@ void MainWindow::onSnapshotReceived(quint64 tick)
     qCInfo(lcUi).nospace() << "tick " << tick << ": showing the planet";
 }
 
-void MainWindow::sendView()
+std::optional<std::pair<geometry::Vec3, float>> MainWindow::cameraView() const
 {
     // What the camera can see: the cap inside the horizon (acos(1/d) from the point
     // under the camera, d its distance in planet radii), with a margin so that chunks
     // arrive before they come over the horizon while the globe turns.
-    if (!m_planetView->hasPlanet())
-        return;
     const QVector3D camera = PlanetView::planetOrientation().inverted().rotatedVector(
         m_planetView->orbitCamera()->position());
     const float distance = camera.length();
     if (distance <= 1.0f)
-        return;
+        return std::nullopt;
     const float horizon = qRadiansToDegrees(std::acos(1.0f / distance));
-    m_connection->setView(geometry::Vec3{camera.x(), camera.y(), camera.z()},
-                          std::min(180.0f, horizon + kViewMarginDegrees));
+    return std::pair{geometry::Vec3{camera.x(), camera.y(), camera.z()},
+                     std::min(180.0f, horizon + kViewMarginDegrees)};
+}
+
+void MainWindow::sendView()
+{
+    if (!m_planetView->hasPlanet())
+        return;
+    if (const auto view = cameraView())
+        m_connection->setView(view->first, view->second);
 }
 
 void MainWindow::resetPredictions()

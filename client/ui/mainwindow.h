@@ -121,6 +121,9 @@ private:
     void onWorldReceived(const WorldDescription &world);
     /// Draws the machines' moving parts for this frame.
     void drawMachines();
+    /// The cap of the planet the camera can see (unit direction, radius in degrees),
+    /// with a margin; nullopt when the camera is inside the planet.
+    std::optional<std::pair<geometry::Vec3, float>> cameraView() const;
     void onSnapshotReceived(quint64 tick);
     void onTickReceived(quint64 tick);
     void onCellsChanged();
