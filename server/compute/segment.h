@@ -1,0 +1,110 @@
+// server/compute/segment.h
+#pragma once
+#include <QString>
+#include <QStringList>
+
+#include <tl/expected.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace hex::server::compute {
+
+/// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
+inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
+/// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
+inline constexpr std::uint32_t kLayoutVersion = 1;
+/// The most workers one segment has slots for.
+inline constexpr int kMaxWorkerSlots = 16;
+
+/// What a worker slot is doing. Stored in WorkerSlot::state.
+enum class SlotState : std::uint32_t {
+    Empty = 0,    ///< No worker assigned.
+    Starting = 1, ///< The server started a worker process and waits for it.
+    Ready = 2,    ///< The worker attached, checked the layout and waits for wake-ups.
+    Stopping = 3, ///< The server asks the worker to exit; it answers no more wake-ups.
+    Stopped = 4,  ///< The worker saw Stopping and is exiting with status 0.
+};
+
+/// One worker's words in the control block, on a cache line of its own. All fields are
+/// written with atomics by both processes; 32-bit words are futex words.
+struct alignas(64) WorkerSlot
+{
+    std::atomic<std::uint32_t> state;    ///< A SlotState.
+    std::atomic<std::uint32_t> toWorker; ///< Wake-ups sent to the worker (a counter, futex word).
+    std::atomic<std::uint32_t> toServer; ///< Wake-ups sent to the server (a counter, futex word).
+    std::atomic<std::uint32_t> workerSleeping; ///< 1 while the worker sleeps in FUTEX_WAIT.
+    std::atomic<std::uint32_t> serverSleeping; ///< 1 while the server sleeps in FUTEX_WAIT.
+    std::atomic<std::uint32_t> echo;           ///< Last toWorker value the worker answered.
+    std::atomic<std::int32_t> workerPid;       ///< Set by the worker when it attaches.
+    std::atomic<std::int32_t> workerTid;       ///< The worker thread that waits (signal wake-ups).
+    std::atomic<std::int32_t> serverPid;       ///< The server process (signal wake-ups).
+    std::atomic<std::int32_t> serverTid;       ///< The server thread that waits (signal wake-ups).
+    std::atomic<std::uint64_t>
+        heartbeat; ///< Incremented by the worker on every wake-up it handles.
+};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+/// The start of every segment. The server fills it in before any worker starts; the
+/// fixed header fields never change afterwards.
+struct ControlBlock
+{
+    std::uint64_t magic;         ///< kSegmentMagic.
+    std::uint32_t layoutVersion; ///< kLayoutVersion of the server that created the segment.
+    std::uint32_t slotCount;     ///< kMaxWorkerSlots.
+    std::uint64_t size;          ///< Bytes mapped, control block included.
+    std::int32_t serverPid;      ///< The creating server process.
+    std::uint32_t reserved;
+    WorkerSlot workerSlots[kMaxWorkerSlots];
+};
+
+/// A POSIX shared-memory segment (Boost.Interprocess) named /hexsphere-<pid>-<counter>,
+/// with a ControlBlock at its start. The creating process removes it when the Segment is
+/// destroyed; an attached one only unmaps it. Movable, not copyable. Any thread may read
+/// the mapping; the control block's words are atomics.
+class Segment
+{
+public:
+    /// Creates and maps a new segment of sizeof(ControlBlock) + `payloadBytes` bytes, named
+    /// after this process and a per-process counter, with every slot Empty.
+    static tl::expected<Segment, QString> create(std::size_t payloadBytes = 0);
+    /// Maps an existing segment by name (with or without the leading slash). Refuses one
+    /// that is too small, has the wrong magic, or another layout version.
+    static tl::expected<Segment, QString> attach(const QString &name);
+    /// Removes the segments of this naming scheme whose creating process is no longer
+    /// alive; never one of a live process. Returns the names removed. Note: a pid that
+    /// the kernel has reused for another process keeps its stale segment.
+    static QStringList removeStale();
+    /// The naming scheme's prefix, as it appears in /dev/shm.
+    static QString namePrefix();
+
+    Segment(Segment &&other) noexcept;
+    Segment &operator=(Segment &&other) noexcept;
+    Segment(const Segment &) = delete;
+    Segment &operator=(const Segment &) = delete;
+    ~Segment();
+
+    /// The name without the leading slash, e.g. "hexsphere-1234-0": what a worker's
+    /// --segment option takes.
+    QString name() const { return m_name; }
+    /// True for the Segment that created (and will remove) the shared memory.
+    bool isOwner() const { return m_owner; }
+    ControlBlock *control() const;
+    /// `index` in 0 .. kMaxWorkerSlots-1.
+    WorkerSlot &slot(int index) const;
+    /// Bytes mapped.
+    std::size_t size() const;
+
+private:
+    struct Mapping;
+    Segment(std::unique_ptr<Mapping> mapping, QString name, bool owner);
+
+    std::unique_ptr<Mapping> m_mapping;
+    QString m_name;
+    bool m_owner = false;
+};
+
+} // namespace hex::server::compute
