@@ -142,14 +142,18 @@ HostDialog::HostDialog(const QString &hostName, server::persistence::StoreLocati
     listSavedWorlds();
     // Offer a name no saved world has.
     const QString base = m_worldName->text();
-    for (int n = 2; !problems().isEmpty() && n < 1000
-                    && std::any_of(m_saved.cbegin(), m_saved.cend(), [this](const auto &world) {
-                           return world.name.compare(m_worldName->text(), Qt::CaseInsensitive)
-                                  == 0;
-                       });
-         ++n)
-        m_worldName->setText(tr("%1 %2", "a world name and a number").arg(base).arg(n));
+    QString offered = base;
+    for (int n = 2; isSaved(offered) && n < 1000; ++n)
+        offered = tr("%1 %2", "a world name and a number").arg(base).arg(n);
+    m_worldName->setText(offered);
     validate();
+}
+
+bool HostDialog::isSaved(const QString &name) const
+{
+    return std::any_of(m_saved.cbegin(), m_saved.cend(), [&name](const auto &world) {
+        return world.name.compare(name, Qt::CaseInsensitive) == 0;
+    });
 }
 
 void HostDialog::listSavedWorlds()
@@ -232,9 +236,7 @@ QStringList HostDialog::problems() const
         } else if (!server::persistence::WorldCatalog::isValidName(name)) {
             problems << tr("The world name may hold letters, digits, spaces, '-', '_' and '.', "
                            "and may not start with '.'.");
-        } else if (std::any_of(m_saved.cbegin(), m_saved.cend(), [&name](const auto &world) {
-                       return world.name.compare(name, Qt::CaseInsensitive) == 0;
-                   })) {
+        } else if (isSaved(name)) {
             problems << tr("A saved world is called %1 already: continue it, or choose another "
                            "name.")
                             .arg(name);

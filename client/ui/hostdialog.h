@@ -67,6 +67,8 @@ private:
     void updateCellCount();
     void listSavedWorlds();
     bool continuing() const;
+    /// True when a saved world has `name` (case-insensitive).
+    bool isSaved(const QString &name) const;
     /// The saved world chosen in the list, or null.
     const server::persistence::WorldSummary *chosenWorld() const;
 

@@ -5,19 +5,21 @@
 #include "sim/content.h"
 
 #include <algorithm>
-#include <string>
 
 namespace hex::server {
 
 namespace {
 
-/// FNV-1a of a serialized view: equal views hash equal, changes nearly always differ.
-std::uint64_t hashOf(const std::string &bytes)
+/// What a MachineView shows of a machine, hashed: equal views hash equal, changes
+/// nearly always differ. (The view's duration follows from the structure and recipe.)
+std::uint64_t viewHash(sim::PrototypeId structure, const sim::MachineState &machine)
 {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const char c : bytes) {
-        h ^= std::uint8_t(c);
-        h *= 0x100000001b3ull;
+    std::uint64_t h = sim::mix64(std::uint64_t(structure) << 48 | std::uint64_t(machine.recipe) << 32
+                                 | std::uint64_t(machine.progress) << 8
+                                 | std::uint64_t(machine.running));
+    for (int i = 0; i < machine.lane.count; ++i) {
+        h = sim::mix64(h ^ (std::uint64_t(machine.lane.items[std::size_t(i)]) << 16
+                            | machine.lane.progress[std::size_t(i)]));
     }
     return h;
 }
@@ -56,19 +58,18 @@ const QByteArray &MachineFeed::changedPiece(geometry::ChunkId chunk)
     machines->set_chunk(chunk);
     std::unordered_map<geometry::CellId, std::uint64_t> &sent = m_sent[chunk];
     std::unordered_map<geometry::CellId, std::uint64_t> now;
-    protocol::MachineView view;
-    std::string bytes;
+    // Only the machines that changed are encoded.
     protocol::forEachMachine(*m_state, chunk,
                              [&](geometry::CellId cell, const sim::MachineState &machine) {
-                                 view.Clear();
-                                 protocol::encodeMachineView(*m_state, *m_content, cell, machine,
-                                                             &view);
-                                 view.SerializeToString(&bytes);
-                                 const std::uint64_t hash = hashOf(bytes);
+                                 const std::uint64_t hash
+                                     = viewHash(m_state->structure[cell], machine);
                                  now.emplace(cell, hash);
                                  const auto before = sent.find(cell);
-                                 if (before == sent.end() || before->second != hash)
-                                     *machines->add_machines() = view;
+                                 if (before == sent.end() || before->second != hash) {
+                                     protocol::encodeMachineView(*m_state, *m_content, cell,
+                                                                 machine,
+                                                                 machines->add_machines());
+                                 }
                              });
     for (const auto &[cell, hash] : sent) {
         if (!now.contains(cell))
