@@ -1,5 +1,6 @@
 #include "gameserver.h"
 
+#include "compute/computegroup.h"
 #include "lan/lanannouncer.h"
 #include "persistence/statecodec.h"
 #include "persistence/writebehind.h"
@@ -12,7 +13,9 @@
 #include "sim/world.h"
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonObject>
+#include <QThread>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 
@@ -64,6 +67,27 @@ QJsonObject persistenceStatus(const persistence::WriteBehind &writeBehind,
         {QStringLiteral("flushMs"), stats.flushMs},
         {QStringLiteral("longestStepWaitMs"), stats.longestStepWaitMs},
         {QStringLiteral("totalStepWaitMs"), stats.totalStepWaitMs},
+        {QStringLiteral("lastError"), stats.lastError},
+    };
+}
+
+QJsonObject computeStatus(const compute::ComputeGroup &group)
+{
+    const compute::ComputeStats stats = group.stats();
+    QJsonArray pids;
+    for (int slot = 0; slot < stats.workers; ++slot)
+        pids.append(group.workerPid(slot));
+    return QJsonObject{
+        {QStringLiteral("workers"), stats.workers},
+        {QStringLiteral("running"), stats.running},
+        {QStringLiteral("pids"), pids},
+        {QStringLiteral("segment"), group.segmentName()},
+        {QStringLiteral("jobs"), qint64(stats.jobs)},
+        {QStringLiteral("crashes"), qint64(stats.crashes)},
+        {QStringLiteral("missedDeadlines"), qint64(stats.missedDeadlines)},
+        {QStringLiteral("takenOver"), qint64(stats.takenOver)},
+        {QStringLiteral("restarts"), qint64(stats.restarts)},
+        {QStringLiteral("givenUp"), QJsonArray::fromStringList(stats.givenUp)},
         {QStringLiteral("lastError"), stats.lastError},
     };
 }
@@ -265,6 +289,36 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
     return true;
 }
 
+void GameServer::startCompute()
+{
+    const int size = m_world->state().sphere->subdivisions();
+    int workers = m_config.workers;
+    if (workers == kAutoWorkers)
+        workers = size >= kAutoWorkersMinSize && QThread::idealThreadCount() >= 2 ? defaultWorkers() : 0;
+    const std::uint64_t tick = m_world->state().tick;
+    // Whatever a crashed server of ours left behind; never another live server's.
+    for (const QString &stale : compute::Segment::removeStale())
+        qCInfo(lcServer).noquote() << "tick" << tick << "removed the stale segment" << stale;
+    if (workers <= 0)
+        return;
+    compute::ComputeOptions options;
+    options.workers = workers;
+    options.program = compute::ComputeGroup::defaultProgram();
+    options.deadline = std::chrono::milliseconds(m_config.workerDeadlineMs);
+    if (m_config.wakeup.isEmpty())
+        options.method = compute::Waker::best();
+    else if (const auto method = compute::parseWakeMethod(m_config.wakeup))
+        options.method = *method;
+    auto group = compute::ComputeGroup::start(*m_world, options);
+    if (!group) {
+        qCWarning(lcServer).noquote() << "tick" << tick << "compute workers did not start ("
+                                      << group.error() << "); stepping on" << m_world->threadCount()
+                                      << "threads instead";
+        return;
+    }
+    m_compute = std::move(*group);
+}
+
 bool GameServer::start()
 {
     if (m_world) {
@@ -288,6 +342,8 @@ bool GameServer::start()
         if (!openStoredWorld(sharedContent, &snapshotTick, &durableTick, &tokenKey,
                              &savedPlayers))
             return false;
+        // Before the write-behind: it reads the arrays where the workers keep them.
+        startCompute();
         persistence::WriteBehindOptions options;
         options.flushIntervalMs = m_config.flushIntervalMs;
         m_writeBehind = std::make_unique<persistence::WriteBehind>(
@@ -315,6 +371,7 @@ bool GameServer::start()
             << m_config.subdivisions << ", " << sphere->cellCount() << " cells, "
             << sphere->chunkCount() << " chunks, seed " << m_config.seed << ", content "
             << sharedContent->version << ", in " << timer.elapsed() << " ms (not kept)";
+        startCompute();
     }
 
     SessionLimits limits;
@@ -343,6 +400,10 @@ bool GameServer::start()
         const persistence::StoreLocation location = m_config.store;
         hooks.status = [writeBehind, location] { return persistenceStatus(*writeBehind, location); };
         m_sessions->setPersistence(std::move(hooks));
+    }
+    if (m_compute) {
+        compute::ComputeGroup *group = m_compute.get();
+        m_sessions->setComputeStatus([group] { return computeStatus(*group); });
     }
     m_webSocket = new WebSocketTransport(*m_sessions, m_config.maxClients, this);
     m_frontDoor = new HttpFrontDoor(*m_sessions, *m_webSocket, m_config.maxHttpConnections,
@@ -430,6 +491,7 @@ void GameServer::stop()
         }
         m_writeBehind.reset();
     }
+    m_compute.reset();
     if (m_world) {
         qCInfo(lcServer).nospace() << "tick " << m_world->state().tick << ": server stopped";
         m_world.reset();

@@ -13,6 +13,10 @@ namespace hex::sim {
 class World;
 }
 
+namespace hex::server::compute {
+class ComputeGroup;
+}
+
 namespace hex::server::persistence {
 class WriteBehind;
 }
@@ -79,6 +83,9 @@ public slots:
     void startAndReport();
 
 private:
+    /// Starts the compute workers the config asks for (see ServerConfig::workers); when
+    /// none can start, logs why and leaves the world on threads.
+    void startCompute();
     /// Opens the store, then loads the world or creates and saves it; sets m_world, the
     /// token key and the saved players. False with m_errorString.
     bool openStoredWorld(std::shared_ptr<const sim::Content> content,
@@ -92,6 +99,9 @@ private:
     QString m_errorString;
     std::atomic<bool> m_cancelRequested{false};
     std::unique_ptr<sim::World> m_world;
+    /// Declared after m_world: it holds the world's arrays, and moves them back into the
+    /// heap when it goes, so it goes first.
+    std::unique_ptr<compute::ComputeGroup> m_compute;
     /// Declared after m_world: it refers to the world, so it goes first.
     std::unique_ptr<persistence::WriteBehind> m_writeBehind;
     TickLoop *m_tickLoop = nullptr;

@@ -2,6 +2,9 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QThread>
+
+#include <algorithm>
 
 #include "protocol/protocolversion.h"
 
@@ -85,7 +88,30 @@ void addServerOptions(QCommandLineParser &parser)
                           "100..3600000 (default %1).")
              .arg(defaults.flushIntervalMs),
          ServerConfig::tr("ms")},
+        {QStringLiteral("workers"),
+         ServerConfig::tr("Compute worker processes that step the world in shared memory, "
+                          "0..%1; 0 steps it on --threads threads in the server (default: "
+                          "\"auto\", %2 for worlds of size 256 and more on this machine, "
+                          "else 0).")
+             .arg(kMaxWorkers)
+             .arg(defaultWorkers()),
+         ServerConfig::tr("count")},
+        {QStringLiteral("wakeup"),
+         ServerConfig::tr("How the server and its workers wake each other: futex, eventfd "
+                          "or signal (default: the best this kernel offers)."),
+         ServerConfig::tr("method")},
+        {QStringLiteral("worker-deadline"),
+         ServerConfig::tr("Milliseconds one step phase of a worker may take before the "
+                          "server kills it and computes its part itself, 10..60000 "
+                          "(default %1).")
+             .arg(defaults.workerDeadlineMs),
+         ServerConfig::tr("ms")},
     });
+}
+
+int defaultWorkers()
+{
+    return std::clamp(QThread::idealThreadCount(), 1, 4);
 }
 
 std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &parser,
@@ -122,6 +148,19 @@ std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &par
     readInt(QStringLiteral("mailbox-size"), 4, 65536, &config.mailboxCapacity);
     readInt(QStringLiteral("session-idle"), 10, 24 * 3600, &config.sessionIdleSeconds);
     readInt(QStringLiteral("flush-interval"), 100, 3600 * 1000, &config.flushIntervalMs);
+    readInt(QStringLiteral("worker-deadline"), 10, 60000, &config.workerDeadlineMs);
+    // The dedicated server decides once it knows the world's size (see GameServer).
+    config.workers = kAutoWorkers;
+    if (parser.isSet(QStringLiteral("workers"))
+        && parser.value(QStringLiteral("workers")) != QStringLiteral("auto"))
+        readInt(QStringLiteral("workers"), 0, kMaxWorkers, &config.workers);
+    if (parser.isSet(QStringLiteral("wakeup"))) {
+        config.wakeup = parser.value(QStringLiteral("wakeup"));
+        if (config.wakeup != QStringLiteral("futex") && config.wakeup != QStringLiteral("eventfd")
+            && config.wakeup != QStringLiteral("signal"))
+            problems << ServerConfig::tr("--wakeup must be futex, eventfd or signal, not \"%1\".")
+                            .arg(config.wakeup);
+    }
     config.requireAccounts = parser.isSet(QStringLiteral("require-accounts"));
     config.announceOnLan = parser.isSet(QStringLiteral("announce"));
     if (parser.isSet(QStringLiteral("password"))) {

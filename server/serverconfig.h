@@ -59,17 +59,37 @@ public:
     persistence::StoreLocation store;
     /// Milliseconds between snapshot flushes of the changed chunks, 100..3600000.
     int flushIntervalMs = 5000;
+    /// hexsphere-worker processes that step the automaton in shared memory; 0 steps it on
+    /// `threads` threads in this process (the default here, for tests and the client's
+    /// hosted games; the dedicated server's --workers defaults to defaultWorkers()).
+    /// kAutoWorkers: defaultWorkers() for worlds of size 256 and more, else 0.
+    int workers = 0;
+    /// How the server and its workers wake each other: "futex", "eventfd", "signal", or
+    /// empty for the best the kernel offers.
+    QString wakeup;
+    /// Milliseconds one phase of one worker may take before it is killed and its part
+    /// computed in the server, 10..60000.
+    int workerDeadlineMs = 250;
 };
+
+/// Workers the dedicated server starts by default: one per processor, 1..4.
+int defaultWorkers();
 
 inline constexpr int kMinUps = 10;
 inline constexpr int kMaxUps = 60;
 inline constexpr int kMaxSubdivisions = 512;
 inline constexpr int kMaxThreads = 64;
 inline constexpr int kMaxClients = 100'000;
+inline constexpr int kMaxWorkers = 16;
+inline constexpr int kAutoWorkers = -1;
+/// The smallest world --workers auto starts workers for: below it a tick takes well
+/// under a millisecond and wake-ups would cost more than they save.
+inline constexpr int kAutoWorkersMinSize = 256;
 
 /// Adds the world, network and session options (--port, --bind, --size, --ups,
 /// --seed, --world, --threads, --max-clients, --max-http, --require-accounts, --token-ttl,
-/// --mailbox-size, --session-idle, --password, --announce, --database, --flush-interval)
+/// --mailbox-size, --session-idle, --password, --announce, --database, --flush-interval,
+/// --workers, --wakeup, --worker-deadline)
 /// to `parser`.
 void addServerOptions(QCommandLineParser &parser);
 

@@ -1645,6 +1645,26 @@ stop making anything</translation>
         <source>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</source>
         <translation>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</translation>
     </message>
+    <message>
+        <source>Compute worker processes that step the world in shared memory, 0..%1; 0 steps it on --threads threads in the server (default: &quot;auto&quot;, %2 for worlds of size 256 and more on this machine, else 0).</source>
+        <translation>Compute worker processes that step the world in shared memory, 0..%1; 0 steps it on --threads threads in the server (default: &quot;auto&quot;, %2 for worlds of size 256 and more on this machine, else 0).</translation>
+    </message>
+    <message>
+        <source>How the server and its workers wake each other: futex, eventfd or signal (default: the best this kernel offers).</source>
+        <translation>How the server and its workers wake each other: futex, eventfd or signal (default: the best this kernel offers).</translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation>method</translation>
+    </message>
+    <message>
+        <source>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</source>
+        <translation>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</source>
+        <translation>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::SessionManager</name>

@@ -1647,6 +1647,26 @@ ne plus rien fabriquer</translation>
         <source>--world &quot;%1&quot; cannot name a saved world: use letters, digits, spaces, &apos;-&apos;, &apos;_&apos; and &apos;.&apos;, not starting with &apos;.&apos;.</source>
         <translation>--world « %1 » ne peut pas nommer un monde sauvegardé : utilisez des lettres, des chiffres, des espaces, &apos;-&apos;, &apos;_&apos; et &apos;.&apos;, sans commencer par &apos;.&apos;.</translation>
     </message>
+    <message>
+        <source>Compute worker processes that step the world in shared memory, 0..%1; 0 steps it on --threads threads in the server (default: &quot;auto&quot;, %2 for worlds of size 256 and more on this machine, else 0).</source>
+        <translation>Processus de calcul qui font avancer le monde en mémoire partagée, 0..%1 ; 0 le fait avancer sur --threads fils dans le serveur (par défaut : « auto », %2 pour les mondes de taille 256 ou plus sur cette machine, sinon 0).</translation>
+    </message>
+    <message>
+        <source>How the server and its workers wake each other: futex, eventfd or signal (default: the best this kernel offers).</source>
+        <translation>Comment le serveur et ses processus de calcul se réveillent : futex, eventfd ou signal (par défaut : le meilleur que ce noyau propose).</translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation>méthode</translation>
+    </message>
+    <message>
+        <source>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</source>
+        <translation>Millisecondes que peut prendre une phase de calcul d’un processus avant que le serveur ne le tue et calcule lui-même sa part, 10..60000 (par défaut %1).</translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</source>
+        <translation>--wakeup doit valoir futex, eventfd ou signal, et non « %1 ».</translation>
+    </message>
 </context>
 <context>
     <name>hex::server::SessionManager</name>

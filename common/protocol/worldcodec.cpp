@@ -15,12 +15,12 @@ QString tr(const char *text)
     return QCoreApplication::translate("hex::protocol", text);
 }
 
-std::string bytesOf(const std::vector<std::uint8_t> &values)
+std::string bytesOf(std::span<const std::uint8_t> values)
 {
     return std::string(reinterpret_cast<const char *>(values.data()), values.size());
 }
 
-std::string bytesOf(const std::vector<std::uint16_t> &values)
+std::string bytesOf(std::span<const std::uint16_t> values)
 {
     std::string out(values.size() * 2, '\0');
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -62,8 +62,13 @@ bool unpack(const std::string &bytes, std::uint32_t count, std::vector<T> &out)
 
 VisibleCells visibleCells(const sim::WorldState &state)
 {
-    return {state.terrain,      state.elevation, state.flora,       state.water, state.pollution,
-            state.resourceKind, state.structure, state.orientation, state.owner};
+    const auto copy = [](const auto &array) {
+        return std::vector<typename std::decay_t<decltype(array)>::value_type>(array.begin(),
+                                                                               array.end());
+    };
+    return {copy(state.terrain),      copy(state.elevation), copy(state.flora),
+            copy(state.water),        copy(state.pollution), copy(state.resourceKind),
+            copy(state.structure),    copy(state.orientation), copy(state.owner)};
 }
 
 void encodeSnapshot(const sim::WorldState &state, Snapshot *out)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -255,30 +256,89 @@ struct Flow
     std::uint8_t amount = 0;
 };
 
-/// One thread's findings in phase 1, applied by the same thread in phase 2 (except
-/// inflows, which go to the thread owning the receiving cell).
-struct alignas(64) PartScratch
+/// How a water cell ends the tick: written by the write phase before it touches the water
+/// layer, so that a write phase run again (after its worker died) applies the same values.
+struct WaterChange
+{
+    CellId cell = 0;
+    std::uint8_t old = 0;
+    std::uint8_t now = 0;
+};
+
+/// A list of at most `capacity` items in memory the automaton does not own (the exchange).
+/// The count lives here, in the runner's own memory, until the phase publishes it.
+template<typename T>
+struct FixedList
+{
+    T *items = nullptr;
+    std::uint32_t count = 0;
+    std::uint32_t capacity = 0;
+
+    void clear() { count = 0; }
+    void push_back(const T &value)
+    {
+        Q_ASSERT(count < capacity);
+        items[count++] = value;
+    }
+    std::uint32_t size() const { return count; }
+    const T *begin() const { return items; }
+    const T *end() const { return items + count; }
+};
+
+/// The words of one part in the exchange, on cache lines of their own. Written by whoever
+/// runs the part (a thread or a worker process); read by the others after the phase's
+/// barrier, or by the server when it takes the part over.
+struct alignas(64) PartHeader
+{
+    // Published at the end of the read phase.
+    std::uint32_t floraCount;
+    std::uint32_t pollutionCount;
+    std::uint32_t oreCount;
+    std::uint32_t outflowCount;
+    std::uint32_t inflowCount;
+    std::uint32_t evaporationCount;
+    std::uint32_t rainCount;
+    std::uint32_t waterCount;   ///< WaterChange entries; valid when waterStamp is the step's
+    std::uint64_t readHash;     ///< the flora, pollution and ore share of the hash change
+    std::uint64_t waterHash;    ///< the water share; valid with waterCount
+    std::atomic<std::uint64_t> waterStamp; ///< AutomatonMemory::stamp of the valid water list
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+/// One part's findings in the read phase, applied by the write phase of the same part
+/// (except inflows, which the part owning the receiving cell applies). The lists point into
+/// the exchange; `hash` and the counts are the runner's until published.
+struct PartScratch
 {
     std::uint64_t hash = 0;
-    std::vector<CellValue> flora;
-    std::vector<CellValue> pollution;
-    std::vector<OreChange> ore;
-    std::vector<Flow> outflows;             ///< own cells sending water
-    std::vector<std::vector<Flow>> inflows; ///< by the part owning the receiver
-    std::vector<CellId> evaporations;       ///< own cells losing one unit
-    std::vector<CellId> rains;              ///< own land cells gaining one (up to the most)
+    FixedList<CellValue> flora;
+    FixedList<CellValue> pollution;
+    FixedList<OreChange> ore;
+    FixedList<Flow> outflows;     ///< own cells sending water
+    FixedList<Flow> inflows;      ///< water this part's cells send, by receiving cell
+    FixedList<CellId> evaporations; ///< own cells losing one unit
+    FixedList<CellId> rains;      ///< own land cells gaining one (up to the most)
+    FixedList<WaterChange> water; ///< the write phase's result for the water layer
     /// The cells hit by death in the chunk (or the pentagons) being read, ascending; only
-    /// for the path through the table.
+    /// for the path through the table. Private to the runner.
     std::vector<CellId> deaths;
 
     /// Lists a change of one byte layer and accounts for it in the hash share now, while
     /// the old value is at hand.
-    void change(std::vector<CellValue> &list, Layer layer, CellId cell, std::uint8_t old,
+    void change(FixedList<CellValue> &list, Layer layer, CellId cell, std::uint8_t old,
                 std::uint8_t value)
     {
         list.push_back(CellValue{cell, value});
         hash ^= cellValueHash(cell, layer, old) ^ cellValueHash(cell, layer, value);
     }
+};
+
+/// The write phase's running sum for one water cell, in the runner's own memory.
+struct WaterSum
+{
+    CellId cell = 0;
+    std::uint8_t value = 0; ///< the cell's water with the changes so far
+    bool touched = false;   ///< something changed it (a change may sum to nothing)
 };
 
 /// The layers phase 1 reads, as raw pointers.
@@ -345,11 +405,36 @@ struct Tables
     std::vector<std::uint32_t> partChunk;
     std::vector<CellId> partCell;
     std::vector<PartScratch> scratch;
+    /// The write phase's water sums of each part, and where each cell's sum is (index + 1,
+    /// by cell minus the part's first cell; 0: none yet). The runner's own memory.
+    std::vector<std::vector<WaterSum>> waterSums;
+    std::vector<std::vector<std::uint32_t>> waterSlot;
 
-    // Phase 0: whether each chunk's non-pentagon cells, and the pentagons in it, hold
-    // pollution.
-    std::vector<std::uint8_t> polluted;
-    std::vector<std::uint8_t> pentagonPolluted;
+    // The exchange (see AutomatonMemory): PartHeaders, then two bytes per chunk (whether
+    // its non-pentagon cells, and the pentagons in it, hold pollution; the survey phase
+    // writes them), then each part's lists. Byte offsets, every one a multiple of 64.
+    struct ListOffsets
+    {
+        std::size_t flora, pollution, ore, outflows, inflows, evaporations, rains, water;
+        std::uint32_t capacity;
+    };
+    std::size_t pollutedOffset = 0;
+    std::size_t pentagonPollutedOffset = 0;
+    std::vector<ListOffsets> lists;
+    std::size_t exchangeSize = 0;
+
+    /// Points `out`'s lists at `part`'s in `exchange`, with the counts in `header` (or
+    /// empty).
+    void bindLists(PartScratch &out, int part, std::byte *exchange, const PartHeader *header) const;
+
+    // step()'s own exchange.
+    struct AlignedFree
+    {
+        void operator()(std::byte *p) const { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    std::unique_ptr<std::byte[], AlignedFree> ownExchange;
+    std::size_t ownExchangeSize = 0;
+    std::uint64_t ownStamp = 0;
 
     void buildRules(const Content &content);
     void buildLayout();
@@ -670,8 +755,59 @@ void Tables::partition(int count)
                                        : sphere->cellCount();
     }
     scratch.assign(std::size_t(count), PartScratch{});
-    for (PartScratch &s : scratch)
-        s.inflows.assign(std::size_t(count), {});
+    waterSums.assign(std::size_t(count), {});
+    waterSlot.assign(std::size_t(count), {});
+
+    const auto align = [](std::size_t bytes) { return (bytes + 63) & ~std::size_t(63); };
+    std::size_t at = align(sizeof(PartHeader) * std::size_t(count));
+    pollutedOffset = at;
+    at = align(at + chunkCount);
+    pentagonPollutedOffset = at;
+    at = align(at + chunkCount);
+    lists.assign(std::size_t(count), ListOffsets{});
+    for (int p = 0; p < count; ++p) {
+        ListOffsets &o = lists[std::size_t(p)];
+        // Each list holds at most one entry per cell of the part: a cell changes its flora,
+        // its pollution or its ore once, sends water to one neighbour, evaporates or gets
+        // rain once, and ends the tick with one water value.
+        o.capacity = partCell[std::size_t(p) + 1] - partCell[std::size_t(p)];
+        const auto take = [&](std::size_t itemBytes) {
+            const std::size_t offset = at;
+            at = align(at + itemBytes * o.capacity);
+            return offset;
+        };
+        o.flora = take(sizeof(CellValue));
+        o.pollution = take(sizeof(CellValue));
+        o.ore = take(sizeof(OreChange));
+        o.outflows = take(sizeof(Flow));
+        o.inflows = take(sizeof(Flow));
+        o.evaporations = take(sizeof(CellId));
+        o.rains = take(sizeof(CellId));
+        o.water = take(sizeof(WaterChange));
+    }
+    exchangeSize = at;
+}
+
+void Tables::bindLists(PartScratch &out, int part, std::byte *exchange,
+                       const PartHeader *header) const
+{
+    const ListOffsets &o = lists[std::size_t(part)];
+    const auto bind = [&](auto &list, std::size_t offset, std::uint32_t count) {
+        using Item = std::remove_reference_t<decltype(*list.items)>;
+        list.items = reinterpret_cast<Item *>(exchange + offset);
+        list.capacity = o.capacity;
+        list.count = count;
+    };
+    const PartHeader none{};
+    const PartHeader &h = header ? *header : none;
+    bind(out.flora, o.flora, h.floraCount);
+    bind(out.pollution, o.pollution, h.pollutionCount);
+    bind(out.ore, o.ore, h.oreCount);
+    bind(out.outflows, o.outflows, h.outflowCount);
+    bind(out.inflows, o.inflows, h.inflowCount);
+    bind(out.evaporations, o.evaporations, h.evaporationCount);
+    bind(out.rains, o.rains, h.rainCount);
+    bind(out.water, o.water, h.waterCount);
 }
 
 void Tables::pollutionAt(const Layers &l, CellId cell, std::uint8_t p, const std::uint8_t *around,
@@ -707,7 +843,7 @@ Flow Tables::outflowOf(const Layers &l, CellId cell, const CellId *nbs, int coun
     return Flow{target, amount};
 }
 
-void Tables::waterAt(const Layers &l, CellId cell, const CellId *nbs, int count, int part,
+void Tables::waterAt(const Layers &l, CellId cell, const CellId *nbs, int count, int /*part*/,
                      PartScratch &out) const
 {
     const Flow flow = outflowOf(l, cell, nbs, count);
@@ -717,9 +853,7 @@ void Tables::waterAt(const Layers &l, CellId cell, const CellId *nbs, int count,
     // Water reaching the sea is gone.
     if (terrainFlags[l.terrain[flow.cell]] & kOcean)
         return;
-    const bool own
-        = flow.cell >= partCell[std::size_t(part)] && flow.cell < partCell[std::size_t(part) + 1];
-    out.inflows[std::size_t(own ? part : partOf(flow.cell))].push_back(flow);
+    out.inflows.push_back(flow);
 }
 
 void Tables::luckyCells(const Layers &l, const ChunkPlan *plan, CellId end, PartDice &dice,
@@ -1140,8 +1274,7 @@ Automaton::Automaton(std::shared_ptr<const geometry::HexSphere> sphere, const Co
     d->kernel = kernel;
     d->buildRules(content);
     d->buildLayout();
-    d->polluted.assign(d->chunks.size(), 0);
-    d->pentagonPolluted.assign(d->chunks.size(), 0);
+    d->partition(1);
 }
 
 Automaton::~Automaton() = default;
@@ -1156,59 +1289,116 @@ std::uint32_t Automaton::cellsInVectorChunks() const
     return d->vectorCells;
 }
 
+void Automaton::setPartCount(int parts)
+{
+    d->partition(std::clamp(parts, 1, 64));
+}
+
+int Automaton::partCount() const
+{
+    return d->parts;
+}
+
+std::size_t Automaton::exchangeBytes() const
+{
+    return d->exchangeSize;
+}
+
+std::vector<CellId> Automaton::partCells() const
+{
+    return d->partCell;
+}
+
 void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
 {
     Q_ASSERT(state.cellCount() == d->sphere->cellCount());
     Q_ASSERT(changes.dirty.size() == state.cellCount());
-    d->partition(pool.threadCount());
+    setPartCount(pool.threadCount());
+    if (d->ownExchangeSize < d->exchangeSize) {
+        d->ownExchange.reset(
+            static_cast<std::byte *>(::operator new[](d->exchangeSize, std::align_val_t(64))));
+        d->ownExchangeSize = d->exchangeSize;
+        // Only the headers need zeros (the water stamps); the lists are written before read.
+        std::memset(d->ownExchange.get(), 0, d->pollutedOffset);
+    }
+    AutomatonMemory memory;
+    memory.seed = state.seed;
+    memory.tick = state.tick;
+    memory.stamp = ++d->ownStamp;
+    memory.terrain = state.terrain.data();
+    memory.elevation = state.elevation.data();
+    memory.flora = state.flora.data();
+    memory.water = state.water.data();
+    memory.pollution = state.pollution.data();
+    memory.resourceKind = state.resourceKind.data();
+    memory.resourceAmount = state.resourceAmount.data();
+    memory.dirty = changes.dirty.data();
+    memory.exchange = d->ownExchange.get();
+    for (const AutomatonPhase phase :
+         {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
+        pool.run([&](int part) { runPart(phase, part, memory); });
+    state.cellsHash ^= hashChange(memory);
+}
 
-    Layers l;
-    l.seed = state.seed;
-    l.tick = state.tick;
-    l.terrain = state.terrain.data();
-    l.elevation = state.elevation.data();
-    l.flora = state.flora.data();
-    l.water = state.water.data();
-    l.pollution = state.pollution.data();
-    l.kind = state.resourceKind.data();
-    l.amount = state.resourceAmount.data();
+std::uint64_t Automaton::hashChange(const AutomatonMemory &memory) const
+{
+    const auto *headers = reinterpret_cast<const PartHeader *>(memory.exchange);
+    std::uint64_t hash = 0;
+    for (int part = 0; part < d->parts; ++part)
+        hash ^= headers[part].readHash ^ headers[part].waterHash;
+    return hash;
+}
 
+void Automaton::runPart(AutomatonPhase phase, int part, const AutomatonMemory &memory)
+{
     Tables &t = *d;
-    // Phase 0: which chunks hold pollution (part 0 also looks at the pentagons).
-    pool.run([&](int part) {
-        for (std::uint32_t c = t.partChunk[std::size_t(part)];
-             c < t.partChunk[std::size_t(part) + 1]; ++c) {
+    Q_ASSERT(part >= 0 && part < t.parts);
+    Q_ASSERT(reinterpret_cast<std::uintptr_t>(memory.exchange) % 64 == 0);
+    auto *headers = reinterpret_cast<PartHeader *>(memory.exchange);
+    PartHeader &header = headers[part];
+    auto *polluted = reinterpret_cast<std::uint8_t *>(memory.exchange + t.pollutedOffset);
+    auto *pentagonPolluted
+        = reinterpret_cast<std::uint8_t *>(memory.exchange + t.pentagonPollutedOffset);
+    const std::uint32_t firstChunk = t.partChunk[std::size_t(part)];
+    const std::uint32_t lastChunk = t.partChunk[std::size_t(part) + 1];
+    const CellId begin = t.partCell[std::size_t(part)];
+    const CellId end = t.partCell[std::size_t(part) + 1];
+    PartScratch &out = t.scratch[std::size_t(part)];
+
+    if (phase == AutomatonPhase::Survey) {
+        // Which chunks hold pollution (part 0 also looks at the pentagons).
+        for (std::uint32_t c = firstChunk; c < lastChunk; ++c) {
             const ChunkPlan &plan = t.chunks[c];
-            t.polluted[c] = anyNonZero(l.pollution + plan.begin, plan.end - plan.begin);
+            polluted[c] = anyNonZero(memory.pollution + plan.begin, plan.end - plan.begin);
         }
         if (part == 0) {
-            std::fill(t.pentagonPolluted.begin(), t.pentagonPolluted.end(), std::uint8_t(0));
+            std::fill(pentagonPolluted, pentagonPolluted + t.chunks.size(), std::uint8_t(0));
             for (CellId p = 0; p < 12; ++p)
-                t.pentagonPolluted[t.sphere->chunkOf(p)] |= l.pollution[p] != 0;
+                pentagonPolluted[t.sphere->chunkOf(p)] |= memory.pollution[p] != 0;
         }
-    });
-    auto pollutionNear = [&](ChunkId chunk) {
-        bool near = t.polluted[chunk] | t.pentagonPolluted[chunk];
-        for (const ChunkId other : t.sphere->chunkNeighbours(chunk))
-            near |= t.polluted[other] | t.pentagonPolluted[other];
-        return near;
-    };
+        return;
+    }
 
-    // Phase 1: read the current layers, list this part's changes.
-    pool.run([&](int part) {
-        PartScratch &out = t.scratch[std::size_t(part)];
+    if (phase == AutomatonPhase::Read) {
+        Layers l;
+        l.seed = memory.seed;
+        l.tick = memory.tick;
+        l.terrain = memory.terrain;
+        l.elevation = memory.elevation;
+        l.flora = memory.flora;
+        l.water = memory.water;
+        l.pollution = memory.pollution;
+        l.kind = memory.resourceKind;
+        l.amount = memory.resourceAmount;
+        auto pollutionNear = [&](ChunkId chunk) {
+            bool near = polluted[chunk] | pentagonPolluted[chunk];
+            for (const ChunkId other : t.sphere->chunkNeighbours(chunk))
+                near |= polluted[other] | pentagonPolluted[other];
+            return near;
+        };
+
+        t.bindLists(out, part, memory.exchange, nullptr);
         out.hash = 0;
-        out.flora.clear();
-        out.pollution.clear();
-        out.ore.clear();
-        out.outflows.clear();
-        for (std::vector<Flow> &in : out.inflows)
-            in.clear();
-        out.evaporations.clear();
-        out.rains.clear();
-
-        const CellId begin = t.partCell[std::size_t(part)];
-        const CellId end = t.partCell[std::size_t(part) + 1];
         PartDice dice;
         dice.birth.start(t.birth, l.seed, l.tick, kBirthStream, begin, end);
         dice.death.start(t.death, l.seed, l.tick, kDeathStream, begin, end);
@@ -1223,68 +1413,108 @@ void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
             }
             t.luckyCells(l, nullptr, 12, dice, out);
         }
-        for (std::uint32_t c = t.partChunk[std::size_t(part)];
-             c < t.partChunk[std::size_t(part) + 1]; ++c) {
+        for (std::uint32_t c = firstChunk; c < lastChunk; ++c) {
             const ChunkPlan &plan = t.chunks[c];
-            if (c + kPrefetchAhead < t.partChunk[std::size_t(part) + 1])
+            if (c + kPrefetchAhead < lastChunk)
                 t.prefetchHalo(l, t.chunks[c + kPrefetchAhead]);
             t.readChunk(l, plan, pollutionNear(c), part, dice, out);
             t.luckyCells(l, &plan, plan.end, dice, out);
         }
-    });
+        header.floraCount = out.flora.count;
+        header.pollutionCount = out.pollution.count;
+        header.oreCount = out.ore.count;
+        header.outflowCount = out.outflows.count;
+        header.inflowCount = out.inflows.count;
+        header.evaporationCount = out.evaporations.count;
+        header.rainCount = out.rains.count;
+        header.readHash = out.hash;
+        return;
+    }
 
-    // Phase 2: each part writes its own cells.
-    std::uint8_t *dirty = changes.dirty.data();
-    pool.run([&](int part) {
-        PartScratch &out = t.scratch[std::size_t(part)];
-        // Flora, pollution and ore: phase 1 has already accounted for them in the hash.
-        std::uint8_t *flora = state.flora.data();
-        for (const CellValue &c : out.flora) {
-            flora[c.cell] = c.value;
-            dirty[c.cell] = 1;
-        }
-        std::uint8_t *pollution = state.pollution.data();
-        for (const CellValue &c : out.pollution) {
-            pollution[c.cell] = c.value;
-            dirty[c.cell] = 1;
-        }
-        for (const OreChange &c : out.ore) {
-            state.resourceKind[c.cell] = c.kind;
-            state.resourceAmount[c.cell] = c.amount;
-            dirty[c.cell] = 1;
-        }
+    // Write: every value written is absolute, so running this again changes nothing more.
+    t.bindLists(out, part, memory.exchange, &header);
+    std::uint8_t *dirty = memory.dirty;
+    // Flora, pollution and ore: the read phase has already accounted for them in the hash.
+    for (const CellValue &c : out.flora) {
+        memory.flora[c.cell] = c.value;
+        dirty[c.cell] = 1;
+    }
+    for (const CellValue &c : out.pollution) {
+        memory.pollution[c.cell] = c.value;
+        dirty[c.cell] = 1;
+    }
+    for (const OreChange &c : out.ore) {
+        memory.resourceKind[c.cell] = c.kind;
+        memory.resourceAmount[c.cell] = c.amount;
+        dirty[c.cell] = 1;
+    }
 
-        // Water: every change is relative, and the hash shares of successive changes to a
-        // cell telescope (H(a)^H(b) ^ H(b)^H(c) = H(a)^H(c)), so they apply in any order;
-        // only rain, capped at the most, comes last.
-        std::uint8_t *water = state.water.data();
-        std::uint64_t hash = 0;
-        auto adjust = [&](CellId cell, int by) {
-            const std::uint8_t old = water[cell];
-            const auto now = std::uint8_t(old + by);
-            hash ^= cellValueHash(cell, Layer::Water, old) ^ cellValueHash(cell, Layer::Water, now);
-            water[cell] = now;
-            dirty[cell] = 1;
+    // Water: the changes are relative (outflows, evaporation, inflows from any part, then
+    // rain up to the most), so they are summed per cell first, into absolute results in the
+    // exchange, and only then written. Until the results are stamped the water layer is
+    // untouched, so a rerun can sum again; after, a rerun writes the same results again.
+    if (header.waterStamp.load(std::memory_order_acquire) != memory.stamp) {
+        std::vector<WaterSum> &sums = t.waterSums[std::size_t(part)];
+        std::vector<std::uint32_t> &slot = t.waterSlot[std::size_t(part)];
+        if (slot.size() != end - begin)
+            slot.assign(end - begin, 0);
+        sums.clear();
+        auto sumOf = [&](CellId cell) -> WaterSum & {
+            std::uint32_t &index = slot[cell - begin];
+            if (index == 0) {
+                sums.push_back(WaterSum{cell, memory.water[cell], false});
+                index = std::uint32_t(sums.size());
+            }
+            return sums[index - 1];
         };
-        for (const Flow &f : out.outflows)
-            adjust(f.cell, -int(f.amount));
-        for (const CellId cell : out.evaporations)
-            adjust(cell, -1);
-        for (const PartScratch &from : t.scratch) {
-            for (const Flow &f : from.inflows[std::size_t(part)])
-                adjust(f.cell, f.amount);
+        for (const Flow &f : out.outflows) {
+            WaterSum &w = sumOf(f.cell);
+            w.value = std::uint8_t(w.value - f.amount);
+            w.touched = true;
+        }
+        for (const CellId cell : out.evaporations) {
+            WaterSum &w = sumOf(cell);
+            w.value = std::uint8_t(w.value - 1);
+            w.touched = true;
+        }
+        PartScratch from;
+        for (int p = 0; p < t.parts; ++p) {
+            t.bindLists(from, p, memory.exchange, &headers[p]);
+            for (const Flow &f : from.inflows) {
+                if (f.cell < begin || f.cell >= end)
+                    continue;
+                WaterSum &w = sumOf(f.cell);
+                w.value = std::uint8_t(w.value + f.amount);
+                w.touched = true;
+            }
         }
         for (const CellId cell : out.rains) {
-            if (water[cell] < t.maxWater)
-                adjust(cell, 1);
+            WaterSum &w = sumOf(cell);
+            if (w.value < t.maxWater) {
+                ++w.value;
+                w.touched = true;
+            }
         }
-        out.hash ^= hash;
-    });
-
-    std::uint64_t hash = 0;
-    for (const PartScratch &s : t.scratch)
-        hash ^= s.hash;
-    state.cellsHash ^= hash;
+        std::uint64_t hash = 0;
+        out.water.clear();
+        for (const WaterSum &w : sums) {
+            slot[w.cell - begin] = 0;
+            if (!w.touched)
+                continue;
+            const std::uint8_t old = memory.water[w.cell];
+            out.water.push_back(WaterChange{w.cell, old, w.value});
+            hash ^= cellValueHash(w.cell, Layer::Water, old)
+                    ^ cellValueHash(w.cell, Layer::Water, w.value);
+        }
+        header.waterCount = out.water.count;
+        header.waterHash = hash;
+        header.waterStamp.store(memory.stamp, std::memory_order_release);
+        out.water.count = header.waterCount;
+    }
+    for (const WaterChange &c : out.water) {
+        memory.water[c.cell] = c.now;
+        dirty[c.cell] = 1;
+    }
 }
 
 void stepAutomaton(WorldState &state, const Content &content, StepPool &pool, ChangeSet &changes)

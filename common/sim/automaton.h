@@ -3,7 +3,9 @@
 #include "worldstate.h"
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
+#include <vector>
 
 namespace hex::sim {
 
@@ -23,6 +25,38 @@ void stepAutomaton(WorldState &state, const Content &content, StepPool &pool, Ch
 enum class AutomatonKernel : std::uint8_t {
     Vector,   ///< 16×16 chunks as tiles with a one-cell halo, 16 cells per instruction
     Portable, ///< every cell through the neighbour table, one at a time
+};
+
+/// The three phases of one automaton tick, in order; every part finishes a phase before any
+/// part starts the next.
+enum class AutomatonPhase : std::uint8_t {
+    Survey = 0, ///< note which chunks hold pollution
+    Read = 1,   ///< read the layers, list this part's changes in the exchange
+    Write = 2,  ///< apply this part's changes to its own cells
+};
+inline constexpr int kAutomatonPhaseCount = 3;
+
+/// The memory one automaton tick works in, as raw pointers: the world's cell arrays, the
+/// dirty marks and the exchange, where each part leaves what other parts need (and what
+/// whoever takes a part over needs). Threads of one process share one AutomatonMemory;
+/// a worker process that maps the same memory at other addresses builds its own.
+struct AutomatonMemory
+{
+    std::uint64_t seed = 0;
+    std::uint64_t tick = 0; ///< the RNG counter: the ticks completed before this one
+    /// Different for every tick run over one exchange: it tells a write phase whether the
+    /// part's water results in the exchange are this tick's (see runPart()).
+    std::uint64_t stamp = 0;
+    const std::uint8_t *terrain = nullptr;
+    const std::uint8_t *elevation = nullptr;
+    std::uint8_t *flora = nullptr;
+    std::uint8_t *water = nullptr;
+    std::uint8_t *pollution = nullptr;
+    ResourceId *resourceKind = nullptr;
+    std::uint16_t *resourceAmount = nullptr;
+    std::uint8_t *dirty = nullptr; ///< ChangeSet::dirty
+    /// exchangeBytes() bytes, aligned to 64; need not be initialised.
+    std::byte *exchange = nullptr;
 };
 
 /// The automaton of one sphere and one set of rules, kept from tick to tick: it holds
@@ -53,6 +87,26 @@ public:
     /// RNG counter state.tick; does not advance the tick. Updates state.cellsHash and
     /// marks changed cells in `changes`.
     void step(WorldState &state, StepPool &pool, ChangeSet &changes);
+
+    /// Parts a tick is split into from now on (1..64): whole chunks, about the same number
+    /// of cells each, the same for every automaton of the same sphere. step() sets it to
+    /// its pool's thread count.
+    void setPartCount(int parts);
+    int partCount() const;
+    /// Bytes the exchange of the current part count needs (see AutomatonMemory). Mostly
+    /// lists sized for the worst case: pages that are never written cost nothing.
+    std::size_t exchangeBytes() const;
+    /// The first cell of each part and the cell count at the end (partCount() + 1 values).
+    std::vector<CellId> partCells() const;
+
+    /// Runs `phase` of `part` over `memory`. Parts of one phase may run at the same time, on
+    /// threads or in processes each with its own Automaton. A part whose runner died at any
+    /// point of a phase may simply be run again, here or elsewhere, before the next phase
+    /// starts: the survey and read phases only read the layers; the write phase writes
+    /// absolute values, and fixes the water results in the exchange before it writes any.
+    void runPart(AutomatonPhase phase, int part, const AutomatonMemory &memory);
+    /// After every part's write phase: the change of WorldState::cellsHash the tick made.
+    std::uint64_t hashChange(const AutomatonMemory &memory) const;
 
     /// Bytes of per-cell arrays one step must stream, per cell: the dense reads of
     /// terrain, flora, water, pollution and (in chunks with wet land) elevation. Changed

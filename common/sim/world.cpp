@@ -127,6 +127,7 @@ struct World::Private
 
     StepPool pool;
     Automaton automaton;
+    StepRunner *runner = nullptr;
     ChangeSet changes;
     std::vector<Action> queued;
     /// Players added since the last step().
@@ -154,6 +155,27 @@ struct World::Private
         }
     }
 };
+
+namespace {
+
+/// Every per-cell array of `state`, in one order, for placeArrays() and arrayBytes().
+template<typename State, typename Dirty, typename Fn>
+void forEachArray(State &state, Dirty &dirty, Fn &&fn)
+{
+    fn(state.terrain);
+    fn(state.elevation);
+    fn(state.resourceKind);
+    fn(state.resourceAmount);
+    fn(state.flora);
+    fn(state.water);
+    fn(state.pollution);
+    fn(state.structure);
+    fn(state.orientation);
+    fn(state.owner);
+    fn(dirty);
+}
+
+} // namespace
 
 World::World(std::shared_ptr<const geometry::HexSphere> sphere,
              std::shared_ptr<const Content> content, std::uint64_t seed, int threads)
@@ -205,7 +227,7 @@ StepResult World::step()
         result.actions = applyActions(m_state, *m_content, d->queued, changes);
         result.applied = std::exchange(d->queued, {});
     }
-    d->automaton.step(m_state, d->pool, changes);
+    stepAutomaton();
     stepMachines(m_state, *m_content, changes);
     ++m_state.tick;
     d->hashValid = false;
@@ -268,9 +290,43 @@ StepResult World::step()
     return result;
 }
 
+void World::stepAutomaton()
+{
+    if (!d->runner) {
+        d->automaton.step(m_state, d->pool, d->changes);
+        return;
+    }
+    d->automaton.setPartCount(d->runner->partCount());
+    AutomatonMemory memory;
+    memory.seed = m_state.seed;
+    memory.tick = m_state.tick;
+    memory.stamp = d->runner->newStamp();
+    memory.terrain = m_state.terrain.data();
+    memory.elevation = m_state.elevation.data();
+    memory.flora = m_state.flora.data();
+    memory.water = m_state.water.data();
+    memory.pollution = m_state.pollution.data();
+    memory.resourceKind = m_state.resourceKind.data();
+    memory.resourceAmount = m_state.resourceAmount.data();
+    memory.dirty = d->changes.dirty.data();
+    memory.exchange = d->runner->exchange();
+    for (const AutomatonPhase phase :
+         {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
+        d->runner->runPhase(phase, memory, d->automaton);
+    m_state.cellsHash ^= d->automaton.hashChange(memory);
+}
+
 std::uint64_t World::simulate(std::uint64_t ticks)
 {
+    return simulate(ticks, 0, {});
+}
+
+std::uint64_t World::simulate(std::uint64_t ticks, std::uint64_t every,
+                              const std::function<bool(std::uint64_t, std::uint64_t)> &progress)
+{
     for (std::uint64_t t = 0; t < ticks; ++t) {
+        if (progress && t > 0 && every > 0 && t % every == 0 && !progress(t, ticks))
+            return stateHash();
         ChangeSet &changes = d->changes;
         d->joined.clear();
         if (!d->queued.empty()) {
@@ -278,12 +334,14 @@ std::uint64_t World::simulate(std::uint64_t ticks)
             applyActions(m_state, *m_content, d->queued, changes);
             d->queued.clear();
         }
-        d->automaton.step(m_state, d->pool, changes);
+        stepAutomaton();
         stepMachines(m_state, *m_content, changes);
         ++m_state.tick;
         d->hashValid = false;
         std::fill(changes.dirty.begin(), changes.dirty.end(), std::uint8_t(0));
     }
+    if (progress)
+        progress(ticks, ticks);
     return stateHash();
 }
 
@@ -321,6 +379,58 @@ int World::threadCount() const
 void World::setThreadCount(int threads)
 {
     d->pool.setThreadCount(threads);
+}
+
+void World::setStepRunner(StepRunner *runner)
+{
+    d->runner = runner;
+}
+
+StepRunner *World::stepRunner() const
+{
+    return d->runner;
+}
+
+std::size_t World::exchangeBytes(int parts)
+{
+    d->automaton.setPartCount(parts);
+    return d->automaton.exchangeBytes();
+}
+
+std::vector<CellId> World::partCells(int parts)
+{
+    d->automaton.setPartCount(parts);
+    return d->automaton.partCells();
+}
+
+std::size_t World::placeArrays(std::pmr::memory_resource *resource)
+{
+    std::size_t copied = 0;
+    forEachArray(m_state, d->changes.dirty, [&](auto &array) {
+        using Array = std::decay_t<decltype(array)>;
+        Array placed(array.begin(), array.end(), typename Array::allocator_type(resource));
+        copied += array.size() * sizeof(typename Array::value_type);
+        // Polymorphic allocators never propagate on swap or assignment: rebuild the array
+        // by moving, which takes the new allocator along.
+        std::destroy_at(&array);
+        std::construct_at(&array, std::move(placed));
+    });
+    return copied;
+}
+
+std::size_t World::arrayBytes() const
+{
+    std::size_t bytes = 0;
+    forEachArray(m_state, d->changes.dirty, [&](auto &array) {
+        bytes += (array.size() * sizeof(typename std::decay_t<decltype(array)>::value_type) + 63)
+                 & ~std::size_t(63);
+    });
+    return bytes;
+}
+
+const std::uint8_t *World::dirtyMarks() const
+{
+    return d->changes.dirty.data();
 }
 
 } // namespace hex::sim

@@ -1,11 +1,15 @@
 #pragma once
 
 #include "actions.h"
+#include "automaton.h"
 #include "content.h"
 #include "worldstate.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <memory_resource>
 #include <vector>
 
 namespace hex::sim {
@@ -31,6 +35,27 @@ struct StepResult
     std::vector<PlayerId> joined;
     std::vector<ChunkDelta> deltas;    ///< ascending chunk id; only chunks with changes
     std::uint64_t stateHash = 0;       ///< stateHash() after the step
+};
+
+/// Runs the parts of each automaton phase for a World: the World's own threads when it has
+/// none; server/compute's ComputeGroup hands them to worker processes that map the same
+/// memory. Called from the World's thread only.
+class StepRunner
+{
+public:
+    virtual ~StepRunner() = default;
+    /// Parts the automaton is split into while this runner is in use (1..64).
+    virtual int partCount() const = 0;
+    /// The exchange (Automaton::exchangeBytes() bytes for partCount() parts, aligned to
+    /// 64, zero-filled when new); the same memory every tick.
+    virtual std::byte *exchange() = 0;
+    /// A value never returned before for this exchange (AutomatonMemory::stamp).
+    virtual std::uint64_t newStamp() = 0;
+    /// Runs `phase` of every part over `memory` and returns when all are done. A part it
+    /// cannot hand out, or whose runner fails, it runs itself with automaton.runPart().
+    virtual void runPhase(AutomatonPhase phase, const AutomatonMemory &memory,
+                          Automaton &automaton)
+        = 0;
 };
 
 /// A running world: state, rules and the step. Deterministic: the same seed, content
@@ -59,6 +84,10 @@ public:
     /// Fast-forwards `ticks` ticks (queued actions apply in the first), without
     /// collecting deltas. Returns the state hash.
     std::uint64_t simulate(std::uint64_t ticks);
+    /// As simulate(), calling `progress(done, ticks)` after every `every` ticks and after
+    /// the last; stops early (and returns the hash so far) when it returns false.
+    std::uint64_t simulate(std::uint64_t ticks, std::uint64_t every,
+                           const std::function<bool(std::uint64_t done, std::uint64_t ticks)> &progress);
 
     const WorldState &state() const { return m_state; }
     const Content &content() const { return *m_content; }
@@ -71,7 +100,30 @@ public:
     /// 1..64; takes effect from the next step.
     void setThreadCount(int threads);
 
+    /// Hands the automaton's phases to `runner` from the next step on (nullptr: back to the
+    /// World's own threads). The runner must outlive its use; the rest of the step (actions,
+    /// machines, deltas, the hash) stays on this thread and the World's threads.
+    void setStepRunner(StepRunner *runner);
+    StepRunner *stepRunner() const;
+    /// Exchange bytes a runner of `parts` parts must provide.
+    std::size_t exchangeBytes(int parts);
+    /// The first cell of each of `parts` parts and the cell count at the end.
+    std::vector<CellId> partCells(int parts);
+
+    /// Moves every per-cell array of the state, and the step's dirty marks, into memory
+    /// from `resource` (values kept; std::pmr::get_default_resource() moves them back to the
+    /// heap). The arrays never change size afterwards, so they stay where they are until
+    /// the next call. Returns the bytes copied.
+    std::size_t placeArrays(std::pmr::memory_resource *resource);
+    /// Bytes placeArrays() asks its resource for: every array, each rounded up to 64.
+    std::size_t arrayBytes() const;
+    /// The step's dirty marks (ChangeSet::dirty), wherever placeArrays() put them.
+    const std::uint8_t *dirtyMarks() const;
+
 private:
+    /// The automaton's phases, on the runner or the World's threads.
+    void stepAutomaton();
+
     struct Private;
     WorldState m_state;
     std::shared_ptr<const Content> m_content;

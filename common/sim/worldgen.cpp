@@ -234,8 +234,8 @@ WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, cons
     GeneratedTerrain ground = generateTerrain(*sphere, seed);
     WorldState state = WorldState::blank(std::move(sphere), seed);
     const geometry::HexSphere &s = *state.sphere;
-    state.terrain = std::move(ground.terrain);
-    state.elevation = std::move(ground.elevation);
+    state.terrain.assign(ground.terrain.begin(), ground.terrain.end());
+    state.elevation.assign(ground.elevation.begin(), ground.elevation.end());
 
     placeDeposits(s, content, seed, state);
 

@@ -5,7 +5,7 @@ namespace hex::sim {
 namespace {
 
 template<typename T>
-std::uint64_t layerHash(const std::vector<T> &array, Layer layer)
+std::uint64_t layerHash(const CellArray<T> &array, Layer layer)
 {
     std::uint64_t hash = 0;
     for (std::size_t cell = 0; cell < array.size(); ++cell)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <vector>
 
 namespace hex::sim {
@@ -41,11 +42,18 @@ constexpr std::uint64_t cellValueHash(CellId cell, Layer layer, std::uint32_t va
                  ^ (std::uint64_t(value) << 40));
 }
 
+/// One per-cell array of WorldState. A polymorphic-allocator vector so that a running world
+/// can keep its arrays in memory it does not own, such as a segment shared with compute
+/// workers (see World::placeArrays()). A copy is always made in ordinary heap memory: a copied
+/// state is a save point that lives apart from the running world.
+template<typename T>
+using CellArray = std::pmr::vector<T>;
+
 /// Cells whose visible state changed during a step: one byte per cell, so threads
 /// marking different cells never race.
 struct ChangeSet
 {
-    std::vector<std::uint8_t> dirty;
+    CellArray<std::uint8_t> dirty;
 
     void reset(std::uint32_t cellCount) { dirty.assign(cellCount, 0); }
     void mark(CellId cell) { dirty[cell] = 1; }
@@ -80,22 +88,22 @@ struct WorldState
     std::uint64_t tick = 0;
 
     // The ground: set by world generation, never changed by the automaton.
-    std::vector<std::uint8_t> terrain;   ///< hex::sim::Terrain
-    std::vector<std::uint8_t> elevation; ///< 0..255
+    CellArray<std::uint8_t> terrain;   ///< hex::sim::Terrain
+    CellArray<std::uint8_t> elevation; ///< 0..255
 
     // Deposits.
-    std::vector<ResourceId> resourceKind;
-    std::vector<std::uint16_t> resourceAmount;
+    CellArray<ResourceId> resourceKind;
+    CellArray<std::uint16_t> resourceAmount;
 
     // The living layers, stepped by the automaton (double-buffered there).
-    std::vector<std::uint8_t> flora;     ///< 0 = none, else density
-    std::vector<std::uint8_t> water;     ///< standing water, 0..maxWater
-    std::vector<std::uint8_t> pollution; ///< 0..255
+    CellArray<std::uint8_t> flora;     ///< 0 = none, else density
+    CellArray<std::uint8_t> water;     ///< standing water, 0..maxWater
+    CellArray<std::uint8_t> pollution; ///< 0..255
 
     // Players' mark on the world.
-    std::vector<PrototypeId> structure;    ///< kNoStructure or a prototype
-    std::vector<std::uint8_t> orientation; ///< 0..5 (0..4 on pentagons)
-    std::vector<PlayerId> owner;           ///< kNoPlayer or a player
+    CellArray<PrototypeId> structure;    ///< kNoStructure or a prototype
+    CellArray<std::uint8_t> orientation; ///< 0..5 (0..4 on pentagons)
+    CellArray<PlayerId> owner;           ///< kNoPlayer or a player
 
     /// Per-structure state, ordered by cell so iteration is deterministic.
     std::map<CellId, MachineState> machines;
@@ -111,7 +119,7 @@ struct WorldState
     /// cell in `changes` when the value differs. For single-threaded writers (actions,
     /// machines); the automaton's parallel passes keep per-thread hash shares instead.
     template<typename T>
-    void set(Layer layer, std::vector<T> &array, CellId cell, T value, ChangeSet &changes)
+    void set(Layer layer, CellArray<T> &array, CellId cell, T value, ChangeSet &changes)
     {
         const T old = array[cell];
         if (old == value)

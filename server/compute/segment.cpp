@@ -102,6 +102,12 @@ WorkerSlot &Segment::slot(int index) const
     return control()->workerSlots[index];
 }
 
+std::byte *Segment::payload() const
+{
+    static_assert(sizeof(ControlBlock) % 64 == 0);
+    return static_cast<std::byte *>(m_mapping->region.get_address()) + sizeof(ControlBlock);
+}
+
 std::size_t Segment::size() const
 {
     return m_mapping ? m_mapping->region.get_size() : 0;

@@ -15,7 +15,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 
@@ -44,9 +44,48 @@ struct alignas(64) WorkerSlot
     std::atomic<std::int32_t> serverTid;       ///< The server thread that waits (signal wake-ups).
     std::atomic<std::uint64_t>
         heartbeat; ///< Incremented by the worker on every wake-up it handles.
+    /// StepJob::sequence of the last job the worker finished (stored before it answers).
+    std::atomic<std::uint64_t> done;
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+/// Where one automaton array lives: a byte offset from the segment's start.
+enum class StepArray : int {
+    Terrain,
+    Elevation,
+    Flora,
+    Water,
+    Pollution,
+    ResourceKind,
+    ResourceAmount,
+    Dirty,
+    Exchange,
+    Count,
+};
+
+/// The world a segment holds and the job every worker runs next. The server writes the
+/// world fields before it starts any worker, and the job fields before each wake-up (the
+/// wake-up orders them); workers only read it.
+struct StepJob
+{
+    // The world, fixed for the segment's life.
+    std::int32_t subdivisions; ///< HexSphere(subdivisions, chunkSplit)
+    std::int32_t chunkSplit;
+    std::uint32_t cellCount;
+    std::uint32_t parts;         ///< automaton parts; worker slot i runs part i
+    std::uint64_t exchangeBytes; ///< Automaton::exchangeBytes() for `parts` parts
+    char contentVersion[64];     ///< Content::version, NUL-terminated
+
+    // The job.
+    std::uint64_t sequence; ///< bumped for every job; answered in WorkerSlot::done
+    std::uint64_t seed;
+    std::uint64_t tick;
+    std::uint64_t stamp;    ///< AutomatonMemory::stamp
+    std::uint32_t phase;    ///< hex::sim::AutomatonPhase
+    std::uint32_t reserved;
+    std::uint64_t offsets[static_cast<int>(StepArray::Count)];
+};
 
 /// The start of every segment. The server fills it in before any worker starts; the
 /// fixed header fields never change afterwards.
@@ -59,6 +98,7 @@ struct ControlBlock
     std::int32_t serverPid;      ///< The creating server process.
     std::uint32_t reserved;
     WorkerSlot workerSlots[kMaxWorkerSlots];
+    alignas(64) StepJob job;
 };
 
 /// A POSIX shared-memory segment (Boost.Interprocess) named /hexsphere-<pid>-<counter>,
@@ -97,6 +137,8 @@ public:
     WorkerSlot &slot(int index) const;
     /// Bytes mapped.
     std::size_t size() const;
+    /// The first byte after the control block, aligned to 64: `payloadBytes` from create().
+    std::byte *payload() const;
 
 private:
     struct Mapping;

@@ -5,6 +5,8 @@
 #include <QElapsedTimer>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 namespace hex::server::compute {
 
@@ -40,20 +42,20 @@ void WorkerProcess::startRaw(const QString &program, const QStringList &argument
     m_process.start(program, arguments);
 }
 
-bool WorkerProcess::start(const QString &program, WakeMethod method, const WakerOptions &options,
-                          std::chrono::milliseconds readyTimeout)
+bool WorkerProcess::launch(const QString &program, WakeMethod method, const WakerOptions &options,
+                           WorkerMode mode)
 {
     WorkerSlot &slot = m_segment.slot(m_slotIndex);
     slot.state.store(static_cast<std::uint32_t>(SlotState::Starting), std::memory_order_seq_cst);
+    m_error.clear();
     auto waker = Waker::create(method, WakeSide::Server, slot, options);
     if (!waker) {
         m_error = waker.error();
         return false;
     }
     m_waker = std::move(*waker);
-
     QStringList arguments{
-        QStringLiteral("--ping"),
+        mode == WorkerMode::Step ? QStringLiteral("--step") : QStringLiteral("--ping"),
         m_segment.name(),
         QStringLiteral("--slot"),
         QString::number(m_slotIndex),
@@ -75,15 +77,21 @@ bool WorkerProcess::start(const QString &program, WakeMethod method, const Waker
         m_process.setChildProcessModifier({});
     }
     startRaw(program, arguments);
-    if (!m_process.waitForStarted(static_cast<int>(readyTimeout.count()))) {
+    if (!m_process.waitForStarted(10000)) {
         m_error = tr("cannot start %1: %2").arg(program, m_process.errorString());
         return false;
     }
+    return true;
+}
 
+bool WorkerProcess::start(const QString &program, WakeMethod method, const WakerOptions &options,
+                          std::chrono::milliseconds readyTimeout, WorkerMode mode)
+{
+    if (!launch(program, method, options, mode))
+        return false;
     QElapsedTimer timer;
     timer.start();
-    while (slot.state.load(std::memory_order_acquire)
-           != static_cast<std::uint32_t>(SlotState::Ready)) {
+    while (!isReady()) {
         if (m_process.waitForFinished(1)) {
             m_stderr = QString::fromLocal8Bit(m_process.readAllStandardError()).trimmed();
             m_error = tr("worker exited with status %1 before it was ready: %2")
@@ -93,12 +101,40 @@ bool WorkerProcess::start(const QString &program, WakeMethod method, const Waker
         }
         if (timer.elapsed() > readyTimeout.count()) {
             m_error = tr("worker was not ready after %1 ms").arg(readyTimeout.count());
-            m_process.kill();
-            m_process.waitForFinished(5000);
+            kill();
             return false;
         }
     }
     return true;
+}
+
+bool WorkerProcess::isReady() const
+{
+    return m_segment.slot(m_slotIndex).state.load(std::memory_order_acquire)
+           == static_cast<std::uint32_t>(SlotState::Ready);
+}
+
+bool WorkerProcess::isRunning() const
+{
+    const qint64 pid = m_process.processId();
+    if (pid <= 0)
+        return false;
+    siginfo_t info{};
+    // WNOWAIT: look without reaping, QProcess reaps it. ECHILD: already reaped.
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0)
+        return false;
+    return info.si_pid == 0;
+}
+
+void WorkerProcess::kill()
+{
+    if (m_process.state() != QProcess::NotRunning) {
+        const qint64 pid = m_process.processId();
+        if (pid > 0)
+            ::kill(static_cast<pid_t>(pid), SIGKILL);
+        m_process.waitForFinished(5000);
+    }
+    m_stderr += QString::fromLocal8Bit(m_process.readAllStandardError()).trimmed();
 }
 
 bool WorkerProcess::waitForExit(std::chrono::milliseconds timeout)
@@ -119,8 +155,7 @@ bool WorkerProcess::stop(std::chrono::milliseconds timeout)
     if (waitForExit(timeout))
         return true;
     m_error = tr("worker did not stop within %1 ms; killed").arg(timeout.count());
-    m_process.kill();
-    m_process.waitForFinished(5000);
+    kill();
     return false;
 }
 

@@ -11,6 +11,12 @@
 
 namespace hex::server::compute {
 
+/// What a started worker does.
+enum class WorkerMode {
+    Ping, ///< answers every wake-up at once (latency measurements)
+    Step, ///< runs the StepJob's phase of its part of the world, then answers
+};
+
 /// The server's end of one hexsphere-worker process bound to one slot of a Segment: starts
 /// it with the wake-up method's arguments, waits until it reports Ready, and stops it
 /// through the slot's state word. Use from one thread only (Signal wake-ups are bound to
@@ -29,7 +35,18 @@ public:
     /// `readyTimeout` for the slot to become Ready. On failure the process is killed and
     /// errorString() says why (with the worker's stderr when it exited).
     [[nodiscard]] bool start(const QString &program, WakeMethod method, const WakerOptions &options,
-                             std::chrono::milliseconds readyTimeout);
+                             std::chrono::milliseconds readyTimeout,
+                             WorkerMode mode = WorkerMode::Ping);
+    /// Starts the process as start() does but returns as soon as it runs, without waiting
+    /// for Ready: see isReady(). False (errorString()) when it cannot be started at all.
+    [[nodiscard]] bool launch(const QString &program, WakeMethod method,
+                              const WakerOptions &options, WorkerMode mode);
+    /// The slot says Ready: the worker attached, checked the segment and waits for jobs.
+    bool isReady() const;
+    /// The process has not exited (a zombie counts as exited). Does not reap it.
+    bool isRunning() const;
+    /// SIGKILL, then waits until the process is gone: afterwards it writes nothing more.
+    void kill();
     /// Starts the process with exactly `arguments` and returns without waiting for Ready:
     /// for tests that feed a worker bad input. No Waker is created.
     void startRaw(const QString &program, const QStringList &arguments);

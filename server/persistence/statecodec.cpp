@@ -46,7 +46,7 @@ void forEachRun(std::span<const sim::CellId> cells, F &&f)
 /// Appends the values of `array` at `cells` to `out` (little-endian: the machines we
 /// run on are; a big-endian port would swap here).
 template<typename T>
-void appendLayer(QByteArray &out, const std::vector<T> &array, std::span<const sim::CellId> cells)
+void appendLayer(QByteArray &out, const sim::CellArray<T> &array, std::span<const sim::CellId> cells)
 {
     static_assert(std::is_trivially_copyable_v<T>);
     forEachRun(cells, [&](sim::CellId begin, std::size_t count) {
@@ -65,7 +65,7 @@ void readLayer(const char *&pos, std::size_t count, std::vector<T> &values)
 }
 
 template<typename T>
-void writeLayer(std::vector<T> &array, std::span<const sim::CellId> cells,
+void writeLayer(sim::CellArray<T> &array, std::span<const sim::CellId> cells,
                 const std::vector<T> &values)
 {
     for (std::size_t i = 0; i < cells.size(); ++i)

@@ -171,7 +171,14 @@ QJsonObject SessionManager::status() const
                       QJsonObject{{QStringLiteral("kind"), QStringLiteral("none")},
                                   {QStringLiteral("durableTick"), 0}});
     }
+    if (m_computeStatus)
+        status.insert(QStringLiteral("compute"), m_computeStatus());
     return status;
+}
+
+void SessionManager::setComputeStatus(std::function<QJsonObject()> status)
+{
+    m_computeStatus = std::move(status);
 }
 
 int SessionManager::saveAllPlayers()

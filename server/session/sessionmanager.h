@@ -204,6 +204,8 @@ public:
 
     /// Connects the manager to the world's persistence (see SessionPersistence).
     void setPersistence(SessionPersistence persistence);
+    /// The "compute" object of GET /api/v1/status (absent while not set).
+    void setComputeStatus(std::function<QJsonObject()> status);
     /// Brings back the accounts among `records` (those with a password hash), at start-up
     /// before any session. Returns how many were restored.
     int restoreAccounts(std::span<const persistence::PlayerRecord> records);
@@ -212,7 +214,8 @@ public:
     persistence::PlayerRecord playerRecord(const Session &session) const;
     /// Saves the record of every live session's player (at shutdown). Returns how many.
     int saveAllPlayers();
-    /// GET /api/v1/status: {world, tick, ups, sessions, online, players, persistence}.
+    /// GET /api/v1/status: {world, tick, ups, sessions, online, players, persistence,
+    /// compute}.
     QJsonObject status() const;
 
 signals:
@@ -267,6 +270,7 @@ private:
     /// Every named player that ever joined, by lower-cased name.
     QHash<QString, sim::PlayerId> m_playersByName;
     SessionPersistence m_persistence;
+    std::function<QJsonObject()> m_computeStatus;
 };
 
 } // namespace hex::server

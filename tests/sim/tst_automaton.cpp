@@ -89,7 +89,7 @@ ChangeSet run(WorldState &state, const Content &content, int ticks = 1, int thre
     return changes;
 }
 
-std::uint64_t totalOf(const std::vector<std::uint8_t> &layer)
+std::uint64_t totalOf(const CellArray<std::uint8_t> &layer)
 {
     return std::accumulate(layer.begin(), layer.end(), std::uint64_t(0));
 }
@@ -450,7 +450,7 @@ void tst_Automaton::waterIsConserved()
     changes.reset(s.cellCount());
     std::uint32_t moved = 0;
     for (int t = 0; t < 100; ++t) {
-        const std::vector<std::uint8_t> previous = s.water;
+        const CellArray<std::uint8_t> previous = s.water;
         automaton.step(s, pool, changes);
         ++s.tick;
         moved += s.water != previous;
@@ -612,7 +612,7 @@ void tst_Automaton::diceHitTheirRate()
     QVERIFY2(std::abs(wet - expected) < 0.015,
              qPrintable(QStringLiteral("%1 of cells wet, expected %2").arg(wet).arg(expected)));
     // A second tick rolls new dice.
-    const std::vector<std::uint8_t> first = s.water;
+    const CellArray<std::uint8_t> first = s.water;
     run(s, c);
     if (rainChance < 65536)
         QVERIFY(s.water != first);

@@ -432,7 +432,7 @@ void tst_World::floraLivesOnAnUntouchedWorld()
     QVERIFY(eligible > 1000);
     QVERIFY(start > 0.0);
     world.simulate(std::uint64_t(ticks - window));
-    const std::vector<std::uint8_t> before = world.state().flora;
+    const CellArray<std::uint8_t> before = world.state().flora;
     world.simulate(std::uint64_t(window));
     const double end = aliveShare(world.state(), world.content(), &eligible);
     QVERIFY2(

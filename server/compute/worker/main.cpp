@@ -1,9 +1,16 @@
 // hexsphere-worker: the compute process hexsphere-server starts to step its part of
-// the world in shared memory. This first slice has one mode, --ping: attach to the
-// server's segment, check its layout, and answer every wake-up with a wake-up back until
-// the slot's state says Stopping. Stepping the world is not here yet.
+// the world in shared memory. Two modes:
+//   --step SEGMENT: attach, check that the segment's world is one this program can step
+//     (content version, sphere, exchange layout), then for every wake-up run the StepJob's
+//     automaton phase for this slot's part in place, record the job as done and answer;
+//   --ping SEGMENT: answer every wake-up at once (latency measurements).
+// Both exit when the slot says Stopping, or when the server process is gone.
 #include "compute/segment.h"
 #include "compute/wakeup.h"
+
+#include "geometry/hexsphere.h"
+#include "sim/automaton.h"
+#include "sim/content.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -25,6 +32,8 @@ enum ExitCode : int {
     ExitBadSegment = 2,
     ExitWakeFailed = 3,
     ExitServerGone = 4,
+    ExitWrongWorld = 5,
+    ExitBadJob = 6,
 };
 
 int fail(int code, const QString &message)
@@ -43,6 +52,19 @@ bool processAlive(pid_t pid)
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/// Marks the slot Ready (unless the server already asks it to stop) and records who waits.
+void announceReady(WorkerSlot &slot)
+{
+    slot.workerPid.store(::getpid(), std::memory_order_seq_cst);
+    slot.workerTid.store(static_cast<pid_t>(::syscall(SYS_gettid)), std::memory_order_seq_cst);
+    std::uint32_t expected = static_cast<std::uint32_t>(SlotState::Starting);
+    if (!slot.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::Ready))
+        && expected != static_cast<std::uint32_t>(SlotState::Stopping)) {
+        expected = static_cast<std::uint32_t>(SlotState::Empty);
+        slot.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::Ready));
+    }
+}
+
 int runPing(const QString &segmentName, int slotIndex, WakeMethod method,
             const WakerOptions &options)
 {
@@ -56,14 +78,7 @@ int runPing(const QString &segmentName, int slotIndex, WakeMethod method,
     if (!waker)
         return fail(ExitWakeFailed, waker.error());
 
-    slot.workerPid.store(::getpid(), std::memory_order_seq_cst);
-    slot.workerTid.store(static_cast<pid_t>(::syscall(SYS_gettid)), std::memory_order_seq_cst);
-    std::uint32_t expected = static_cast<std::uint32_t>(SlotState::Starting);
-    if (!slot.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::Ready))
-        && expected != static_cast<std::uint32_t>(SlotState::Stopping)) {
-        expected = static_cast<std::uint32_t>(SlotState::Empty);
-        slot.state.compare_exchange_strong(expected, static_cast<std::uint32_t>(SlotState::Ready));
-    }
+    announceReady(slot);
 
     const auto stopping = [&slot] {
         return slot.state.load(std::memory_order_acquire)
@@ -86,6 +101,123 @@ int runPing(const QString &segmentName, int slotIndex, WakeMethod method,
         }
         slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
         slot.echo.store(slot.toWorker.load(std::memory_order_acquire), std::memory_order_release);
+        if (!(*waker)->notify())
+            return fail(ExitWakeFailed, (*waker)->errorString());
+    }
+}
+
+int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
+            const WakerOptions &options)
+{
+    using namespace hex;
+    auto segment = Segment::attach(segmentName);
+    if (!segment)
+        return fail(ExitBadSegment, segment.error());
+    const StepJob &job = segment->control()->job;
+    WorkerSlot &slot = segment->slot(slotIndex);
+    const pid_t serverPid = segment->control()->serverPid;
+
+    // The world: only one this program steps exactly as the server would.
+    auto content = sim::loadDefaultContent();
+    if (!content)
+        return fail(ExitWrongWorld, tr("the game content does not load: %1").arg(content.error()));
+    const QString serverContent = QString::fromUtf8(
+        job.contentVersion, static_cast<int>(::strnlen(job.contentVersion, sizeof job.contentVersion)));
+    if (serverContent != content->version)
+        return fail(ExitWrongWorld, tr("the server steps content version \"%1\", this worker has "
+                                       "content version \"%2\"")
+                                        .arg(serverContent, content->version));
+    if (job.subdivisions < 1 || job.subdivisions > 1024
+        || geometry::HexSphere::cellCountFor(job.subdivisions) != job.cellCount)
+        return fail(ExitWrongWorld, tr("the segment's world is inconsistent: %1 subdivisions "
+                                       "but %2 cells")
+                                        .arg(job.subdivisions)
+                                        .arg(job.cellCount));
+    if (job.chunkSplit < 0 || job.chunkSplit > job.subdivisions)
+        return fail(ExitWrongWorld, tr("the segment's chunk split %1 does not fit %2 subdivisions")
+                                        .arg(job.chunkSplit)
+                                        .arg(job.subdivisions));
+    if (job.parts < 1 || job.parts > std::uint32_t(kMaxWorkerSlots)
+        || std::uint32_t(slotIndex) >= job.parts)
+        return fail(ExitWrongWorld, tr("slot %1 has no part: the world is split into %2 parts")
+                                        .arg(slotIndex)
+                                        .arg(job.parts));
+    const auto sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
+    sim::Automaton automaton(sphere, *content);
+    automaton.setPartCount(int(job.parts));
+    if (automaton.exchangeBytes() != job.exchangeBytes)
+        return fail(ExitWrongWorld, tr("the server's exchange for %1 parts is %2 bytes, this "
+                                       "worker's would be %3 bytes: different programs")
+                                        .arg(job.parts)
+                                        .arg(job.exchangeBytes)
+                                        .arg(automaton.exchangeBytes()));
+
+    auto waker = Waker::create(method, WakeSide::Worker, slot, options);
+    if (!waker)
+        return fail(ExitWakeFailed, waker.error());
+    announceReady(slot);
+
+    auto *base = reinterpret_cast<std::byte *>(segment->control());
+    const std::uint64_t size = segment->size();
+    const std::uint64_t cells = job.cellCount;
+    // Bytes each array spans, to check that a job's offsets stay inside the segment.
+    const std::uint64_t arrayBytes[] = {cells,     cells,          cells, cells, cells,
+                                        cells * sizeof(sim::ResourceId),
+                                        cells * 2, cells,          job.exchangeBytes};
+    static_assert(std::size(arrayBytes) == std::size_t(StepArray::Count));
+    for (;;) {
+        const WaitResult result = (*waker)->wait(std::chrono::seconds(1));
+        if (result == WaitResult::Failed)
+            return fail(ExitWakeFailed, (*waker)->errorString());
+        if (slot.state.load(std::memory_order_acquire)
+            == static_cast<std::uint32_t>(SlotState::Stopping)) {
+            slot.state.store(static_cast<std::uint32_t>(SlotState::Stopped),
+                             std::memory_order_release);
+            return ExitStopped;
+        }
+        if (result == WaitResult::TimedOut) {
+            if (!processAlive(serverPid))
+                return fail(ExitServerGone,
+                            tr("the server process %1 is gone; exiting").arg(serverPid));
+            continue;
+        }
+        const std::uint64_t sequence = job.sequence;
+        if (job.phase >= std::uint32_t(sim::kAutomatonPhaseCount))
+            return fail(ExitBadJob, tr("job %1 asks for phase %2, which does not exist")
+                                        .arg(sequence)
+                                        .arg(job.phase));
+        std::byte *at[std::size_t(StepArray::Count)];
+        for (std::size_t i = 0; i < std::size(arrayBytes); ++i) {
+            const std::uint64_t offset = job.offsets[i];
+            if (offset < sizeof(ControlBlock) || offset > size || size - offset < arrayBytes[i])
+                return fail(ExitBadJob, tr("job %1 puts array %2 at bytes %3..%4, outside the "
+                                           "%5-byte segment")
+                                            .arg(sequence)
+                                            .arg(i)
+                                            .arg(offset)
+                                            .arg(offset + arrayBytes[i])
+                                            .arg(size));
+            at[i] = base + offset;
+        }
+        if (job.offsets[std::size_t(StepArray::Exchange)] % 64 != 0)
+            return fail(ExitBadJob, tr("job %1's exchange is not aligned to 64 bytes").arg(sequence));
+        sim::AutomatonMemory memory;
+        memory.seed = job.seed;
+        memory.tick = job.tick;
+        memory.stamp = job.stamp;
+        memory.terrain = reinterpret_cast<const std::uint8_t *>(at[int(StepArray::Terrain)]);
+        memory.elevation = reinterpret_cast<const std::uint8_t *>(at[int(StepArray::Elevation)]);
+        memory.flora = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Flora)]);
+        memory.water = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Water)]);
+        memory.pollution = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Pollution)]);
+        memory.resourceKind = reinterpret_cast<sim::ResourceId *>(at[int(StepArray::ResourceKind)]);
+        memory.resourceAmount
+            = reinterpret_cast<std::uint16_t *>(at[int(StepArray::ResourceAmount)]);
+        memory.dirty = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Dirty)]);
+        memory.exchange = at[int(StepArray::Exchange)];
+        automaton.runPart(sim::AutomatonPhase(job.phase), slotIndex, memory);
+        slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
+        slot.done.store(sequence, std::memory_order_release);
         if (!(*waker)->notify())
             return fail(ExitWakeFailed, (*waker)->errorString());
     }
@@ -123,13 +255,18 @@ int main(int argc, char *argv[])
     const QCommandLineOption spinOption(QStringLiteral("spin-us"),
                                         tr("Futex only: microseconds to spin before sleeping."),
                                         tr("us"), QStringLiteral("20"));
-    parser.addOptions({segmentOption, pingOption, slotOption, wakeupOption, eventFdInOption,
+    const QCommandLineOption stepOption(
+        QStringLiteral("step"),
+        tr("Step mode: attach to the segment and run this slot's part of every automaton "
+           "phase the server asks for, until the slot is told to stop."),
+        tr("segment"));
+    parser.addOptions({segmentOption, pingOption, stepOption, slotOption, wakeupOption, eventFdInOption,
                        eventFdOutOption, spinOption});
     parser.process(app);
 
-    if (!parser.isSet(pingOption)) {
-        return fail(ExitUsage, tr("workers are started by hexsphere-server; this build only "
-                                  "has the --ping mode of the shared-memory protocol."));
+    if (parser.isSet(pingOption) == parser.isSet(stepOption)) {
+        return fail(ExitUsage, tr("workers are started by hexsphere-server with either --step "
+                                  "or --ping and a segment name."));
     }
 
     bool ok = false;
@@ -157,5 +294,7 @@ int main(int argc, char *argv[])
             return fail(ExitUsage,
                         tr("--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors"));
     }
+    if (parser.isSet(stepOption))
+        return runStep(parser.value(stepOption), slotIndex, *method, options);
     return runPing(parser.value(pingOption), slotIndex, *method, options);
 }

@@ -1,0 +1,488 @@
+// server/compute/computegroup.cpp
+#include "computegroup.h"
+
+#include "workerprocess.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QThread>
+
+#include <algorithm>
+#include <cstring>
+#include <memory_resource>
+#include <new>
+#include <sys/statvfs.h>
+
+Q_DECLARE_LOGGING_CATEGORY(lcCompute)
+
+namespace hex::server::compute {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("hex::server::compute::ComputeGroup", text);
+}
+
+/// Hands out the segment's array area front to back and never takes memory back: the
+/// World's arrays keep their size once placed, and the segment goes away as a whole.
+class SegmentArena final : public std::pmr::memory_resource
+{
+public:
+    SegmentArena(std::byte *begin, std::size_t size)
+        : m_begin(begin)
+        , m_size(size)
+    {}
+
+private:
+    void *do_allocate(std::size_t bytes, std::size_t alignment) override
+    {
+        const std::size_t align = std::max<std::size_t>(alignment, 64);
+        const std::size_t at = (m_used + align - 1) & ~(align - 1);
+        if (at > m_size || m_size - at < bytes)
+            throw std::bad_alloc();
+        m_used = at + bytes;
+        return m_begin + at;
+    }
+    void do_deallocate(void *, std::size_t, std::size_t) override {}
+    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
+    {
+        return this == &other;
+    }
+
+    std::byte *m_begin;
+    std::size_t m_size;
+    std::size_t m_used = 0;
+};
+
+std::size_t alignUp(std::size_t bytes)
+{
+    return (bytes + 63) & ~std::size_t(63);
+}
+
+} // namespace
+
+struct ComputeGroup::Slot
+{
+    enum class State {
+        Running,  ///< attached, gets jobs
+        Starting, ///< launched, not attached yet: its part runs in the server
+        Down,     ///< failed, waits for restartAt
+        GivenUp,  ///< failed maxFailures times in a row; never restarted
+    };
+    std::unique_ptr<WorkerProcess> process;
+    State state = State::Down;
+    int failures = 0; ///< in a row
+    Clock::time_point launchedAt;
+    Clock::time_point restartAt;
+    Clock::time_point healthySince;
+};
+
+struct ComputeGroup::Private
+{
+    Private(sim::World &world, const ComputeOptions &options, Segment segment)
+        : world(world)
+        , options(options)
+        , segment(std::move(segment))
+    {}
+
+    sim::World &world;
+    ComputeOptions options;
+    Segment segment;
+    std::unique_ptr<SegmentArena> arena;
+    std::byte *exchange = nullptr;
+    std::vector<Slot> workerSlots;
+    ComputeStats stats;
+    std::uint64_t sequence = 0;
+    std::uint64_t stamp = 0;
+    /// In start(): failures are reported by start() itself.
+    bool starting = true;
+
+    WakerOptions wakerOptions() const
+    {
+        WakerOptions o;
+        o.spin = options.method == WakeMethod::Futex ? options.spin : std::chrono::nanoseconds(0);
+        return o;
+    }
+
+    /// Starts slot `index`'s worker without waiting for it.
+    void launch(int index)
+    {
+        Slot &slot = workerSlots[std::size_t(index)];
+        slot.process = std::make_unique<WorkerProcess>(segment, index);
+        slot.launchedAt = Clock::now();
+        if (slot.process->launch(options.program, options.method, wakerOptions(), WorkerMode::Step)) {
+            slot.state = Slot::State::Starting;
+            return;
+        }
+        fail(index, slot.process->errorString(), false);
+    }
+
+    /// Records a failure of slot `index`: kills what is left of its worker and plans a
+    /// restart, or gives the slot up.
+    void fail(int index, const QString &why, bool duringJob)
+    {
+        Slot &slot = workerSlots[std::size_t(index)];
+        QString error = why;
+        if (slot.process) {
+            slot.process->kill();
+            if (slot.process->exitCode() >= 0)
+                error += tr(", exit status %1").arg(slot.process->exitCode());
+            const QString output = slot.process->standardError();
+            if (!output.isEmpty())
+                error += QStringLiteral(" (") + output + QLatin1Char(')');
+        }
+        stats.lastError = tr("worker %1: %2").arg(index).arg(error);
+        ++slot.failures;
+        if (slot.failures >= options.maxFailures) {
+            slot.state = Slot::State::GivenUp;
+            const QString line = tr("worker %1 given up after %2 failures in a row; its part runs "
+                                    "in the server from now on. Last: %3")
+                                     .arg(index)
+                                     .arg(slot.failures)
+                                     .arg(error);
+            stats.givenUp << line;
+            qCCritical(lcCompute).noquote() << "tick" << world.state().tick << line;
+            return;
+        }
+        auto backoff = std::chrono::milliseconds(100) * (1 << std::min(slot.failures - 1, 16));
+        backoff = std::min<std::chrono::milliseconds>(backoff, options.maxBackoff);
+        slot.state = Slot::State::Down;
+        slot.restartAt = Clock::now() + backoff;
+        if (starting)
+            return; // start() reports it, or restarts it with the others later
+        qCWarning(lcCompute).noquote().nospace()
+            << "tick " << world.state().tick << ": "
+            << (duringJob ? "failed during a job: " : "") << stats.lastError
+            << "; its part runs in the server; restart in " << backoff.count() << " ms";
+    }
+
+    /// Between ticks: takes in workers that attached, restarts the ones due.
+    void maintain()
+    {
+        const auto now = Clock::now();
+        for (int i = 0; i < int(workerSlots.size()); ++i) {
+            Slot &slot = workerSlots[std::size_t(i)];
+            switch (slot.state) {
+            case Slot::State::Starting:
+                if (slot.process->isReady()) {
+                    slot.state = Slot::State::Running;
+                    slot.healthySince = now;
+                    qCInfo(lcCompute) << "tick" << world.state().tick << "worker" << i
+                                      << "attached, pid" << slot.process->processId();
+                } else if (!slot.process->isRunning()) {
+                    fail(i, tr("exited before it attached"), false);
+                } else if (now - slot.launchedAt > options.startTimeout) {
+                    fail(i, tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                         false);
+                }
+                break;
+            case Slot::State::Down:
+                if (now >= slot.restartAt) {
+                    ++stats.restarts;
+                    launch(i);
+                }
+                break;
+            case Slot::State::Running:
+                if (slot.failures > 0 && now - slot.healthySince > std::chrono::seconds(60))
+                    slot.failures = 0;
+                break;
+            case Slot::State::GivenUp:
+                break;
+            }
+        }
+    }
+
+    /// Waits for slot `index` to finish job `sequence`. False: it died, failed to answer or
+    /// missed the deadline (`why` says which); it is then still to be killed.
+    bool waitFor(int index, std::uint64_t sequence, Clock::time_point deadline, QString &why,
+                 bool &late)
+    {
+        Slot &slot = workerSlots[std::size_t(index)];
+        WorkerSlot &words = segment.slot(index);
+        Waker &waker = slot.process->waker();
+        for (;;) {
+            if (words.done.load(std::memory_order_acquire) == sequence)
+                return true;
+            const auto left = deadline - Clock::now();
+            const WaitResult result = waker.wait(std::clamp<std::chrono::nanoseconds>(
+                left, std::chrono::microseconds(1), std::chrono::milliseconds(2)));
+            if (result == WaitResult::Woken)
+                continue;
+            if (result == WaitResult::Failed) {
+                why = tr("waiting for it failed: %1").arg(waker.errorString());
+                return false;
+            }
+            if (words.done.load(std::memory_order_acquire) == sequence)
+                return true;
+            if (!slot.process->isRunning()) {
+                why = tr("crashed");
+                return false;
+            }
+            if (Clock::now() >= deadline) {
+                why = tr("missed the %1 ms deadline").arg(options.deadline.count());
+                late = true;
+                return false;
+            }
+        }
+    }
+};
+
+ComputeGroup::ComputeGroup(std::unique_ptr<Private> d)
+    : d(std::move(d))
+{}
+
+QString ComputeGroup::defaultProgram()
+{
+    return QDir(QCoreApplication::applicationDirPath())
+        .filePath(QStringLiteral("hexsphere-worker"));
+}
+
+tl::expected<std::unique_ptr<ComputeGroup>, QString>
+ComputeGroup::start(sim::World &world, const ComputeOptions &options)
+{
+    if (options.workers < 1 || options.workers > kMaxWorkerSlots)
+        return tl::unexpected(tr("the number of compute workers must be 1 to %1, not %2")
+                                  .arg(kMaxWorkerSlots)
+                                  .arg(options.workers));
+    if (world.stepRunner())
+        return tl::unexpected(tr("this world already has compute workers"));
+    const QFileInfo program(options.program);
+    if (!program.isFile() || !program.isExecutable())
+        return tl::unexpected(tr("the compute worker %1 is not an executable file")
+                                  .arg(options.program));
+    const geometry::HexSphere &sphere = *world.state().sphere;
+    const QByteArray contentVersion = world.content().version.toUtf8();
+    if (contentVersion.size() >= int(sizeof(StepJob::contentVersion)))
+        return tl::unexpected(tr("the content version \"%1\" is too long for the shared segment")
+                                  .arg(world.content().version));
+
+    const int parts = options.workers;
+    const std::size_t exchangeBytes = world.exchangeBytes(parts);
+    const std::size_t arrayBytes = world.arrayBytes();
+    const std::size_t payload = alignUp(arrayBytes) + exchangeBytes;
+    // Pages are only backed once written: the arrays entirely, the exchange's worst-case
+    // lists a little. Refuse when /dev/shm cannot hold what will be written for certain.
+    struct statvfs shm
+    {};
+    if (::statvfs("/dev/shm", &shm) == 0) {
+        const std::uint64_t free = std::uint64_t(shm.f_bavail) * shm.f_frsize;
+        const std::uint64_t needed = arrayBytes + exchangeBytes / 4;
+        if (free < needed)
+            return tl::unexpected(tr("/dev/shm has %1 MiB free; compute workers for this world "
+                                     "need about %2 MiB")
+                                      .arg(free >> 20)
+                                      .arg(needed >> 20));
+    }
+    auto segment = Segment::create(payload);
+    if (!segment)
+        return tl::unexpected(segment.error());
+
+    auto d = std::make_unique<Private>(world, options, std::move(*segment));
+    StepJob &job = d->segment.control()->job;
+    job.subdivisions = sphere.subdivisions();
+    job.chunkSplit = sphere.chunkSplit();
+    job.cellCount = sphere.cellCount();
+    job.parts = std::uint32_t(parts);
+    job.exchangeBytes = exchangeBytes;
+    std::memset(job.contentVersion, 0, sizeof job.contentVersion);
+    std::memcpy(job.contentVersion, contentVersion.constData(), std::size_t(contentVersion.size()));
+
+    d->arena = std::make_unique<SegmentArena>(d->segment.payload(), alignUp(arrayBytes));
+    d->exchange = d->segment.payload() + alignUp(arrayBytes);
+    d->stats.workers = parts;
+
+    // The workers read the world fields as they start; the arrays must be in place before
+    // the first job only.
+    d->workerSlots.resize(std::size_t(parts));
+    for (int i = 0; i < parts; ++i)
+        d->launch(i);
+    const auto until = Clock::now() + options.startTimeout;
+    for (;;) {
+        bool waiting = false;
+        for (int i = 0; i < parts; ++i) {
+            Slot &slot = d->workerSlots[std::size_t(i)];
+            if (slot.state != Slot::State::Starting)
+                continue;
+            if (slot.process->isReady()) {
+                slot.state = Slot::State::Running;
+                slot.healthySince = Clock::now();
+            } else if (!slot.process->isRunning()) {
+                (void)slot.process->waitForExit(std::chrono::milliseconds(1000));
+                d->fail(i, tr("exited before it attached"), false);
+            } else if (Clock::now() > until) {
+                d->fail(i, tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                        false);
+            } else {
+                waiting = true;
+            }
+        }
+        if (!waiting)
+            break;
+        QThread::usleep(500);
+    }
+    const bool anyRunning = std::any_of(d->workerSlots.begin(), d->workerSlots.end(), [](const Slot &slot) {
+        return slot.state == Slot::State::Running;
+    });
+    if (!anyRunning) {
+        const QString error
+            = tr("no compute worker started (%1): %2").arg(options.program, d->stats.lastError);
+        for (Slot &slot : d->workerSlots) {
+            if (slot.process)
+                slot.process->kill();
+        }
+        return tl::unexpected(error);
+    }
+
+    try {
+        d->stats.bytesCopied += world.placeArrays(d->arena.get());
+    } catch (const std::bad_alloc &) {
+        // The arena is sized from arrayBytes(); this would be a bug, not bad luck.
+        return tl::unexpected(tr("the world's arrays do not fit the shared segment"));
+    }
+    for (int i = 0; i < parts; ++i) {
+        if (d->workerSlots[std::size_t(i)].state != Slot::State::Running)
+            qCWarning(lcCompute).noquote() << "tick" << world.state().tick << d->stats.lastError
+                                           << "- its part runs in the server until it restarts";
+    }
+    d->starting = false;
+    std::unique_ptr<ComputeGroup> group(new ComputeGroup(std::move(d)));
+    world.setStepRunner(group.get());
+    qCInfo(lcCompute).noquote().nospace()
+        << "tick " << world.state().tick << ": stepping on " << parts
+        << (parts == 1 ? " worker" : " workers") << " (" << wakeMethodName(options.method)
+        << " wake-ups) in segment " << group->segmentName() << " of "
+        << (group->d->segment.size() + (1 << 20) - 1) / (1 << 20) << " MiB";
+    return group;
+}
+
+ComputeGroup::~ComputeGroup()
+{
+    for (int i = 0; i < int(d->workerSlots.size()); ++i) {
+        Slot &slot = d->workerSlots[std::size_t(i)];
+        if (!slot.process)
+            continue;
+        if (slot.state == Slot::State::Running) {
+            if (!slot.process->stop(std::chrono::milliseconds(2000)))
+                qCWarning(lcCompute).noquote() << "worker" << i << slot.process->errorString();
+        } else {
+            slot.process->kill();
+        }
+    }
+    if (d->world.stepRunner() == this)
+        d->world.setStepRunner(nullptr);
+    // Back into the heap before the segment goes: the World outlives the group.
+    d->stats.bytesCopied += d->world.placeArrays(std::pmr::get_default_resource());
+}
+
+QString ComputeGroup::segmentName() const
+{
+    return d->segment.name();
+}
+
+ComputeStats ComputeGroup::stats() const
+{
+    ComputeStats stats = d->stats;
+    stats.running = int(std::count_if(d->workerSlots.begin(), d->workerSlots.end(), [](const Slot &slot) {
+        return slot.state == Slot::State::Running;
+    }));
+    return stats;
+}
+
+qint64 ComputeGroup::workerPid(int slot) const
+{
+    if (slot < 0 || slot >= int(d->workerSlots.size()) || !d->workerSlots[std::size_t(slot)].process)
+        return 0;
+    const Slot &s = d->workerSlots[std::size_t(slot)];
+    if (s.state != Slot::State::Running && s.state != Slot::State::Starting)
+        return 0;
+    return s.process->processId();
+}
+
+int ComputeGroup::partCount() const
+{
+    return int(d->workerSlots.size());
+}
+
+std::byte *ComputeGroup::exchange()
+{
+    return d->exchange;
+}
+
+std::uint64_t ComputeGroup::newStamp()
+{
+    return ++d->stamp;
+}
+
+void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,
+                            sim::Automaton &automaton)
+{
+    if (phase == sim::AutomatonPhase::Survey)
+        d->maintain();
+
+    StepJob &job = d->segment.control()->job;
+    const auto *base = reinterpret_cast<const std::byte *>(d->segment.control());
+    const auto offsetOf = [base](const void *p) {
+        return std::uint64_t(static_cast<const std::byte *>(p) - base);
+    };
+    job.sequence = ++d->sequence;
+    job.seed = memory.seed;
+    job.tick = memory.tick;
+    job.stamp = memory.stamp;
+    job.phase = std::uint32_t(phase);
+    job.offsets[int(StepArray::Terrain)] = offsetOf(memory.terrain);
+    job.offsets[int(StepArray::Elevation)] = offsetOf(memory.elevation);
+    job.offsets[int(StepArray::Flora)] = offsetOf(memory.flora);
+    job.offsets[int(StepArray::Water)] = offsetOf(memory.water);
+    job.offsets[int(StepArray::Pollution)] = offsetOf(memory.pollution);
+    job.offsets[int(StepArray::ResourceKind)] = offsetOf(memory.resourceKind);
+    job.offsets[int(StepArray::ResourceAmount)] = offsetOf(memory.resourceAmount);
+    job.offsets[int(StepArray::Dirty)] = offsetOf(memory.dirty);
+    job.offsets[int(StepArray::Exchange)] = offsetOf(memory.exchange);
+    // Each wake-up is an atomic read-modify-write the worker's wait acquires: the job's
+    // fields above are visible to it.
+
+    const int parts = int(d->workerSlots.size());
+    std::vector<int> handedOut;
+    std::vector<int> here;
+    for (int i = 0; i < parts; ++i) {
+        Slot &slot = d->workerSlots[std::size_t(i)];
+        if (slot.state != Slot::State::Running) {
+            here.push_back(i);
+            continue;
+        }
+        ++d->stats.jobs;
+        if (slot.process->waker().notify()) {
+            handedOut.push_back(i);
+        } else {
+            d->fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
+            here.push_back(i);
+        }
+    }
+    // Parts without a worker run here while the workers run theirs.
+    for (const int part : here) {
+        automaton.runPart(phase, part, memory);
+        ++d->stats.takenOver;
+    }
+    const auto deadline = Clock::now() + d->options.deadline;
+    for (const int part : handedOut) {
+        QString why;
+        bool late = false;
+        if (d->waitFor(part, job.sequence, deadline, why, late))
+            continue;
+        if (late)
+            ++d->stats.missedDeadlines;
+        else
+            ++d->stats.crashes;
+        // Killed and reaped first: from then on nothing else writes its part.
+        d->fail(part, why, true);
+        automaton.runPart(phase, part, memory);
+        ++d->stats.takenOver;
+    }
+}
+
+} // namespace hex::server::compute

@@ -1,0 +1,108 @@
+// server/compute/computegroup.h
+#pragma once
+#include "segment.h"
+#include "wakeup.h"
+
+#include "sim/world.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <tl/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace hex::server::compute {
+
+class WorkerProcess;
+
+struct ComputeOptions
+{
+    /// Worker processes, one automaton part each (1..kMaxWorkerSlots).
+    int workers = 2;
+    WakeMethod method = WakeMethod::Futex;
+    /// The hexsphere-worker executable.
+    QString program;
+    /// How long one phase of one worker may take before the server kills it and computes
+    /// its part itself.
+    std::chrono::milliseconds deadline{250};
+    /// How long the first start waits for every worker to attach.
+    std::chrono::milliseconds startTimeout{30000};
+    /// Spin before sleeping, both ways (futex only).
+    std::chrono::nanoseconds spin = std::chrono::microseconds(20);
+    /// Restarts after a failure wait 100 ms, doubling up to this.
+    std::chrono::milliseconds maxBackoff{10000};
+    /// Failures in a row after which a slot is given up (reported, not restarted).
+    int maxFailures = 5;
+};
+
+/// What a ComputeGroup has been through, for /api/v1/status, logs and tests.
+struct ComputeStats
+{
+    int workers = 0;         ///< slots
+    int running = 0;         ///< slots whose worker is attached and answering
+    std::uint64_t jobs = 0;  ///< phases handed out (one per slot per phase)
+    std::uint64_t crashes = 0;        ///< workers found dead during a job
+    std::uint64_t missedDeadlines = 0; ///< workers killed for taking too long
+    std::uint64_t takenOver = 0;      ///< parts' phases the server computed itself
+    std::uint64_t restarts = 0;       ///< workers started again after a failure
+    /// Bytes of world state copied between the server's memory and the segment: the
+    /// arrays moved in at start (and out at the end); never per tick.
+    std::uint64_t bytesCopied = 0;
+    /// One line per slot given up after repeated failures, with the last error.
+    QStringList givenUp;
+    QString lastError;
+};
+
+/// The server's compute workers for one World: a shared-memory segment holding the world's
+/// cell arrays and the automaton's exchange, and one hexsphere-worker process per part.
+/// Installed as the World's StepRunner: each automaton phase is published in the segment's
+/// StepJob, the workers are woken, step their parts in place and answer; the server goes on
+/// when all have.
+///
+/// Supervision: a worker found dead, failing to wake, or past the deadline is killed, and its
+/// part's phase is computed here in the same tick (so no tick is lost or doubled; see
+/// Automaton::runPart() for why a rerun is safe). It is restarted with backoff without
+/// stalling ticks (its part runs here until it attaches); after maxFailures failures in a
+/// row its slot is given up and reported.
+///
+/// Use from one thread (the World's). Destroying it stops the workers, moves the arrays
+/// back into the heap, uninstalls it from the World and removes the segment.
+class ComputeGroup final : public sim::StepRunner
+{
+public:
+    /// Creates the segment, moves `world`'s arrays into it, starts the workers and waits for
+    /// them to attach. Fails (leaving `world` as it was) when the segment cannot be made or
+    /// no worker starts; the caller then keeps stepping on threads.
+    static tl::expected<std::unique_ptr<ComputeGroup>, QString>
+    start(sim::World &world, const ComputeOptions &options);
+    ~ComputeGroup() override;
+    ComputeGroup(const ComputeGroup &) = delete;
+    ComputeGroup &operator=(const ComputeGroup &) = delete;
+
+    QString segmentName() const;
+    ComputeStats stats() const;
+    /// The process id of the worker of `slot`, or 0 when none runs.
+    qint64 workerPid(int slot) const;
+
+    // sim::StepRunner
+    int partCount() const override;
+    std::byte *exchange() override;
+    std::uint64_t newStamp() override;
+    void runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,
+                  sim::Automaton &automaton) override;
+
+    /// The default hexsphere-worker path: next to the running executable.
+    static QString defaultProgram();
+
+private:
+    struct Slot;
+    struct Private;
+    explicit ComputeGroup(std::unique_ptr<Private> d);
+    std::unique_ptr<Private> d;
+};
+
+} // namespace hex::server::compute

@@ -1,0 +1,1081 @@
+// The world's automaton stepped by real hexsphere-worker processes through a ComputeGroup
+// (issue 7): bit-identical to the in-process step, kill -9 and SIGSTOP under load for every
+// wake-up method, slots given up after repeated failures, clean fall-back when no worker
+// starts, workers refusing a world they cannot serve, and no segment left in /dev/shm.
+#include "compute/computegroup.h"
+#include "compute/segment.h"
+#include "compute/wakeup.h"
+#include "compute/workerprocess.h"
+
+#include "geometry/hexsphere.h"
+#include "sim/content.h"
+#include "sim/terrain.h"
+#include "sim/world.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QScopeGuard>
+#include <QTest>
+#include <QThread>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <memory_resource>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <signal.h>
+#include <unistd.h>
+
+using namespace hex;
+using namespace hex::server::compute;
+using namespace hex::sim;
+using namespace std::chrono_literals;
+
+Q_DECLARE_METATYPE(hex::server::compute::WakeMethod)
+
+namespace {
+
+constexpr std::uint64_t kSeed = 20261121;
+/// Players in every world here, each building one polluting factory, so that actions,
+/// machines and pollution all change the world during the runs.
+constexpr int kPlayers = 12;
+
+/// QVERIFY2 evaluates its message even when the check passes: never call error() on a value.
+template<typename T>
+QString errorOf(const tl::expected<T, QString> &result)
+{
+    return result ? QString() : result.error();
+}
+
+/// The hexsphere-worker built with this test (tests and programs live in different folders,
+/// so ComputeGroup::defaultProgram() does not find it from here).
+QString workerBinary()
+{
+    return QStringLiteral(HEX_BIN_DIR "/hexsphere-worker");
+}
+
+/// Our own segments in /dev/shm, by this process's pid.
+QStringList ourSegments()
+{
+    return QDir(QStringLiteral("/dev/shm"))
+        .entryList({QStringLiteral("hexsphere-%1-*").arg(::getpid())}, QDir::Files | QDir::System);
+}
+
+/// Our children that are hexsphere-worker processes (zombies included: not reaped yet).
+QStringList ourWorkers()
+{
+    QStringList found;
+    const QString self = QString::number(::getpid());
+    for (const QString &pid : QDir(QStringLiteral("/proc")).entryList(QDir::Dirs)) {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+        const QString line = QString::fromLocal8Bit(stat.readAll());
+        const qsizetype close = line.lastIndexOf(QLatin1Char(')'));
+        const qsizetype open = line.indexOf(QLatin1Char('('));
+        if (open < 0 || close < open)
+            continue;
+        const QString comm = line.mid(open + 1, close - open - 1);
+        const QStringList rest = line.mid(close + 2).split(QLatin1Char(' '));
+        if (rest.size() > 1 && rest[1] == self && comm.startsWith(QLatin1String("hexsphere-work")))
+            found << pid + QLatin1Char(' ') + rest[0];
+    }
+    return found;
+}
+
+/// The shipped content: the only one a worker serves.
+std::shared_ptr<const Content> shippedContent()
+{
+    static const std::shared_ptr<const Content> content = [] {
+        auto loaded = loadDefaultContent();
+        if (!loaded) {
+            qWarning("content: %s", qPrintable(loaded.error()));
+            return std::shared_ptr<const Content>();
+        }
+        return std::make_shared<const Content>(std::move(*loaded));
+    }();
+    return content;
+}
+
+std::shared_ptr<const geometry::HexSphere> sphereOf(int subdivisions)
+{
+    static std::map<int, std::shared_ptr<const geometry::HexSphere>> spheres;
+    auto &sphere = spheres[subdivisions];
+    if (!sphere)
+        sphere = std::make_shared<const geometry::HexSphere>(subdivisions);
+    return sphere;
+}
+
+bool isLand(const WorldState &s, CellId cell)
+{
+    return s.terrain[cell] != std::uint8_t(Terrain::DeepWater)
+           && s.terrain[cell] != std::uint8_t(Terrain::ShallowWater);
+}
+
+int slotOf(const geometry::HexSphere &sphere, CellId cell, CellId other)
+{
+    const auto nbs = sphere.neighbours(cell);
+    return int(std::find(nbs.begin(), nbs.end(), other) - nbs.begin());
+}
+
+/// Five land hexagons in a straight line, the first on a deposit of `kind`, none in `taken`.
+std::optional<std::vector<CellId>> findLine(const WorldState &s, ResourceId kind,
+                                            const std::set<CellId> &taken)
+{
+    const geometry::HexSphere &sphere = *s.sphere;
+    for (CellId d = 12; d < s.cellCount(); ++d) {
+        if (s.resourceKind[d] != kind || s.resourceAmount[d] == 0 || taken.count(d))
+            continue;
+        for (const CellId first : sphere.neighbours(d)) {
+            std::vector<CellId> line{d, first};
+            while (line.size() < 5 && !geometry::HexSphere::isPentagon(line.back())) {
+                const CellId cur = line.back();
+                const CellId prev = line[line.size() - 2];
+                line.push_back(
+                    sphere.neighbours(cur)[std::size_t((slotOf(sphere, cur, prev) + 3) % 6)]);
+            }
+            const bool usable
+                = line.size() == 5 && std::all_of(line.begin(), line.end(), [&](CellId c) {
+                      return !geometry::HexSphere::isPentagon(c) && isLand(s, c) && !taken.count(c);
+                  });
+            if (usable)
+                return line;
+        }
+    }
+    return std::nullopt;
+}
+
+/// Actions by tick for a run of `ticks` ticks: every player claims a line and builds an
+/// extractor → conveyor → conveyor → furnace → chest factory on iron (a polluting one, so
+/// the automaton has machines' pollution to spread), fight over a cell, and later take
+/// plates, turn a conveyor away and back and remove it.
+struct Script
+{
+    std::map<std::uint64_t, std::vector<Action>> byTick;
+
+    void queue(World &world) const
+    {
+        const auto it = byTick.find(world.state().tick);
+        if (it == byTick.end())
+            return;
+        for (const Action &a : it->second)
+            world.queueAction(a);
+    }
+};
+
+Script makeScript(const WorldState &s, const Content &content, std::uint64_t ticks)
+{
+    Script script;
+    ResourceId iron = 0;
+    PrototypeId extractor = 0, conveyor = 0, furnace = 0, chest = 0;
+    RecipeId plate = kNoRecipe;
+    ItemId plateItem = 0;
+    content.findResource(QStringLiteral("iron"), &iron);
+    content.findPrototype(QStringLiteral("extractor"), &extractor);
+    content.findPrototype(QStringLiteral("conveyor"), &conveyor);
+    content.findPrototype(QStringLiteral("furnace"), &furnace);
+    content.findPrototype(QStringLiteral("chest"), &chest);
+    content.findRecipe(QStringLiteral("iron_plate"), &plate);
+    content.findItem(QStringLiteral("iron_plate"), &plateItem);
+    const geometry::HexSphere &sphere = *s.sphere;
+    std::set<CellId> taken;
+    for (PlayerId player = 0; player < s.players.size(); ++player) {
+        const auto line = findLine(s, iron, taken);
+        if (!line)
+            break;
+        const std::vector<CellId> &l = *line;
+        for (CellId c : l) {
+            taken.insert(c);
+            for (CellId n : sphere.neighbours(c))
+                taken.insert(n);
+        }
+        const std::uint64_t start = 2 + player * 3;
+        auto action = [&](ActionKind kind, CellId cell) {
+            Action a;
+            a.kind = kind;
+            a.player = player;
+            a.cell = cell;
+            a.clientSeq = std::uint32_t(script.byTick.size() * 100 + cell % 100);
+            return a;
+        };
+        for (CellId c : l)
+            script.byTick[start].push_back(action(ActionKind::Claim, c));
+        const PrototypeId kinds[5] = {extractor, conveyor, conveyor, furnace, chest};
+        for (int i = 0; i < 5; ++i) {
+            Action build = action(ActionKind::Build, l[std::size_t(i)]);
+            build.prototype = kinds[i];
+            build.orientation
+                = i < 4 ? std::uint8_t(slotOf(sphere, l[std::size_t(i)], l[std::size_t(i) + 1]))
+                        : 0;
+            script.byTick[start + 1].push_back(build);
+        }
+        Action recipe = action(ActionKind::SetRecipe, l[3]);
+        recipe.recipe = plate;
+        script.byTick[start + 2].push_back(recipe);
+        Action steal = action(ActionKind::Claim, l[0]);
+        steal.player = PlayerId((player + 1) % s.players.size());
+        script.byTick[start].push_back(steal);
+        Action take = action(ActionKind::TakeItems, l[4]);
+        take.items = ItemStack{plateItem, 1};
+        script.byTick[ticks * 6 / 10 + player].push_back(take);
+        Action rotate = action(ActionKind::Rotate, l[1]);
+        rotate.orientation = std::uint8_t((slotOf(sphere, l[1], l[2]) + 1) % 6);
+        script.byTick[ticks * 7 / 10].push_back(rotate);
+        rotate.orientation = std::uint8_t(slotOf(sphere, l[1], l[2]));
+        script.byTick[ticks * 72 / 100].push_back(rotate);
+        script.byTick[ticks * 9 / 10].push_back(action(ActionKind::Remove, l[2]));
+    }
+    return script;
+}
+
+/// A generated world of the shipped content with two players, as every test here starts.
+std::unique_ptr<World> newWorld(int subdivisions, int threads = 1)
+{
+    auto world = std::make_unique<World>(sphereOf(subdivisions), shippedContent(), kSeed, threads);
+    for (int i = 0; i < kPlayers; ++i)
+        world->addPlayer(QStringLiteral("Player %1").arg(i + 1));
+    return world;
+}
+
+/// What one step produced that must not depend on who stepped the automaton.
+struct TickRecord
+{
+    std::uint64_t tick = 0;
+    std::uint64_t hash = 0;
+    std::vector<ActionResult> actions;
+    std::vector<ChunkDelta> deltas;
+};
+
+TickRecord recordOf(const StepResult &result)
+{
+    return {result.tick, result.stateHash, result.actions, result.deltas};
+}
+
+/// Empty when both runs match tick by tick; otherwise the first difference, readably.
+QString firstDifference(const std::vector<TickRecord> &expected,
+                        const std::vector<TickRecord> &actual)
+{
+    if (actual.size() != expected.size())
+        return QStringLiteral("%1 ticks recorded, %2 expected")
+            .arg(actual.size())
+            .arg(expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const TickRecord &e = expected[i];
+        const TickRecord &a = actual[i];
+        if (a.tick != e.tick)
+            return QStringLiteral("step %1: tick %2, expected %3").arg(i).arg(a.tick).arg(e.tick);
+        if (a.hash != e.hash)
+            return QStringLiteral("tick %1: state hash %2, expected %3")
+                .arg(e.tick)
+                .arg(a.hash, 16, 16, QLatin1Char('0'))
+                .arg(e.hash, 16, 16, QLatin1Char('0'));
+        if (a.actions != e.actions)
+            return QStringLiteral("tick %1: the action results differ").arg(e.tick);
+        if (a.deltas.size() != e.deltas.size())
+            return QStringLiteral("tick %1: %2 changed chunks, expected %3")
+                .arg(e.tick)
+                .arg(a.deltas.size())
+                .arg(e.deltas.size());
+        for (std::size_t k = 0; k < e.deltas.size(); ++k) {
+            if (!(a.deltas[k] == e.deltas[k]))
+                return QStringLiteral("tick %1: delta of chunk %2 differs (%3 cells, expected %4 "
+                                      "in chunk %5)")
+                    .arg(e.tick)
+                    .arg(a.deltas[k].chunk)
+                    .arg(a.deltas[k].cells.size())
+                    .arg(e.deltas[k].cells.size())
+                    .arg(e.deltas[k].chunk);
+        }
+    }
+    return {};
+}
+
+/// Steps `world` by one tick with the script's actions.
+TickRecord stepWith(World &world, const Script &script)
+{
+    script.queue(world);
+    return recordOf(world.step());
+}
+
+/// Options for `workers` workers of the test's build, waking them with `method`.
+ComputeOptions optionsFor(int workers, WakeMethod method)
+{
+    ComputeOptions options;
+    options.workers = workers;
+    options.method = method;
+    options.program = workerBinary();
+    options.startTimeout = 30s;
+    return options;
+}
+
+/// True while `pid` exists, a zombie included.
+bool processExists(qint64 pid)
+{
+    return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+}
+
+/// Every figure of `s`, for failure messages and the timings printed.
+QString describe(const ComputeStats &s)
+{
+    return QStringLiteral("workers %1, running %2, jobs %3, crashes %4, missed deadlines %5, "
+                          "taken over %6, restarts %7, bytes copied %8, given up [%9], "
+                          "last error \"%10\"")
+        .arg(s.workers)
+        .arg(s.running)
+        .arg(s.jobs)
+        .arg(s.crashes)
+        .arg(s.missedDeadlines)
+        .arg(s.takenOver)
+        .arg(s.restarts)
+        .arg(s.bytesCopied)
+        .arg(s.givenUp.join(QStringLiteral("; ")), s.lastError);
+}
+
+/// Steps `world` and `reference` together until the group reports every slot running, or
+/// `timeout` passes; sleeps a little between ticks so that restarts can happen. Returns the
+/// first hash difference, if any.
+QString stepUntilAllRunning(World &world, World &reference, const Script &script,
+                            const ComputeGroup &group, std::chrono::milliseconds timeout)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (group.stats().running < group.stats().workers && timer.elapsed() < timeout.count()) {
+        const TickRecord a = stepWith(world, script);
+        const TickRecord e = stepWith(reference, script);
+        if (a.hash != e.hash)
+            return QStringLiteral("tick %1: hash differs after the run").arg(e.tick);
+        QThread::msleep(2);
+    }
+    return {};
+}
+
+/// When killedWorkersAreReplaced() kills a worker.
+enum class KillTiming {
+    BetweenTicks, ///< from the test's thread, while the worker waits for the next job
+    DuringStep,   ///< from another thread, a random moment after the step began
+};
+
+/// Sends SIGKILL to a process after a delay, from a thread of its own, so that a kill can
+/// land in the middle of a step the test's thread is running.
+class DelayedKiller
+{
+public:
+    DelayedKiller()
+        : m_thread([this] { run(); })
+    {}
+    ~DelayedKiller()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_quit = true;
+        }
+        m_wake.notify_one();
+        m_thread.join();
+    }
+    /// Queues a SIGKILL to `pid`, sent `delay` after the kills queued before it.
+    void killAfter(pid_t pid, std::chrono::microseconds delay)
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_queue.push_back({pid, delay});
+        }
+        m_wake.notify_one();
+    }
+    /// Kills whose kill() call failed (the process was already gone).
+    int failed() const { return m_failed.load(); }
+    /// Kills sent so far.
+    int sent() const { return m_sent.load(); }
+
+private:
+    void run()
+    {
+        std::unique_lock lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [this] { return m_quit || !m_queue.empty(); });
+            if (m_queue.empty())
+                return;
+            const auto [pid, delay] = m_queue.front();
+            m_queue.pop_front();
+            lock.unlock();
+            std::this_thread::sleep_for(delay);
+            if (::kill(pid, SIGKILL) != 0)
+                ++m_failed;
+            ++m_sent;
+            lock.lock();
+        }
+    }
+
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<std::pair<pid_t, std::chrono::microseconds>> m_queue;
+    bool m_quit = false;
+    std::atomic<int> m_failed{0};
+    std::atomic<int> m_sent{0};
+    std::thread m_thread;
+};
+
+/// A bump allocator over a segment's payload that hands out 64-byte aligned blocks, as
+/// a ComputeGroup places the world's arrays; frees nothing.
+class PayloadResource final : public std::pmr::memory_resource
+{
+public:
+    PayloadResource(std::byte *begin, std::size_t size)
+        : m_begin(begin)
+        , m_size(size)
+    {}
+
+private:
+    void *do_allocate(std::size_t bytes, std::size_t alignment) override
+    {
+        const std::size_t align = std::max<std::size_t>(alignment, 64);
+        const std::size_t at = (m_used + align - 1) / align * align;
+        if (at + bytes > m_size)
+            throw std::bad_alloc();
+        m_used = at + bytes;
+        return m_begin + at;
+    }
+    void do_deallocate(void *, std::size_t, std::size_t) override {}
+    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
+    {
+        return this == &other;
+    }
+
+    std::byte *m_begin;
+    std::size_t m_size;
+    std::size_t m_used = 0;
+};
+
+} // namespace
+
+Q_DECLARE_METATYPE(KillTiming)
+
+class tst_ComputeGroup : public QObject
+{
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void identicalToInProcess_data();
+    void identicalToInProcess();
+    void killedWorkersAreReplaced_data();
+    void killedWorkersAreReplaced();
+    void stoppedWorkerMissesDeadline();
+    void simulateThroughWorkers();
+    void repeatedFailuresAreGivenUp();
+    void startFailureLeavesWorldAlone_data();
+    void startFailureLeavesWorldAlone();
+    void workerRefusesWorldItCannotServe_data();
+    void workerRefusesWorldItCannotServe();
+    void cleanup();
+    void cleanupTestCase();
+
+private:
+    /// The in-process run with one thread, by subdivisions: the reference every other run
+    /// must match.
+    const std::vector<TickRecord> &reference(int subdivisions, std::uint64_t ticks);
+
+    std::map<int, std::vector<TickRecord>> m_references;
+    QElapsedTimer m_total;
+};
+
+void tst_ComputeGroup::initTestCase()
+{
+    m_total.start();
+    QVERIFY2(QFile::exists(workerBinary()), qPrintable(workerBinary()));
+    QVERIFY2(shippedContent(), "the shipped content must load");
+    QVERIFY2(ourSegments().isEmpty(), qPrintable(ourSegments().join(QLatin1Char(' '))));
+}
+
+const std::vector<TickRecord> &tst_ComputeGroup::reference(int subdivisions, std::uint64_t ticks)
+{
+    std::vector<TickRecord> &records = m_references[subdivisions];
+    if (records.size() == ticks)
+        return records;
+    records.clear();
+    QElapsedTimer timer;
+    timer.start();
+    auto world = newWorld(subdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), ticks);
+    const qint64 generateMs = timer.restart();
+    for (std::uint64_t t = 0; t < ticks; ++t)
+        records.push_back(stepWith(*world, script));
+    const qint64 stepMs = timer.elapsed();
+    qInfo("reference n=%d, in-process with one thread: generated in %lld ms, %llu ticks in %lld "
+          "ms (%.3f ms/tick)",
+          subdivisions, static_cast<long long>(generateMs), static_cast<unsigned long long>(ticks),
+          static_cast<long long>(stepMs), double(stepMs) / double(ticks));
+    return records;
+}
+
+// 1. Bit-identical results for in-process threads and 1 or 2 worker processes.
+
+void tst_ComputeGroup::identicalToInProcess_data()
+{
+    QTest::addColumn<int>("subdivisions");
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<int>("workers");
+    for (const int n : {64, 128}) {
+        const QByteArray size = "n=" + QByteArray::number(n);
+        QTest::newRow(size + ", two threads in-process") << n << 2 << 0;
+        QTest::newRow(size + ", one worker process") << n << 1 << 1;
+        QTest::newRow(size + ", two worker processes") << n << 1 << 2;
+    }
+}
+
+void tst_ComputeGroup::identicalToInProcess()
+{
+    QFETCH(int, subdivisions);
+    QFETCH(int, threads);
+    QFETCH(int, workers);
+    // Workers for the first kGrouped ticks, then the group goes away and the World steps on
+    // by itself: the arrays must have come back intact.
+    constexpr std::uint64_t kGrouped = 200;
+    constexpr std::uint64_t kAfter = 20;
+    const std::vector<TickRecord> &expected = reference(subdivisions, kGrouped + kAfter);
+    std::size_t accepted = 0;
+    for (const TickRecord &r : expected)
+        accepted += std::size_t(std::count_if(r.actions.begin(), r.actions.end(),
+                                              [](const ActionResult &a) { return a.accepted(); }));
+    QVERIFY2(accepted >= std::size_t(kPlayers) * 10,
+             qPrintable(QStringLiteral("only %1 actions accepted: the script must "
+                                       "build factories, or machines are not "
+                                       "exercised")
+                            .arg(accepted)));
+
+    auto world = newWorld(subdivisions, threads);
+    const Script script = makeScript(world->state(), world->content(), kGrouped + kAfter);
+    std::vector<TickRecord> actual;
+
+    QElapsedTimer timer;
+    timer.start();
+    std::unique_ptr<ComputeGroup> group;
+    if (workers > 0) {
+        auto started = ComputeGroup::start(*world, optionsFor(workers, WakeMethod::Futex));
+        QVERIFY2(started, qPrintable(errorOf(started)));
+        group = std::move(*started);
+        QCOMPARE(world->stepRunner(), group.get());
+        QCOMPARE(group->partCount(), workers);
+        QVERIFY(QFile::exists(QStringLiteral("/dev/shm/") + group->segmentName()));
+        for (int slot = 0; slot < workers; ++slot)
+            QVERIFY2(processExists(group->workerPid(slot)), qPrintable(QString::number(slot)));
+        QCOMPARE(ourWorkers().size(), qsizetype(workers));
+    }
+    const qint64 startMs = timer.restart();
+
+    const ComputeStats atStart = group ? group->stats() : ComputeStats{};
+    for (std::uint64_t t = 0; t < kGrouped; ++t)
+        actual.push_back(stepWith(*world, script));
+    const qint64 stepMs = timer.elapsed();
+    const QString grouped = firstDifference(
+        std::vector<TickRecord>(expected.begin(), expected.begin() + kGrouped), actual);
+    QVERIFY2(grouped.isEmpty(), qPrintable(grouped));
+    QCOMPARE(world->fullStateHash(), world->stateHash());
+
+    if (group) {
+        const ComputeStats stats = group->stats();
+        QVERIFY2(stats.workers == workers && stats.running == workers, qPrintable(describe(stats)));
+        QVERIFY2(stats.crashes == 0 && stats.missedDeadlines == 0 && stats.takenOver == 0
+                     && stats.restarts == 0 && stats.givenUp.isEmpty(),
+                 qPrintable(describe(stats)));
+        // Every phase of every tick went to every worker.
+        QVERIFY2(stats.jobs - atStart.jobs == kGrouped * 3 * std::uint64_t(workers),
+                 qPrintable(describe(stats)));
+        // The arrays moved in once; nothing is copied per tick.
+        QVERIFY2(atStart.bytesCopied >= world->arrayBytes() / 2, qPrintable(describe(atStart)));
+        QCOMPARE(stats.bytesCopied, atStart.bytesCopied);
+        const QString segment = group->segmentName();
+        group.reset();
+        QCOMPARE(world->stepRunner(), nullptr);
+        QVERIFY2(!QFile::exists(QStringLiteral("/dev/shm/") + segment), qPrintable(segment));
+        QCOMPARE(world->fullStateHash(), world->stateHash());
+    }
+    for (std::uint64_t t = 0; t < kAfter; ++t)
+        actual.push_back(stepWith(*world, script));
+    QCOMPARE(world->fullStateHash(), world->stateHash());
+
+    const QString difference = firstDifference(expected, actual);
+    QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    qInfo("n=%d, %d thread(s), %d worker(s): start %lld ms, %llu ticks in %lld ms (%.3f ms/tick)",
+          subdivisions, threads, workers, static_cast<long long>(startMs),
+          static_cast<unsigned long long>(kGrouped), static_cast<long long>(stepMs),
+          double(stepMs) / double(kGrouped));
+}
+
+// 2. kill -9 during a long run, for every wake-up method.
+
+void tst_ComputeGroup::killedWorkersAreReplaced_data()
+{
+    QTest::addColumn<WakeMethod>("method");
+    QTest::addColumn<KillTiming>("timing");
+    const std::pair<const char *, WakeMethod> methods[] = {{"futex", WakeMethod::Futex},
+                                                           {"eventfd", WakeMethod::EventFd},
+                                                           {"signal", WakeMethod::Signal}};
+    for (const auto &[name, method] : methods) {
+        QTest::addRow("%s wake-ups, a worker killed between ticks every 7 ticks", name)
+            << method << KillTiming::BetweenTicks;
+        QTest::addRow("%s wake-ups, a worker killed inside a step every 7 ticks", name)
+            << method << KillTiming::DuringStep;
+    }
+}
+
+void tst_ComputeGroup::killedWorkersAreReplaced()
+{
+    QFETCH(WakeMethod, method);
+    QFETCH(KillTiming, timing);
+    constexpr int kSubdivisions = 32;
+    constexpr std::uint64_t kTicks = 1000;
+    constexpr int kEvery = 7;
+
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), kTicks);
+    ComputeOptions options = optionsFor(2, method);
+    // Restarts wait 100 ms doubling, capped here: 10 ms, so that a killed worker is back
+    // (about 60 ms to start) and killed again many times during the run.
+    options.maxBackoff = 10ms;
+    options.maxFailures = 1000000; // these failures are the test's doing: never give up
+    auto started = ComputeGroup::start(*world, options);
+    QVERIFY2(started, qPrintable(errorOf(started)));
+    ComputeGroup &group = **started;
+    // Our own view of the segment: a worker is killed only once it is attached (Ready), so
+    // that the kills hit workers that take jobs rather than workers still starting.
+    const auto view = Segment::attach(group.segmentName());
+    QVERIFY2(view, qPrintable(errorOf(view)));
+    const auto attached = [&view](int slot) {
+        return view->slot(slot).state.load() == std::uint32_t(SlotState::Ready);
+    };
+    // Inside a step: the kill lands 0..400 µs after the step begins (a step takes about
+    // 300 µs here), so at any point of any phase, the worker computing or waiting.
+    std::mt19937 random(7);
+    std::uniform_int_distribution<int> delayUs(0, 400);
+    DelayedKiller killer;
+
+    QElapsedTimer timer;
+    timer.start();
+    int kills = 0;
+    int landedInStep = 0; // kills the other thread sent before the step returned
+    std::set<qint64> killed;
+    for (std::uint64_t t = 0; t < kTicks; ++t) {
+        if (t % kEvery == kEvery - 1) {
+            const int slot = int(t / kEvery) % 2;
+            const qint64 pid = group.workerPid(slot);
+            if (pid > 0 && attached(slot) && !killed.count(pid)) {
+                killed.insert(pid);
+                ++kills;
+                if (timing == KillTiming::BetweenTicks)
+                    QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+                else
+                    killer.killAfter(pid_t(pid), std::chrono::microseconds(delayUs(random)));
+            }
+        }
+        const int sentBefore = killer.sent();
+        const bool pending = kills > sentBefore;
+        const TickRecord a = stepWith(*world, script);
+        if (timing == KillTiming::DuringStep && pending && killer.sent() > sentBefore)
+            ++landedInStep;
+        const TickRecord e = stepWith(*reference, script);
+        const QString difference = firstDifference({e}, {a});
+        if (!difference.isEmpty())
+            QFAIL(qPrintable(QStringLiteral("%1 (%2 workers killed so far; %3)")
+                                 .arg(difference)
+                                 .arg(kills)
+                                 .arg(describe(group.stats()))));
+        // Pace the run as a tick loop would, so that restarts happen while it goes on.
+        QThread::usleep(1000);
+    }
+    const qint64 runMs = timer.elapsed();
+    QCOMPARE(world->stateHash(), reference->stateHash());
+    QCOMPARE(world->fullStateHash(), world->stateHash());
+    QCOMPARE(killer.failed(), 0);
+    const ComputeStats stats = group.stats();
+    qInfo("%s, %s: %llu ticks with %d workers killed (%d while the step ran) in %lld ms; %s",
+          qPrintable(wakeMethodName(method)),
+          timing == KillTiming::BetweenTicks ? "between ticks" : "inside steps",
+          static_cast<unsigned long long>(kTicks), kills, landedInStep,
+          static_cast<long long>(runMs), qPrintable(describe(stats)));
+    if (timing == KillTiming::DuringStep)
+        QVERIFY2(landedInStep > 0, "no kill landed while a step ran");
+    QVERIFY2(kills >= 10, qPrintable(QStringLiteral("only %1 kills").arg(kills)));
+    QVERIFY2(stats.crashes > 0, qPrintable(describe(stats)));
+    QVERIFY2(stats.takenOver > 0, qPrintable(describe(stats)));
+    QVERIFY2(stats.restarts > 0, qPrintable(describe(stats)));
+    QVERIFY2(stats.givenUp.isEmpty(), qPrintable(describe(stats)));
+
+    // Workers come back, and then serve again: nothing more is taken over.
+    const QString difference = stepUntilAllRunning(*world, *reference, script, group, 15s);
+    QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    const ComputeStats back = group.stats();
+    QVERIFY2(back.running == 2, qPrintable(describe(back)));
+    // Every kill was noticed and answered with a restart.
+    QVERIFY2(back.restarts >= std::uint64_t(kills), qPrintable(describe(back)));
+    for (int t = 0; t < 20; ++t)
+        QCOMPARE(stepWith(*world, script).hash, stepWith(*reference, script).hash);
+    const ComputeStats after = group.stats();
+    QVERIFY2(after.takenOver == back.takenOver && after.jobs == back.jobs + 20 * 3 * 2,
+             qPrintable(describe(back) + QStringLiteral(" -> ") + describe(after)));
+    for (int slot = 0; slot < 2; ++slot) {
+        QVERIFY(processExists(group.workerPid(slot)));
+        QVERIFY(!killed.count(group.workerPid(slot)));
+    }
+    for (const qint64 pid : killed)
+        QVERIFY2(!processExists(pid), qPrintable(QString::number(pid)));
+    started->reset();
+    QCOMPARE(world->fullStateHash(), reference->stateHash());
+}
+
+// 3. A stopped worker misses its deadline.
+
+void tst_ComputeGroup::stoppedWorkerMissesDeadline()
+{
+    constexpr int kSubdivisions = 32;
+    constexpr std::uint64_t kTicks = 300;
+    constexpr std::uint64_t kStopAt = 50;
+
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), kTicks);
+    ComputeOptions options = optionsFor(2, WakeMethod::Futex);
+    options.deadline = 100ms;
+    options.maxBackoff = 100ms;
+    auto started = ComputeGroup::start(*world, options);
+    QVERIFY2(started, qPrintable(errorOf(started)));
+    ComputeGroup &group = **started;
+
+    qint64 stopped = 0;
+    qint64 stoppedTickMs = 0;
+    QElapsedTimer timer;
+    for (std::uint64_t t = 0; t < kTicks; ++t) {
+        if (t == kStopAt) {
+            stopped = group.workerPid(1);
+            QVERIFY(stopped > 0);
+            QCOMPARE(::kill(pid_t(stopped), SIGSTOP), 0);
+        }
+        timer.start();
+        const TickRecord a = stepWith(*world, script);
+        const qint64 ms = timer.elapsed();
+        const TickRecord e = stepWith(*reference, script);
+        const QString difference = firstDifference({e}, {a});
+        if (!difference.isEmpty())
+            QFAIL(qPrintable(difference + QStringLiteral("; ") + describe(group.stats())));
+        if (t == kStopAt) {
+            // Noticed within the tick it stopped in: the tick waited the deadline, then the
+            // server killed the worker and ran its part itself.
+            stoppedTickMs = ms;
+            const ComputeStats now = group.stats();
+            QVERIFY2(now.missedDeadlines == 1 && now.crashes == 0 && now.takenOver >= 1
+                         && now.running == 1,
+                     qPrintable(describe(now)));
+            QVERIFY2(ms >= 95 && ms < 2000, qPrintable(QString::number(ms)));
+            // SIGKILL reaches a stopped process; the group reaped it.
+            QVERIFY2(!processExists(stopped), qPrintable(QString::number(stopped)));
+        }
+        QThread::usleep(1000);
+    }
+    QCOMPARE(world->stateHash(), reference->stateHash());
+    const ComputeStats stats = group.stats();
+    qInfo("stopped worker %lld before tick %llu, which took %lld ms (deadline 100 ms); %s",
+          static_cast<long long>(stopped), static_cast<unsigned long long>(kStopAt + 1),
+          static_cast<long long>(stoppedTickMs), qPrintable(describe(stats)));
+    QVERIFY2(stats.missedDeadlines == 1 && stats.crashes == 0, qPrintable(describe(stats)));
+    const QString difference = stepUntilAllRunning(*world, *reference, script, group, 15s);
+    QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    QVERIFY2(group.stats().running == 2 && group.stats().restarts == 1,
+             qPrintable(describe(group.stats())));
+    QVERIFY(group.workerPid(1) != stopped);
+    QCOMPARE(world->fullStateHash(), reference->stateHash());
+}
+
+// 3b. Bulk jobs: World::simulate() through the workers, with progress.
+
+void tst_ComputeGroup::simulateThroughWorkers()
+{
+    constexpr int kSubdivisions = 48;
+    constexpr std::uint64_t kTicks = 300;
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    auto started = ComputeGroup::start(*world, optionsFor(2, WakeMethod::Futex));
+    QVERIFY2(started, qPrintable(errorOf(started)));
+    const ComputeStats before = (*started)->stats();
+
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> reported;
+    const auto progress = [&reported](std::uint64_t done, std::uint64_t ticks) {
+        reported.emplace_back(done, ticks);
+        return true;
+    };
+    QElapsedTimer timer;
+    timer.start();
+    const std::uint64_t hash = world->simulate(kTicks, 100, progress);
+    const qint64 ms = timer.elapsed();
+    QCOMPARE(hash, reference->simulate(kTicks));
+    QCOMPARE(world->fullStateHash(), hash);
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> expected{
+        {100, kTicks}, {200, kTicks}, {300, kTicks}};
+    QCOMPARE(reported, expected);
+    const ComputeStats after = (*started)->stats();
+    QVERIFY2(after.jobs - before.jobs == kTicks * 3 * 2 && after.takenOver == 0
+                 && after.bytesCopied == before.bytesCopied,
+             qPrintable(describe(after)));
+
+    // Stopped early by the progress callback: the ticks done so far, no more.
+    const std::uint64_t early
+        = world->simulate(kTicks, 50, [](std::uint64_t done, std::uint64_t) { return done < 150; });
+    QCOMPARE(world->state().tick, kTicks + 150);
+    QCOMPARE(early, reference->simulate(150));
+    qInfo("n=%d: simulate(%llu) on two workers in %lld ms", kSubdivisions,
+          static_cast<unsigned long long>(kTicks), static_cast<long long>(ms));
+}
+
+// 4. Repeated failures are reported, not looped on.
+
+void tst_ComputeGroup::repeatedFailuresAreGivenUp()
+{
+    constexpr int kSubdivisions = 32;
+    constexpr int kMaxFailures = 2;
+
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), 1000);
+    ComputeOptions options = optionsFor(2, WakeMethod::Futex);
+    options.maxBackoff = 100ms;
+    options.maxFailures = kMaxFailures;
+    auto started = ComputeGroup::start(*world, options);
+    QVERIFY2(started, qPrintable(errorOf(started)));
+    ComputeGroup &group = **started;
+
+    const qint64 survivor = group.workerPid(1);
+    std::set<qint64> killed;
+    QElapsedTimer timer;
+    timer.start();
+    // Kill slot 0's worker every time it comes back (attaches), until the group gives up.
+    const auto view = Segment::attach(group.segmentName());
+    QVERIFY2(view, qPrintable(errorOf(view)));
+    while (group.stats().givenUp.isEmpty() && timer.elapsed() < 20000) {
+        const qint64 pid = group.workerPid(0);
+        if (pid > 0 && !killed.count(pid)
+            && view->slot(0).state.load() == std::uint32_t(SlotState::Ready)) {
+            QCOMPARE(::kill(pid_t(pid), SIGKILL), 0);
+            killed.insert(pid);
+        }
+        if (stepWith(*world, script).hash != stepWith(*reference, script).hash)
+            QFAIL(qPrintable(QStringLiteral("tick %1: hash differs; %2")
+                                 .arg(reference->state().tick)
+                                 .arg(describe(group.stats()))));
+        QThread::msleep(1);
+    }
+    const qint64 givenUpMs = timer.elapsed();
+    ComputeStats stats = group.stats();
+    qInfo("slot 0 given up after %zu kills in %lld ms; %s", killed.size(),
+          static_cast<long long>(givenUpMs), qPrintable(describe(stats)));
+    QCOMPARE(int(stats.givenUp.size()), 1);
+    QVERIFY2(stats.givenUp.first().contains(QLatin1String("worker 0 ")),
+             qPrintable(stats.givenUp.first()));
+    QCOMPARE(int(killed.size()), kMaxFailures);
+    QCOMPARE(stats.restarts, std::uint64_t(kMaxFailures - 1));
+
+    // From now on slot 0 is not restarted, its part runs here, and the ticks go on right.
+    const std::uint64_t takenOver = stats.takenOver;
+    timer.restart();
+    int ticks = 0;
+    while (timer.elapsed() < 1000) {
+        QCOMPARE(stepWith(*world, script).hash, stepWith(*reference, script).hash);
+        QThread::msleep(2);
+        ++ticks;
+    }
+    stats = group.stats();
+    QVERIFY2(stats.restarts == std::uint64_t(kMaxFailures - 1) && group.workerPid(0) == 0
+                 && stats.running == 1 && stats.givenUp.size() == 1,
+             qPrintable(describe(stats)));
+    QVERIFY2(stats.takenOver >= takenOver + std::uint64_t(ticks) * 3, qPrintable(describe(stats)));
+    QCOMPARE(group.workerPid(1), survivor);
+    QCOMPARE(world->fullStateHash(), reference->stateHash());
+}
+
+// 5. Start failures fall back cleanly.
+
+void tst_ComputeGroup::startFailureLeavesWorldAlone_data()
+{
+    QTest::addColumn<QString>("program");
+    QTest::addColumn<int>("workers");
+    QTest::addColumn<QString>("expectedInMessage");
+    const QString missing = QStringLiteral("/nonexistent/hexsphere-worker");
+    QTest::newRow("worker program that does not exist") << missing << 2 << missing;
+    QTest::newRow("worker program that exits at once")
+        << QStringLiteral("/bin/false") << 2 << QStringLiteral("exit status 1");
+    QTest::newRow("no workers at all") << workerBinary() << 0 << QStringLiteral("not 0");
+    QTest::newRow("more workers than slots") << workerBinary() << kMaxWorkerSlots + 1
+                                             << QStringLiteral("not %1").arg(kMaxWorkerSlots + 1);
+}
+
+void tst_ComputeGroup::startFailureLeavesWorldAlone()
+{
+    QFETCH(QString, program);
+    QFETCH(int, workers);
+    QFETCH(QString, expectedInMessage);
+    constexpr int kSubdivisions = 32;
+
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), 100);
+    for (int t = 0; t < 10; ++t)
+        QCOMPARE(stepWith(*world, script).hash, stepWith(*reference, script).hash);
+    const std::uint64_t before = world->stateHash();
+
+    ComputeOptions options = optionsFor(workers, WakeMethod::Futex);
+    options.program = program;
+    options.startTimeout = 20s;
+    QElapsedTimer timer;
+    timer.start();
+    const auto started = ComputeGroup::start(*world, options);
+    const qint64 ms = timer.elapsed();
+    QVERIFY2(!started, "the group started with a broken worker program");
+    qInfo("start failed in %lld ms: %s", static_cast<long long>(ms), qPrintable(started.error()));
+    QVERIFY2(started.error().contains(expectedInMessage), qPrintable(started.error()));
+    // A worker that cannot start is noticed at once, not after the start timeout.
+    QVERIFY2(ms < 10000, qPrintable(QString::number(ms)));
+
+    QCOMPARE(world->stepRunner(), nullptr);
+    QCOMPARE(world->stateHash(), before);
+    QCOMPARE(world->fullStateHash(), before);
+    QVERIFY2(ourSegments().isEmpty(), qPrintable(ourSegments().join(QLatin1Char(' '))));
+    for (int t = 0; t < 50; ++t)
+        QCOMPARE(stepWith(*world, script).hash, stepWith(*reference, script).hash);
+    QCOMPARE(world->fullStateHash(), reference->stateHash());
+}
+
+// 7. A worker refuses a segment whose world it cannot serve.
+
+void tst_ComputeGroup::workerRefusesWorldItCannotServe_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QStringList>("expectedInMessage");
+    QTest::newRow("a matching world is served") << QString() << QStringList();
+    QTest::newRow("content of another version")
+        << QStringLiteral("content")
+        << QStringList{QStringLiteral("\"not-the-shipped-content\""),
+                       QStringLiteral("\"%1\"").arg(shippedContent()->version)};
+    QTest::newRow("subdivisions that do not give the cell count")
+        << QStringLiteral("subdivisions")
+        << QStringList{QStringLiteral("17 subdivisions"),
+                       QStringLiteral("%1 cells").arg(geometry::HexSphere::cellCountFor(16))};
+    QTest::newRow("exchange of another size")
+        << QStringLiteral("exchange") << QStringList{QStringLiteral("exchange")};
+}
+
+void tst_ComputeGroup::workerRefusesWorldItCannotServe()
+{
+    QFETCH(QString, damage);
+    QFETCH(QStringList, expectedInMessage);
+    constexpr int kSubdivisions = 16;
+
+    // A segment laid out as a ComputeGroup lays it out: the world's arrays and the exchange
+    // in the payload, 64-byte aligned, and the StepJob describing them.
+    auto world = newWorld(kSubdivisions, 1);
+    const std::size_t exchangeBytes = world->exchangeBytes(1);
+    auto segment = Segment::create(world->arrayBytes() + exchangeBytes + 64);
+    QVERIFY2(segment, qPrintable(errorOf(segment)));
+    PayloadResource resource(segment->payload(), world->arrayBytes() + exchangeBytes + 64);
+    world->placeArrays(&resource);
+    // Back into the heap before the segment goes, whatever happens below.
+    const auto restore
+        = qScopeGuard([&world] { world->placeArrays(std::pmr::get_default_resource()); });
+    std::byte *exchange = static_cast<std::byte *>(resource.allocate(exchangeBytes, 64));
+    std::memset(exchange, 0, exchangeBytes);
+
+    const auto *base = reinterpret_cast<const std::byte *>(segment->control());
+    const auto offset = [base](const void *p) {
+        return std::uint64_t(static_cast<const std::byte *>(p) - base);
+    };
+    const WorldState &s = world->state();
+    StepJob &job = segment->control()->job;
+    job.subdivisions = kSubdivisions;
+    job.chunkSplit = s.sphere->chunkSplit();
+    job.cellCount = s.cellCount();
+    job.parts = 1;
+    job.exchangeBytes = exchangeBytes;
+    const QByteArray version = world->content().version.toUtf8();
+    QVERIFY(version.size() < int(sizeof(job.contentVersion)));
+    std::memset(job.contentVersion, 0, sizeof(job.contentVersion));
+    std::memcpy(job.contentVersion, version.constData(), std::size_t(version.size()));
+    job.sequence = 0;
+    job.seed = s.seed;
+    job.tick = s.tick;
+    job.stamp = 0;
+    job.phase = 0;
+    job.offsets[int(StepArray::Terrain)] = offset(s.terrain.data());
+    job.offsets[int(StepArray::Elevation)] = offset(s.elevation.data());
+    job.offsets[int(StepArray::Flora)] = offset(s.flora.data());
+    job.offsets[int(StepArray::Water)] = offset(s.water.data());
+    job.offsets[int(StepArray::Pollution)] = offset(s.pollution.data());
+    job.offsets[int(StepArray::ResourceKind)] = offset(s.resourceKind.data());
+    job.offsets[int(StepArray::ResourceAmount)] = offset(s.resourceAmount.data());
+    job.offsets[int(StepArray::Dirty)] = offset(world->dirtyMarks());
+    job.offsets[int(StepArray::Exchange)] = offset(exchange);
+
+    if (damage == QLatin1String("content")) {
+        std::strcpy(job.contentVersion, "not-the-shipped-content");
+    } else if (damage == QLatin1String("subdivisions")) {
+        job.subdivisions = 17; // 10·17²+2 cells, not 10·16²+2
+    } else if (damage == QLatin1String("exchange")) {
+        job.exchangeBytes = world->exchangeBytes(2); // what two parts would need
+        world->exchangeBytes(1);
+        QVERIFY(job.exchangeBytes != exchangeBytes);
+        // Both sizes, so that whoever reads it sees the programs disagree.
+        expectedInMessage << QString::number(job.exchangeBytes) << QString::number(exchangeBytes);
+    }
+
+    WorkerProcess worker(*segment, 0);
+    const bool ok
+        = worker.start(workerBinary(), WakeMethod::Futex, WakerOptions{}, 30s, WorkerMode::Step);
+    if (damage.isEmpty()) {
+        QVERIFY2(ok, qPrintable(worker.errorString()));
+        QCOMPARE(segment->slot(0).state.load(), std::uint32_t(SlotState::Ready));
+        QVERIFY2(worker.stop(30s), qPrintable(worker.errorString()));
+        QCOMPARE(worker.exitCode(), 0);
+    } else {
+        QVERIFY2(!ok, "the worker took a world it cannot serve");
+        const QString message = worker.errorString();
+        qInfo("refused: %s", qPrintable(message));
+        for (const QString &expected : expectedInMessage)
+            QVERIFY2(message.contains(expected), qPrintable(message));
+        QVERIFY2(worker.standardError().startsWith(QLatin1String("hexsphere-worker: ")),
+                 qPrintable(worker.standardError()));
+        // The worker's "wrong world" exit status, distinct from a bad segment (2) or a lost
+        // server (4).
+        QCOMPARE(worker.exitCode(), 5);
+        QVERIFY(segment->slot(0).state.load() != std::uint32_t(SlotState::Ready));
+    }
+    QCOMPARE(world->fullStateHash(), world->stateHash());
+}
+
+// 6. No segment is left behind, whatever happened in the test.
+
+void tst_ComputeGroup::cleanup()
+{
+    const QStringList left = ourSegments();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(QLatin1Char(' '))));
+    // Nor a worker process: a group stops its workers, a killed one was reaped.
+    const QStringList workers = ourWorkers();
+    QVERIFY2(workers.isEmpty(), qPrintable(QStringLiteral("workers left (pid state): ")
+                                           + workers.join(QStringLiteral(", "))));
+}
+
+void tst_ComputeGroup::cleanupTestCase()
+{
+    qInfo("total %lld ms", static_cast<long long>(m_total.elapsed()));
+    const QStringList left = ourSegments();
+    QVERIFY2(left.isEmpty(), qPrintable(left.join(QLatin1Char(' '))));
+}
+
+QTEST_GUILESS_MAIN(tst_ComputeGroup)
+#include "tst_computegroup.moc"
