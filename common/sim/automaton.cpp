@@ -302,6 +302,8 @@ struct alignas(64) PartHeader
     std::uint64_t readHash;     ///< the flora, pollution and ore share of the hash change
     std::uint64_t waterHash;    ///< the water share; valid with waterCount
     std::atomic<std::uint64_t> waterStamp; ///< AutomatonMemory::stamp of the valid water list
+    std::uint32_t changedCount; ///< the collect phase's list; valid when changedStamp is the step's
+    std::atomic<std::uint64_t> changedStamp;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
@@ -319,6 +321,7 @@ struct PartScratch
     FixedList<CellId> evaporations; ///< own cells losing one unit
     FixedList<CellId> rains;      ///< own land cells gaining one (up to the most)
     FixedList<WaterChange> water; ///< the write phase's result for the water layer
+    FixedList<CellId> changed;    ///< the collect phase's marked cells, ascending
     /// The cells hit by death in the chunk (or the pentagons) being read, ascending; only
     /// for the path through the table. Private to the runner.
     std::vector<CellId> deaths;
@@ -415,7 +418,7 @@ struct Tables
     // writes them), then each part's lists. Byte offsets, every one a multiple of 64.
     struct ListOffsets
     {
-        std::size_t flora, pollution, ore, outflows, inflows, evaporations, rains, water;
+        std::size_t flora, pollution, ore, outflows, inflows, evaporations, rains, water, changed;
         std::uint32_t capacity;
     };
     std::size_t pollutedOffset = 0;
@@ -784,6 +787,7 @@ void Tables::partition(int count)
         o.evaporations = take(sizeof(CellId));
         o.rains = take(sizeof(CellId));
         o.water = take(sizeof(WaterChange));
+        o.changed = take(sizeof(CellId));
     }
     exchangeSize = at;
 }
@@ -808,6 +812,7 @@ void Tables::bindLists(PartScratch &out, int part, std::byte *exchange,
     bind(out.evaporations, o.evaporations, h.evaporationCount);
     bind(out.rains, o.rains, h.rainCount);
     bind(out.water, o.water, h.waterCount);
+    bind(out.changed, o.changed, h.changedCount);
 }
 
 void Tables::pollutionAt(const Layers &l, CellId cell, std::uint8_t p, const std::uint8_t *around,
@@ -1304,6 +1309,11 @@ std::size_t Automaton::exchangeBytes() const
     return d->exchangeSize;
 }
 
+void Automaton::resetExchange(std::byte *exchange) const
+{
+    std::memset(exchange, 0, d->pollutedOffset);
+}
+
 std::vector<CellId> Automaton::partCells() const
 {
     return d->partCell;
@@ -1318,8 +1328,7 @@ void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
         d->ownExchange.reset(
             static_cast<std::byte *>(::operator new[](d->exchangeSize, std::align_val_t(64))));
         d->ownExchangeSize = d->exchangeSize;
-        // Only the headers need zeros (the water stamps); the lists are written before read.
-        std::memset(d->ownExchange.get(), 0, d->pollutedOffset);
+        resetExchange(d->ownExchange.get());
     }
     AutomatonMemory memory;
     memory.seed = state.seed;
@@ -1338,6 +1347,15 @@ void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
          {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
         pool.run([&](int part) { runPart(phase, part, memory); });
     state.cellsHash ^= hashChange(memory);
+}
+
+std::span<const CellId> Automaton::changedCells(const AutomatonMemory &memory, int part) const
+{
+    Q_ASSERT(part >= 0 && part < d->parts);
+    const auto *headers = reinterpret_cast<const PartHeader *>(memory.exchange);
+    const auto *cells = reinterpret_cast<const CellId *>(memory.exchange
+                                                         + d->lists[std::size_t(part)].changed);
+    return {cells, headers[part].changedCount};
 }
 
 std::uint64_t Automaton::hashChange(const AutomatonMemory &memory) const
@@ -1376,6 +1394,36 @@ void Automaton::runPart(AutomatonPhase phase, int part, const AutomatonMemory &m
             for (CellId p = 0; p < 12; ++p)
                 pentagonPolluted[t.sphere->chunkOf(p)] |= memory.pollution[p] != 0;
         }
+        return;
+    }
+
+    if (phase == AutomatonPhase::Collect) {
+        // List first, stamp, then clear: a rerun finds either no stamp and every mark still
+        // there, or the stamped list.
+        t.bindLists(out, part, memory.exchange, &header);
+        std::uint8_t *dirty = memory.dirty;
+        if (header.changedStamp.load(std::memory_order_acquire) != memory.stamp) {
+            out.changed.clear();
+            CellId cell = begin;
+            while (cell < end) {
+                // Skip eight clean cells at a time.
+                if (cell + 8 <= end) {
+                    std::uint64_t word;
+                    std::memcpy(&word, dirty + cell, 8);
+                    if (word == 0) {
+                        cell += 8;
+                        continue;
+                    }
+                }
+                if (dirty[cell] != 0)
+                    out.changed.push_back(cell);
+                ++cell;
+            }
+            header.changedCount = out.changed.count;
+            header.changedStamp.store(memory.stamp, std::memory_order_release);
+        }
+        for (const CellId cell : out.changed)
+            dirty[cell] = 0;
         return;
     }
 

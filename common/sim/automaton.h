@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace hex::sim {
@@ -27,14 +28,17 @@ enum class AutomatonKernel : std::uint8_t {
     Portable, ///< every cell through the neighbour table, one at a time
 };
 
-/// The three phases of one automaton tick, in order; every part finishes a phase before any
-/// part starts the next.
+/// The phases a tick runs over the automaton's parts, in order; every part finishes a phase
+/// before any part starts the next. Survey, Read and Write step the living layers;
+/// Collect comes after everything else of the tick (actions, machines) has marked its
+/// changes.
 enum class AutomatonPhase : std::uint8_t {
-    Survey = 0, ///< note which chunks hold pollution
-    Read = 1,   ///< read the layers, list this part's changes in the exchange
-    Write = 2,  ///< apply this part's changes to its own cells
+    Survey = 0,  ///< note which chunks hold pollution
+    Read = 1,    ///< read the layers, list this part's changes in the exchange
+    Write = 2,   ///< apply this part's changes to its own cells
+    Collect = 3, ///< list this part's marked cells (ascending) and clear their marks
 };
-inline constexpr int kAutomatonPhaseCount = 3;
+inline constexpr int kAutomatonPhaseCount = 4;
 
 /// The memory one automaton tick works in, as raw pointers: the world's cell arrays, the
 /// dirty marks and the exchange, where each part leaves what other parts need (and what
@@ -96,6 +100,9 @@ public:
     /// Bytes the exchange of the current part count needs (see AutomatonMemory). Mostly
     /// lists sized for the worst case: pages that are never written cost nothing.
     std::size_t exchangeBytes() const;
+    /// Prepares new exchange memory of the current part count for its first tick (zeros
+    /// the stamps; the rest is written before it is read).
+    void resetExchange(std::byte *exchange) const;
     /// The first cell of each part and the cell count at the end (partCount() + 1 values).
     std::vector<CellId> partCells() const;
 
@@ -103,10 +110,14 @@ public:
     /// threads or in processes each with its own Automaton. A part whose runner died at any
     /// point of a phase may simply be run again, here or elsewhere, before the next phase
     /// starts: the survey and read phases only read the layers; the write phase writes
-    /// absolute values, and fixes the water results in the exchange before it writes any.
+    /// absolute values, and fixes the water results in the exchange before it writes any;
+    /// the collect phase lists the marked cells before it clears any mark.
     void runPart(AutomatonPhase phase, int part, const AutomatonMemory &memory);
     /// After every part's write phase: the change of WorldState::cellsHash the tick made.
     std::uint64_t hashChange(const AutomatonMemory &memory) const;
+    /// After `part`'s collect phase: its cells that were marked, ascending (part 0's start
+    /// with the pentagons, cells 0..11).
+    std::span<const CellId> changedCells(const AutomatonMemory &memory, int part) const;
 
     /// Bytes of per-cell arrays one step must stream, per cell: the dense reads of
     /// terrain, flora, water, pollution and (in chunks with wet land) elevation. Changed

@@ -106,6 +106,51 @@ std::uint64_t combineHash(std::uint64_t cells, std::uint64_t machines, std::uint
 
 } // namespace
 
+namespace {
+
+/// The World's own runner: every part on the World's StepPool threads, with an exchange in
+/// the heap.
+class PoolRunner final : public StepRunner
+{
+public:
+    PoolRunner(StepPool &pool, Automaton &automaton)
+        : m_pool(pool)
+        , m_automaton(automaton)
+    {}
+
+    int partCount() const override { return m_pool.threadCount(); }
+    std::byte *exchange() override
+    {
+        const std::size_t bytes = m_automaton.exchangeBytes();
+        if (m_bytes < bytes) {
+            m_exchange.reset(
+                static_cast<std::byte *>(::operator new[](bytes, std::align_val_t(64))));
+            m_bytes = bytes;
+            m_automaton.resetExchange(m_exchange.get());
+        }
+        return m_exchange.get();
+    }
+    std::uint64_t newStamp() override { return ++m_stamp; }
+    void runPhase(AutomatonPhase phase, const AutomatonMemory &memory,
+                  Automaton &automaton) override
+    {
+        m_pool.run([&](int part) { automaton.runPart(phase, part, memory); });
+    }
+
+private:
+    struct AlignedFree
+    {
+        void operator()(std::byte *p) const { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    StepPool &m_pool;
+    Automaton &m_automaton;
+    std::unique_ptr<std::byte[], AlignedFree> m_exchange;
+    std::size_t m_bytes = 0;
+    std::uint64_t m_stamp = 0;
+};
+
+} // namespace
+
 struct World::Private
 {
     explicit Private(const WorldState &state, const Content &content, int threads)
@@ -127,7 +172,10 @@ struct World::Private
 
     StepPool pool;
     Automaton automaton;
+    PoolRunner poolRunner{pool, automaton};
     StepRunner *runner = nullptr;
+    /// The current tick's memory, from stepAutomaton() to collectChanges().
+    AutomatonMemory memory;
     ChangeSet changes;
     std::vector<Action> queued;
     /// Players added since the last step().
@@ -135,8 +183,6 @@ struct World::Private
     /// First non-pentagon cell of each chunk, plus the cell count at the end: the
     /// non-pentagon cells of chunk c are [chunkBegin[c], chunkBegin[c + 1]).
     std::vector<CellId> chunkBegin;
-    /// Per part: the deltas found in its chunk range.
-    std::vector<std::vector<ChunkDelta>> partDeltas;
     mutable std::uint64_t hash = 0;
     mutable bool hashValid = false;
     /// playerHash() of each player, kept current for the players whose actions ran
@@ -233,74 +279,21 @@ StepResult World::step()
     d->hashValid = false;
     result.tick = m_state.tick;
 
-    // Deltas: each part scans its own chunks' cells and clears the marks it finds.
-    const geometry::HexSphere &sphere = *m_state.sphere;
-    const int parts = d->pool.threadCount();
-    d->partDeltas.resize(std::size_t(parts));
-    const std::uint32_t chunks = sphere.chunkCount();
-    std::uint8_t *dirty = changes.dirty.data();
-    d->pool.run([&](int part) {
-        std::vector<ChunkDelta> &out = d->partDeltas[std::size_t(part)];
-        out.clear();
-        const ChunkId first = ChunkId(std::uint64_t(chunks) * part / parts);
-        const ChunkId last = ChunkId(std::uint64_t(chunks) * (part + 1) / parts);
-        const CellId begin = d->chunkBegin[first];
-        const CellId end = d->chunkBegin[last];
-        ChunkId chunk = first;
-        CellId cell = begin;
-        while (cell < end) {
-            // Skip eight clean cells at a time.
-            if (cell + 8 <= end) {
-                std::uint64_t word;
-                std::memcpy(&word, dirty + cell, 8);
-                if (word == 0) {
-                    cell += 8;
-                    continue;
-                }
-            }
-            if (dirty[cell] != 0) {
-                dirty[cell] = 0;
-                while (cell >= d->chunkBegin[chunk + 1])
-                    ++chunk;
-                if (out.empty() || out.back().chunk != chunk)
-                    out.push_back(ChunkDelta{chunk, {}});
-                out.back().cells.push_back(cell);
-            }
-            ++cell;
-        }
-    });
-    for (std::vector<ChunkDelta> &part : d->partDeltas) {
-        for (ChunkDelta &delta : part)
-            result.deltas.push_back(std::move(delta));
-    }
-    // The pentagons come first in their chunks: their ids are below every other cell's.
-    for (CellId p = 12; p-- > 0;) {
-        if (dirty[p] == 0)
-            continue;
-        dirty[p] = 0;
-        const ChunkId chunk = sphere.chunkOf(p);
-        auto at
-            = std::lower_bound(result.deltas.begin(), result.deltas.end(), chunk,
-                               [](const ChunkDelta &delta, ChunkId c) { return delta.chunk < c; });
-        if (at == result.deltas.end() || at->chunk != chunk)
-            at = result.deltas.insert(at, ChunkDelta{chunk, {}});
-        at->cells.insert(at->cells.begin(), p);
-    }
+    // Deltas: each part lists its marked cells and clears the marks (in parallel, or in
+    // the workers); here they only become per-chunk lists.
+    collectChanges(&result.deltas);
     result.stateHash = stateHash();
     return result;
 }
 
 void World::stepAutomaton()
 {
-    if (!d->runner) {
-        d->automaton.step(m_state, d->pool, d->changes);
-        return;
-    }
-    d->automaton.setPartCount(d->runner->partCount());
-    AutomatonMemory memory;
+    StepRunner &runner = d->runner ? *d->runner : d->poolRunner;
+    d->automaton.setPartCount(runner.partCount());
+    AutomatonMemory &memory = d->memory;
     memory.seed = m_state.seed;
     memory.tick = m_state.tick;
-    memory.stamp = d->runner->newStamp();
+    memory.stamp = runner.newStamp();
     memory.terrain = m_state.terrain.data();
     memory.elevation = m_state.elevation.data();
     memory.flora = m_state.flora.data();
@@ -309,11 +302,53 @@ void World::stepAutomaton()
     memory.resourceKind = m_state.resourceKind.data();
     memory.resourceAmount = m_state.resourceAmount.data();
     memory.dirty = d->changes.dirty.data();
-    memory.exchange = d->runner->exchange();
+    memory.exchange = runner.exchange();
     for (const AutomatonPhase phase :
          {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
-        d->runner->runPhase(phase, memory, d->automaton);
+        runner.runPhase(phase, memory, d->automaton);
     m_state.cellsHash ^= d->automaton.hashChange(memory);
+}
+
+void World::collectChanges(std::vector<ChunkDelta> *deltas)
+{
+    StepRunner &runner = d->runner ? *d->runner : d->poolRunner;
+    runner.runPhase(AutomatonPhase::Collect, d->memory, d->automaton);
+    if (!deltas)
+        return;
+    const std::vector<CellId> &chunkBegin = d->chunkBegin;
+    const geometry::HexSphere &sphere = *m_state.sphere;
+    std::span<const CellId> pentagons;
+    for (int part = 0; part < d->automaton.partCount(); ++part) {
+        std::span<const CellId> cells = d->automaton.changedCells(d->memory, part);
+        // Part 0's list starts with the pentagons; their ids are below every other cell's.
+        if (part == 0) {
+            std::size_t count = 0;
+            while (count < cells.size() && cells[count] < 12)
+                ++count;
+            pentagons = cells.first(count);
+            cells = cells.subspan(count);
+        }
+        if (cells.empty())
+            continue;
+        ChunkId chunk = ChunkId(std::upper_bound(chunkBegin.begin(), chunkBegin.end(), cells[0])
+                                - chunkBegin.begin() - 1);
+        for (const CellId cell : cells) {
+            while (cell >= chunkBegin[chunk + 1])
+                ++chunk;
+            if (deltas->empty() || deltas->back().chunk != chunk)
+                deltas->push_back(ChunkDelta{chunk, {}});
+            deltas->back().cells.push_back(cell);
+        }
+    }
+    // The pentagons come first in their chunks.
+    for (auto p = pentagons.rbegin(); p != pentagons.rend(); ++p) {
+        const ChunkId chunk = sphere.chunkOf(*p);
+        auto at = std::lower_bound(deltas->begin(), deltas->end(), chunk,
+                                   [](const ChunkDelta &delta, ChunkId c) { return delta.chunk < c; });
+        if (at == deltas->end() || at->chunk != chunk)
+            at = deltas->insert(at, ChunkDelta{chunk, {}});
+        at->cells.insert(at->cells.begin(), *p);
+    }
 }
 
 std::uint64_t World::simulate(std::uint64_t ticks)
@@ -338,7 +373,7 @@ std::uint64_t World::simulate(std::uint64_t ticks, std::uint64_t every,
         stepMachines(m_state, *m_content, changes);
         ++m_state.tick;
         d->hashValid = false;
-        std::fill(changes.dirty.begin(), changes.dirty.end(), std::uint8_t(0));
+        collectChanges(nullptr);
     }
     if (progress)
         progress(ticks, ticks);

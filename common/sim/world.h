@@ -123,6 +123,9 @@ public:
 private:
     /// The automaton's phases, on the runner or the World's threads.
     void stepAutomaton();
+    /// The collect phase: clears the step's marks; with `deltas`, lists the marked cells
+    /// by chunk (ascending).
+    void collectChanges(std::vector<ChunkDelta> *deltas);
 
     struct Private;
     WorldState m_state;

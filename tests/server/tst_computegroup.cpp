@@ -589,7 +589,7 @@ void tst_ComputeGroup::identicalToInProcess()
                      && stats.restarts == 0 && stats.givenUp.isEmpty(),
                  qPrintable(describe(stats)));
         // Every phase of every tick went to every worker.
-        QVERIFY2(stats.jobs - atStart.jobs == kGrouped * 3 * std::uint64_t(workers),
+        QVERIFY2(stats.jobs - atStart.jobs == kGrouped * std::uint64_t(sim::kAutomatonPhaseCount) * std::uint64_t(workers),
                  qPrintable(describe(stats)));
         // The arrays moved in once; nothing is copied per tick.
         QVERIFY2(atStart.bytesCopied >= world->arrayBytes() / 2, qPrintable(describe(atStart)));
@@ -722,7 +722,7 @@ void tst_ComputeGroup::killedWorkersAreReplaced()
     for (int t = 0; t < 20; ++t)
         QCOMPARE(stepWith(*world, script).hash, stepWith(*reference, script).hash);
     const ComputeStats after = group.stats();
-    QVERIFY2(after.takenOver == back.takenOver && after.jobs == back.jobs + 20 * 3 * 2,
+    QVERIFY2(after.takenOver == back.takenOver && after.jobs == back.jobs + 20 * std::uint64_t(sim::kAutomatonPhaseCount) * 2,
              qPrintable(describe(back) + QStringLiteral(" -> ") + describe(after)));
     for (int slot = 0; slot < 2; ++slot) {
         QVERIFY(processExists(group.workerPid(slot)));
@@ -823,7 +823,7 @@ void tst_ComputeGroup::simulateThroughWorkers()
         {100, kTicks}, {200, kTicks}, {300, kTicks}};
     QCOMPARE(reported, expected);
     const ComputeStats after = (*started)->stats();
-    QVERIFY2(after.jobs - before.jobs == kTicks * 3 * 2 && after.takenOver == 0
+    QVERIFY2(after.jobs - before.jobs == kTicks * std::uint64_t(sim::kAutomatonPhaseCount) * 2 && after.takenOver == 0
                  && after.bytesCopied == before.bytesCopied,
              qPrintable(describe(after)));
 
