@@ -219,6 +219,7 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
         // again, so that it is not listed as one to continue.
         const auto giveUp = [&](const QString &why) {
             m_errorString = why;
+            m_compute.reset();
             m_world.reset();
             store.reset();
             const auto removed = WorldCatalog(location).remove(m_config.worldName);
@@ -228,11 +229,10 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
             }
             return false;
         };
-        emit progress(tr("Generating the world “%1”…").arg(m_config.worldName), 0, 0);
-        auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
-        m_world = std::make_unique<sim::World>(sphere, content, m_config.seed, m_config.threads);
-        if (cancelled())
+        m_world = newWorld(content);
+        if (!m_world)
             return giveUp(tr("Cancelled."));
+        const auto &sphere = m_world->state().sphere;
         const FullSave save = encodeFullSave(*m_world, 2);
         const std::span<const ChunkRecord> chunks(save.chunks);
         const QString saving = tr("Saving the world “%1”…").arg(m_config.worldName);
@@ -289,18 +289,8 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
     return true;
 }
 
-void GameServer::startCompute()
+compute::ComputeOptions GameServer::computeOptions(int workers) const
 {
-    const int size = m_world->state().sphere->subdivisions();
-    int workers = m_config.workers;
-    if (workers == kAutoWorkers)
-        workers = size >= kAutoWorkersMinSize && QThread::idealThreadCount() >= 2 ? defaultWorkers() : 0;
-    const std::uint64_t tick = m_world->state().tick;
-    // Whatever a crashed server of ours left behind; never another live server's.
-    for (const QString &stale : compute::Segment::removeStale())
-        qCInfo(lcServer).noquote() << "tick" << tick << "removed the stale segment" << stale;
-    if (workers <= 0)
-        return;
     compute::ComputeOptions options;
     options.workers = workers;
     options.program = compute::ComputeGroup::defaultProgram();
@@ -309,7 +299,56 @@ void GameServer::startCompute()
         options.method = compute::Waker::best();
     else if (const auto method = compute::parseWakeMethod(m_config.wakeup))
         options.method = *method;
-    auto group = compute::ComputeGroup::start(*m_world, options);
+    return options;
+}
+
+std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Content> content)
+{
+    const QString generating = tr("Generating the world “%1”…").arg(m_config.worldName);
+    emit progress(generating, 0, 0);
+    auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
+    if (const int workers = resolveWorkers(m_config.workers, m_config.subdivisions); workers > 0) {
+        auto group = compute::ComputeGroup::create(sphere, *content, computeOptions(workers));
+        if (!group) {
+            qCWarning(lcServer).noquote() << "tick 0: compute workers did not start ("
+                                          << group.error() << "); generating and stepping on"
+                                          << m_config.threads << "threads instead";
+            m_computeTried = true;
+        } else {
+            // The ground is most of the work: the workers and this thread share it.
+            auto ground = (*group)->generateTerrain(
+                m_config.seed, [&](std::uint64_t done, std::uint64_t total) {
+                    emit progress(generating, qint64(done), qint64(total));
+                    return !cancelled();
+                });
+            if (!ground)
+                return nullptr; // cancelled
+            auto world = std::make_unique<sim::World>(
+                sim::generateWorld(sphere, *content, m_config.seed, *ground), content,
+                m_config.threads);
+            if (auto attached = (*group)->attach(*world); attached)
+                m_compute = std::move(*group);
+            else
+                qCWarning(lcServer).noquote() << "tick 0: compute workers cannot step the world ("
+                                              << attached.error() << "); stepping on threads";
+            m_computeTried = true;
+            return world;
+        }
+    }
+    auto world = std::make_unique<sim::World>(sphere, content, m_config.seed, m_config.threads);
+    return cancelled() ? nullptr : std::move(world);
+}
+
+void GameServer::startCompute()
+{
+    if (m_compute || m_computeTried)
+        return;
+    m_computeTried = true;
+    const int workers = resolveWorkers(m_config.workers, m_world->state().sphere->subdivisions());
+    const std::uint64_t tick = m_world->state().tick;
+    if (workers <= 0)
+        return;
+    auto group = compute::ComputeGroup::start(*m_world, computeOptions(workers));
     if (!group) {
         qCWarning(lcServer).noquote() << "tick" << tick << "compute workers did not start ("
                                       << group.error() << "); stepping on" << m_world->threadCount()
@@ -333,6 +372,10 @@ bool GameServer::start()
         return false;
     }
     auto sharedContent = std::make_shared<const sim::Content>(std::move(*content));
+    m_computeTried = false;
+    // Whatever a crashed server left behind; never another live server's.
+    for (const QString &stale : compute::Segment::removeStale())
+        qCInfo(lcServer).noquote() << "tick 0: removed the stale segment" << stale;
     const bool keep = m_config.store.kind != persistence::StoreLocation::Kind::None;
     QByteArray tokenKey;
     std::vector<persistence::PlayerRecord> savedPlayers;
@@ -357,15 +400,13 @@ bool GameServer::start()
             return false;
         }
     } else {
-        emit progress(tr("Generating the world “%1”…").arg(m_config.worldName), 0, 0);
-        auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
-        m_world = std::make_unique<sim::World>(sphere, sharedContent, m_config.seed,
-                                               m_config.threads);
-        if (cancelled()) {
+        m_world = newWorld(sharedContent);
+        if (!m_world) {
             m_errorString = tr("Cancelled.");
-            m_world.reset();
+            m_compute.reset();
             return false;
         }
+        const auto &sphere = m_world->state().sphere;
         qCInfo(lcServer).nospace().noquote()
             << "tick 0: world '" << m_config.worldName << "' generated: n="
             << m_config.subdivisions << ", " << sphere->cellCount() << " cells, "

@@ -11,10 +11,12 @@
 
 namespace hex::sim {
 class World;
+struct Content;
 }
 
 namespace hex::server::compute {
 class ComputeGroup;
+struct ComputeOptions;
 }
 
 namespace hex::server::persistence {
@@ -83,9 +85,14 @@ public slots:
     void startAndReport();
 
 private:
-    /// Starts the compute workers the config asks for (see ServerConfig::workers); when
-    /// none can start, logs why and leaves the world on threads.
+    /// Starts the compute workers the config asks for (see ServerConfig::workers) for the
+    /// world, unless newWorld() did or tried; when none can start, logs why and leaves the
+    /// world on threads.
     void startCompute();
+    compute::ComputeOptions computeOptions(int workers) const;
+    /// Generates the config's new world, its ground computed by the compute workers when
+    /// the config asks for them (they then step it: m_compute). Null when cancelled.
+    std::unique_ptr<sim::World> newWorld(std::shared_ptr<const sim::Content> content);
     /// Opens the store, then loads the world or creates and saves it; sets m_world, the
     /// token key and the saved players. False with m_errorString.
     bool openStoredWorld(std::shared_ptr<const sim::Content> content,
@@ -102,6 +109,8 @@ private:
     /// Declared after m_world: it holds the world's arrays, and moves them back into the
     /// heap when it goes, so it goes first.
     std::unique_ptr<compute::ComputeGroup> m_compute;
+    /// newWorld() or startCompute() has decided about workers for this start.
+    bool m_computeTried = false;
     /// Declared after m_world: it refers to the world, so it goes first.
     std::unique_ptr<persistence::WriteBehind> m_writeBehind;
     TickLoop *m_tickLoop = nullptr;

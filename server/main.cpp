@@ -196,12 +196,7 @@ int runSimulate(const SimulateRequest &request,
         << Qt::endl;
 
     // Workers as the server starts them (GameServer::startCompute).
-    int workers = request.workers;
-    if (workers == kAutoWorkers) {
-        workers = world.state().sphere->subdivisions() >= kAutoWorkersMinSize && cores >= 2
-                      ? defaultWorkers()
-                      : 0;
-    }
+    const int workers = resolveWorkers(request.workers, world.state().sphere->subdivisions());
     const hex::server::compute::WakeMethod method
         = request.wakeup.isEmpty() ? hex::server::compute::Waker::best()
                                    : hex::server::compute::parseWakeMethod(request.wakeup)
@@ -389,9 +384,10 @@ int runWorldCommand(const QStringList &arguments)
     parser.addPositionalArgument(
         QStringLiteral("simulate"),
         QCoreApplication::translate(
-            "main", "Runs TICKS ticks (1..%1) of the world NAME with no player actions, through the "
-                    "compute workers, and saves the result. The world must not be open in a "
-                    "running server. Ctrl-C stops at the next tick and saves what ran.")
+            "main",
+            "Runs TICKS ticks (1..%1) of the world NAME with no player actions, through the "
+            "compute workers, and saves the result. The world must not be open in a "
+            "running server. Ctrl-C stops at the next tick and saves what ran.")
             .arg(kMaxSimulateTicks),
         QStringLiteral("| simulate NAME TICKS"));
     parser.addOption(

@@ -114,6 +114,13 @@ int defaultWorkers()
     return std::clamp(QThread::idealThreadCount(), 1, 4);
 }
 
+int resolveWorkers(int configured, int size)
+{
+    if (configured != kAutoWorkers)
+        return configured;
+    return size >= kAutoWorkersMinSize && QThread::idealThreadCount() >= 2 ? defaultWorkers() : 0;
+}
+
 std::optional<ServerConfig> serverConfigFromParser(const QCommandLineParser &parser,
                                                    QStringList *errors)
 {

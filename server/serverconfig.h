@@ -74,6 +74,10 @@ public:
 
 /// Workers the dedicated server starts by default: one per processor, 1..4.
 int defaultWorkers();
+/// The workers for a world of `size` subdivisions: `configured`, or for kAutoWorkers
+/// defaultWorkers() when the world is at least kAutoWorkersMinSize and the machine has two
+/// processors or more, else 0.
+int resolveWorkers(int configured, int size);
 
 inline constexpr int kMinUps = 10;
 inline constexpr int kMaxUps = 60;

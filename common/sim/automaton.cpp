@@ -358,8 +358,35 @@ struct Layers
     const std::uint16_t *amount = nullptr;
 };
 
+/// How a tick is split into parts, and where each part's data lies in the exchange: a
+/// function of the chunks' first cells and the part count only, so that a process that has
+/// not built an automaton can size the exchange (Automaton::exchangeBytesFor()).
+struct PartLayout
+{
+    // Partition: part p owns chunks [partChunk[p], partChunk[p + 1]) and the cells
+    // [partCell[p], partCell[p + 1]); part 0 also owns the pentagons, cells 0..11.
+    std::vector<std::uint32_t> partChunk;
+    std::vector<CellId> partCell;
+
+    // The exchange (see AutomatonMemory): PartHeaders, then two bytes per chunk (whether
+    // its non-pentagon cells, and the pentagons in it, hold pollution; the survey phase
+    // writes them), then each part's lists. Byte offsets, every one a multiple of 64.
+    struct ListOffsets
+    {
+        std::size_t flora, pollution, ore, outflows, inflows, evaporations, rains, water, changed;
+        std::uint32_t capacity;
+    };
+    std::size_t pollutedOffset = 0;
+    std::size_t pentagonPollutedOffset = 0;
+    std::vector<ListOffsets> lists;
+    std::size_t exchangeSize = 0;
+
+    /// `chunkBegin[c]`: the first non-pentagon cell of chunk c (ascending).
+    void build(const std::vector<CellId> &chunkBegin, CellId cellCount, int count);
+};
+
 /// Everything an Automaton prepares once, and its scratch space.
-struct Tables
+struct Tables : PartLayout
 {
     std::shared_ptr<const HexSphere> sphere;
     AutomatonKernel kernel = AutomatonKernel::Vector;
@@ -402,29 +429,12 @@ struct Tables
     std::vector<std::uint8_t> rotation;
     std::uint32_t vectorCells = 0;
 
-    // Partition: part p owns chunks [partChunk[p], partChunk[p + 1]) and the cells
-    // [partCell[p], partCell[p + 1]); part 0 also owns the pentagons, cells 0..11.
     int parts = 0;
-    std::vector<std::uint32_t> partChunk;
-    std::vector<CellId> partCell;
     std::vector<PartScratch> scratch;
     /// The write phase's water sums of each part, and where each cell's sum is (index + 1,
     /// by cell minus the part's first cell; 0: none yet). The runner's own memory.
     std::vector<std::vector<WaterSum>> waterSums;
     std::vector<std::vector<std::uint32_t>> waterSlot;
-
-    // The exchange (see AutomatonMemory): PartHeaders, then two bytes per chunk (whether
-    // its non-pentagon cells, and the pentagons in it, hold pollution; the survey phase
-    // writes them), then each part's lists. Byte offsets, every one a multiple of 64.
-    struct ListOffsets
-    {
-        std::size_t flora, pollution, ore, outflows, inflows, evaporations, rains, water, changed;
-        std::uint32_t capacity;
-    };
-    std::size_t pollutedOffset = 0;
-    std::size_t pentagonPollutedOffset = 0;
-    std::vector<ListOffsets> lists;
-    std::size_t exchangeSize = 0;
 
     /// Points `out`'s lists at `part`'s in `exchange`, with the counts in `header` (or
     /// empty).
@@ -734,32 +744,26 @@ void Tables::buildLayout()
     haloIds.shrink_to_fit();
 }
 
-void Tables::partition(int count)
+void PartLayout::build(const std::vector<CellId> &chunkBegin, CellId cellCount, int count)
 {
-    if (count == parts)
-        return;
-    parts = count;
-    const std::uint32_t chunkCount = std::uint32_t(chunks.size());
-    const std::uint64_t total = sphere->cellCount();
+    const std::uint32_t chunkCount = std::uint32_t(chunkBegin.size());
+    const std::uint64_t total = cellCount;
     partChunk.assign(std::size_t(count) + 1, chunkCount);
     partChunk[0] = 0;
     int part = 1;
     for (std::uint32_t chunk = 0; chunk < chunkCount && part < count; ++chunk) {
         // Cut before this chunk once the parts so far hold their share of the cells.
         while (part < count
-               && chunks[chunk].begin >= total * std::uint64_t(part) / std::uint64_t(count))
+               && chunkBegin[chunk] >= total * std::uint64_t(part) / std::uint64_t(count))
             partChunk[std::size_t(part++)] = chunk;
     }
-    partCell.assign(std::size_t(count) + 1, sphere->cellCount());
+    partCell.assign(std::size_t(count) + 1, cellCount);
     partCell[0] = 0;
     for (int p = 1; p < count; ++p) {
         partCell[std::size_t(p)] = partChunk[std::size_t(p)] < chunkCount
-                                       ? chunks[partChunk[std::size_t(p)]].begin
-                                       : sphere->cellCount();
+                                       ? chunkBegin[partChunk[std::size_t(p)]]
+                                       : cellCount;
     }
-    scratch.assign(std::size_t(count), PartScratch{});
-    waterSums.assign(std::size_t(count), {});
-    waterSlot.assign(std::size_t(count), {});
 
     const auto align = [](std::size_t bytes) { return (bytes + 63) & ~std::size_t(63); };
     std::size_t at = align(sizeof(PartHeader) * std::size_t(count));
@@ -772,7 +776,7 @@ void Tables::partition(int count)
         ListOffsets &o = lists[std::size_t(p)];
         // Each list holds at most one entry per cell of the part: a cell changes its flora,
         // its pollution or its ore once, sends water to one neighbour, evaporates or gets
-        // rain once, and ends the tick with one water value.
+        // rain once, ends the tick with one water value, and is marked or not.
         o.capacity = partCell[std::size_t(p) + 1] - partCell[std::size_t(p)];
         const auto take = [&](std::size_t itemBytes) {
             const std::size_t offset = at;
@@ -790,6 +794,33 @@ void Tables::partition(int count)
         o.changed = take(sizeof(CellId));
     }
     exchangeSize = at;
+}
+
+/// The first non-pentagon cell of every chunk of `sphere`.
+std::vector<CellId> chunkBeginsOf(const HexSphere &sphere)
+{
+    std::vector<CellId> begins(sphere.chunkCount(), sphere.cellCount());
+    for (ChunkId c = 0; c < sphere.chunkCount(); ++c) {
+        for (const CellId cell : sphere.chunkCells(c)) {
+            if (!HexSphere::isPentagon(cell))
+                begins[c] = std::min(begins[c], cell);
+        }
+    }
+    return begins;
+}
+
+void Tables::partition(int count)
+{
+    if (count == parts)
+        return;
+    parts = count;
+    std::vector<CellId> begins(chunks.size());
+    for (std::size_t c = 0; c < chunks.size(); ++c)
+        begins[c] = chunks[c].begin;
+    build(begins, sphere->cellCount(), count);
+    scratch.assign(std::size_t(count), PartScratch{});
+    waterSums.assign(std::size_t(count), {});
+    waterSlot.assign(std::size_t(count), {});
 }
 
 void Tables::bindLists(PartScratch &out, int part, std::byte *exchange,
@@ -1307,6 +1338,13 @@ int Automaton::partCount() const
 std::size_t Automaton::exchangeBytes() const
 {
     return d->exchangeSize;
+}
+
+std::size_t Automaton::exchangeBytesFor(const geometry::HexSphere &sphere, int parts)
+{
+    PartLayout layout;
+    layout.build(chunkBeginsOf(sphere), sphere.cellCount(), std::clamp(parts, 1, 64));
+    return layout.exchangeSize;
 }
 
 void Automaton::resetExchange(std::byte *exchange) const

@@ -100,6 +100,9 @@ public:
     /// Bytes the exchange of the current part count needs (see AutomatonMemory). Mostly
     /// lists sized for the worst case: pages that are never written cost nothing.
     std::size_t exchangeBytes() const;
+    /// exchangeBytes() of any automaton on `sphere` split into `parts` parts, without
+    /// building one.
+    static std::size_t exchangeBytesFor(const geometry::HexSphere &sphere, int parts);
     /// Prepares new exchange memory of the current part count for its first tick (zeros
     /// the stamps; the rest is written before it is read).
     void resetExchange(std::byte *exchange) const;

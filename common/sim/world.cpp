@@ -455,9 +455,17 @@ std::size_t World::placeArrays(std::pmr::memory_resource *resource)
 
 std::size_t World::arrayBytes() const
 {
+    return arrayBytesFor(m_state.cellCount());
+}
+
+std::size_t World::arrayBytesFor(std::uint32_t cellCount)
+{
+    // Only the arrays' types matter here.
+    WorldState types;
+    CellArray<std::uint8_t> dirty;
     std::size_t bytes = 0;
-    forEachArray(m_state, d->changes.dirty, [&](auto &array) {
-        bytes += (array.size() * sizeof(typename std::decay_t<decltype(array)>::value_type) + 63)
+    forEachArray(types, dirty, [&](auto &array) {
+        bytes += (cellCount * sizeof(typename std::decay_t<decltype(array)>::value_type) + 63)
                  & ~std::size_t(63);
     });
     return bytes;

@@ -3,6 +3,7 @@
 #include "actions.h"
 #include "automaton.h"
 #include "content.h"
+#include "worldgen.h"
 #include "worldstate.h"
 
 #include <cstddef>
@@ -117,6 +118,8 @@ public:
     std::size_t placeArrays(std::pmr::memory_resource *resource);
     /// Bytes placeArrays() asks its resource for: every array, each rounded up to 64.
     std::size_t arrayBytes() const;
+    /// arrayBytes() of any world of `cellCount` cells.
+    static std::size_t arrayBytesFor(std::uint32_t cellCount);
     /// The step's dirty marks (ChangeSet::dirty), wherever placeArrays() put them.
     const std::uint8_t *dirtyMarks() const;
 
@@ -138,5 +141,8 @@ private:
 /// land. Integer arithmetic only.
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
                          std::uint64_t seed);
+/// As above, on `ground`: generateTerrain(*sphere, seed), however it was computed.
+WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
+                         std::uint64_t seed, const GeneratedTerrain &ground);
 
 } // namespace hex::sim

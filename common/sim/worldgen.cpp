@@ -184,10 +184,17 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
     GeneratedTerrain out;
     out.terrain.resize(count);
     out.elevation.resize(count);
+    generateTerrainRange(sphere, seed, 0, count, out.terrain.data(), out.elevation.data());
+    return out;
+}
 
+void generateTerrainRange(const geometry::HexSphere &sphere, std::uint64_t seed,
+                          geometry::CellId begin, geometry::CellId end, std::uint8_t *terrainOut,
+                          std::uint8_t *elevationOut)
+{
     const std::uint64_t elevationSeed = mix(seed ^ 0x656C657661746Eull);
     const std::uint64_t moistureSeed = mix(seed ^ 0x6D6F6973747572ull);
-    for (geometry::CellId cell = 0; cell < count; ++cell) {
+    for (geometry::CellId cell = begin; cell < end; ++cell) {
         const geometry::Vec3 c = sphere.centre(cell);
         // Quantise once; everything after this line is integer arithmetic.
         const std::int64_t p[3]
@@ -221,17 +228,22 @@ GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_
             terrain = Terrain::Forest;
         else
             terrain = Terrain::Grassland;
-        out.terrain[cell] = std::uint8_t(terrain);
-        out.elevation[cell] = elevation;
+        terrainOut[cell] = std::uint8_t(terrain);
+        elevationOut[cell] = elevation;
     }
-    return out;
 }
 
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
                          std::uint64_t seed)
 {
-    const std::uint32_t count = sphere->cellCount();
     GeneratedTerrain ground = generateTerrain(*sphere, seed);
+    return generateWorld(std::move(sphere), content, seed, ground);
+}
+
+WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
+                         std::uint64_t seed, const GeneratedTerrain &ground)
+{
+    const std::uint32_t count = sphere->cellCount();
     WorldState state = WorldState::blank(std::move(sphere), seed);
     const geometry::HexSphere &s = *state.sphere;
     state.terrain.assign(ground.terrain.begin(), ground.terrain.end());

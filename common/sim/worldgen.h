@@ -19,6 +19,12 @@ struct GeneratedTerrain
 /// Integer arithmetic throughout (centres are quantised first), so the same seed and
 /// sphere give the same bytes on every machine and compiler.
 GeneratedTerrain generateTerrain(const geometry::HexSphere &sphere, std::uint64_t seed);
+/// generateTerrain() for the cells [begin, end) only, written to terrain[cell] and
+/// elevation[cell]: each cell depends on nothing but its centre and the seed, so ranges
+/// may be generated anywhere, in any order (the compute workers' bulk jobs).
+void generateTerrainRange(const geometry::HexSphere &sphere, std::uint64_t seed,
+                          geometry::CellId begin, geometry::CellId end, std::uint8_t *terrain,
+                          std::uint8_t *elevation);
 
 /// The sea level on the 0..255 elevation scale: cells below it are water.
 inline constexpr std::uint8_t kSeaLevel = 118;

@@ -3,6 +3,8 @@
 
 #include "workerprocess.h"
 
+#include "sim/worldgen.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -84,13 +86,16 @@ struct ComputeGroup::Slot
 
 struct ComputeGroup::Private
 {
-    Private(sim::World &world, const ComputeOptions &options, Segment segment)
-        : world(world)
+    Private(std::shared_ptr<const geometry::HexSphere> sphere, const ComputeOptions &options,
+            Segment segment)
+        : sphere(std::move(sphere))
         , options(options)
         , segment(std::move(segment))
     {}
 
-    sim::World &world;
+    std::shared_ptr<const geometry::HexSphere> sphere;
+    /// Set by attach().
+    sim::World *world = nullptr;
     ComputeOptions options;
     Segment segment;
     std::unique_ptr<SegmentArena> arena;
@@ -101,6 +106,9 @@ struct ComputeGroup::Private
     std::uint64_t stamp = 0;
     /// In start(): failures are reported by start() itself.
     bool starting = true;
+
+    /// For log lines: the world's tick, 0 before attach().
+    std::uint64_t tick() const { return world ? world->state().tick : 0; }
 
     WakerOptions wakerOptions() const
     {
@@ -146,7 +154,7 @@ struct ComputeGroup::Private
                                      .arg(slot.failures)
                                      .arg(error);
             stats.givenUp << line;
-            qCCritical(lcCompute).noquote() << "tick" << world.state().tick << line;
+            qCCritical(lcCompute).noquote() << "tick" << tick() << line;
             return;
         }
         auto backoff = std::chrono::milliseconds(100) * (1 << std::min(slot.failures - 1, 16));
@@ -156,7 +164,7 @@ struct ComputeGroup::Private
         if (starting)
             return; // start() reports it, or restarts it with the others later
         qCWarning(lcCompute).noquote().nospace()
-            << "tick " << world.state().tick << ": "
+            << "tick " << tick() << ": "
             << (duringJob ? "failed during a job: " : "") << stats.lastError
             << "; its part runs in the server; restart in " << backoff.count() << " ms";
     }
@@ -172,7 +180,7 @@ struct ComputeGroup::Private
                 if (slot.process->isReady()) {
                     slot.state = Slot::State::Running;
                     slot.healthySince = now;
-                    qCInfo(lcCompute) << "tick" << world.state().tick << "worker" << i
+                    qCInfo(lcCompute) << "tick" << tick() << "worker" << i
                                       << "attached, pid" << slot.process->processId();
                 } else if (!slot.process->isRunning()) {
                     fail(i, tr("exited before it attached"), false);
@@ -245,25 +253,36 @@ QString ComputeGroup::defaultProgram()
 tl::expected<std::unique_ptr<ComputeGroup>, QString>
 ComputeGroup::start(sim::World &world, const ComputeOptions &options)
 {
+    if (world.stepRunner())
+        return tl::unexpected(tr("this world already has compute workers"));
+    auto group = create(world.state().sphere, world.content(), options);
+    if (!group)
+        return group;
+    if (auto attached = (*group)->attach(world); !attached)
+        return tl::unexpected(attached.error());
+    return group;
+}
+
+tl::expected<std::unique_ptr<ComputeGroup>, QString>
+ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const sim::Content &content,
+                     const ComputeOptions &options)
+{
     if (options.workers < 1 || options.workers > kMaxWorkerSlots)
         return tl::unexpected(tr("the number of compute workers must be 1 to %1, not %2")
                                   .arg(kMaxWorkerSlots)
                                   .arg(options.workers));
-    if (world.stepRunner())
-        return tl::unexpected(tr("this world already has compute workers"));
     const QFileInfo program(options.program);
     if (!program.isFile() || !program.isExecutable())
         return tl::unexpected(tr("the compute worker %1 is not an executable file")
                                   .arg(options.program));
-    const geometry::HexSphere &sphere = *world.state().sphere;
-    const QByteArray contentVersion = world.content().version.toUtf8();
+    const QByteArray contentVersion = content.version.toUtf8();
     if (contentVersion.size() >= int(sizeof(StepJob::contentVersion)))
         return tl::unexpected(tr("the content version \"%1\" is too long for the shared segment")
-                                  .arg(world.content().version));
+                                  .arg(content.version));
 
     const int parts = options.workers;
-    const std::size_t exchangeBytes = world.exchangeBytes(parts);
-    const std::size_t arrayBytes = world.arrayBytes();
+    const std::size_t exchangeBytes = sim::Automaton::exchangeBytesFor(*sphere, parts);
+    const std::size_t arrayBytes = sim::World::arrayBytesFor(sphere->cellCount());
     const std::size_t payload = alignUp(arrayBytes) + exchangeBytes;
     // Pages are only backed once written: the arrays entirely, the exchange's worst-case
     // lists a little. Refuse when /dev/shm cannot hold what will be written for certain.
@@ -282,11 +301,11 @@ ComputeGroup::start(sim::World &world, const ComputeOptions &options)
     if (!segment)
         return tl::unexpected(segment.error());
 
-    auto d = std::make_unique<Private>(world, options, std::move(*segment));
+    auto d = std::make_unique<Private>(sphere, options, std::move(*segment));
     StepJob &job = d->segment.control()->job;
-    job.subdivisions = sphere.subdivisions();
-    job.chunkSplit = sphere.chunkSplit();
-    job.cellCount = sphere.cellCount();
+    job.subdivisions = sphere->subdivisions();
+    job.chunkSplit = sphere->chunkSplit();
+    job.cellCount = sphere->cellCount();
     job.parts = std::uint32_t(parts);
     job.exchangeBytes = exchangeBytes;
     std::memset(job.contentVersion, 0, sizeof job.contentVersion);
@@ -296,8 +315,6 @@ ComputeGroup::start(sim::World &world, const ComputeOptions &options)
     d->exchange = d->segment.payload() + alignUp(arrayBytes);
     d->stats.workers = parts;
 
-    // The workers read the world fields as they start; the arrays must be in place before
-    // the first job only.
     d->workerSlots.resize(std::size_t(parts));
     for (int i = 0; i < parts; ++i)
         d->launch(i);
@@ -325,9 +342,10 @@ ComputeGroup::start(sim::World &world, const ComputeOptions &options)
             break;
         QThread::usleep(500);
     }
-    const bool anyRunning = std::any_of(d->workerSlots.begin(), d->workerSlots.end(), [](const Slot &slot) {
-        return slot.state == Slot::State::Running;
-    });
+    const bool anyRunning = std::any_of(d->workerSlots.begin(), d->workerSlots.end(),
+                                        [](const Slot &slot) {
+                                            return slot.state == Slot::State::Running;
+                                        });
     if (!anyRunning) {
         const QString error
             = tr("no compute worker started (%1): %2").arg(options.program, d->stats.lastError);
@@ -337,27 +355,45 @@ ComputeGroup::start(sim::World &world, const ComputeOptions &options)
         }
         return tl::unexpected(error);
     }
-
-    try {
-        d->stats.bytesCopied += world.placeArrays(d->arena.get());
-    } catch (const std::bad_alloc &) {
-        // The arena is sized from arrayBytes(); this would be a bug, not bad luck.
-        return tl::unexpected(tr("the world's arrays do not fit the shared segment"));
-    }
     for (int i = 0; i < parts; ++i) {
         if (d->workerSlots[std::size_t(i)].state != Slot::State::Running)
-            qCWarning(lcCompute).noquote() << "tick" << world.state().tick << d->stats.lastError
+            qCWarning(lcCompute).noquote() << "tick 0:" << d->stats.lastError
                                            << "- its part runs in the server until it restarts";
     }
     d->starting = false;
-    std::unique_ptr<ComputeGroup> group(new ComputeGroup(std::move(d)));
-    world.setStepRunner(group.get());
     qCInfo(lcCompute).noquote().nospace()
-        << "tick " << world.state().tick << ": stepping on " << parts
-        << (parts == 1 ? " worker" : " workers") << " (" << wakeMethodName(options.method)
-        << " wake-ups) in segment " << group->segmentName() << " of "
-        << (group->d->segment.size() + (1 << 20) - 1) / (1 << 20) << " MiB";
-    return group;
+        << "tick 0: " << parts << (parts == 1 ? " worker" : " workers") << " ("
+        << wakeMethodName(options.method) << " wake-ups) attached to segment "
+        << d->segment.name() << " of " << (d->segment.size() + (1 << 20) - 1) / (1 << 20)
+        << " MiB";
+    return std::unique_ptr<ComputeGroup>(new ComputeGroup(std::move(d)));
+}
+
+tl::expected<void, QString> ComputeGroup::attach(sim::World &world)
+{
+    if (d->world)
+        return tl::unexpected(tr("the compute workers already serve a world"));
+    if (world.stepRunner())
+        return tl::unexpected(tr("this world already has compute workers"));
+    const geometry::HexSphere &sphere = *world.state().sphere;
+    const StepJob &job = d->segment.control()->job;
+    if (std::uint32_t(sphere.cellCount()) != job.cellCount
+        || sphere.subdivisions() != job.subdivisions || sphere.chunkSplit() != job.chunkSplit
+        || world.content().version != QString::fromUtf8(job.contentVersion)
+        || world.exchangeBytes(partCount()) != job.exchangeBytes
+        || world.arrayBytes() > std::size_t(d->exchange - d->segment.payload()))
+        return tl::unexpected(tr("this world is not the one the compute workers were made for"));
+    try {
+        d->stats.bytesCopied += world.placeArrays(d->arena.get());
+    } catch (const std::bad_alloc &) {
+        // The arena is sized from arrayBytesFor(); this would be a bug, not bad luck.
+        return tl::unexpected(tr("the world's arrays do not fit the shared segment"));
+    }
+    d->world = &world;
+    world.setStepRunner(this);
+    qCInfo(lcCompute).noquote().nospace() << "tick " << d->tick() << ": the world steps on "
+                                          << partCount() << (partCount() == 1 ? " worker" : " workers");
+    return {};
 }
 
 ComputeGroup::~ComputeGroup()
@@ -373,10 +409,12 @@ ComputeGroup::~ComputeGroup()
             slot.process->kill();
         }
     }
-    if (d->world.stepRunner() == this)
-        d->world.setStepRunner(nullptr);
-    // Back into the heap before the segment goes: the World outlives the group.
-    d->stats.bytesCopied += d->world.placeArrays(std::pmr::get_default_resource());
+    if (d->world) {
+        if (d->world->stepRunner() == this)
+            d->world->setStepRunner(nullptr);
+        // Back into the heap before the segment goes: the World outlives the group.
+        d->stats.bytesCopied += d->world->placeArrays(std::pmr::get_default_resource());
+    }
 }
 
 QString ComputeGroup::segmentName() const
@@ -416,6 +454,123 @@ std::byte *ComputeGroup::exchange()
 std::uint64_t ComputeGroup::newStamp()
 {
     return ++d->stamp;
+}
+
+tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
+    std::uint64_t seed, const std::function<bool(std::uint64_t, std::uint64_t)> &progress)
+{
+    if (d->world)
+        return tl::unexpected(tr("the world exists already"));
+    const geometry::HexSphere &sphere = *d->sphere;
+    const std::uint32_t cells = sphere.cellCount();
+    // The exchange is free until a world steps: it takes the two output arrays.
+    std::byte *terrainOut = d->exchange;
+    std::byte *elevationOut = d->exchange + alignUp(cells);
+    Q_ASSERT(alignUp(cells) * 2 <= d->segment.size() - std::size_t(d->exchange - d->segment.payload()));
+    const auto *base = reinterpret_cast<const std::byte *>(d->segment.control());
+
+    BulkRing &ring = d->segment.control()->bulk;
+    const std::uint32_t count = std::clamp<std::uint32_t>(cells / 8192, 1, kMaxBulkJobs);
+    ring.generation += 1;
+    ring.kind = std::uint32_t(BulkKind::Terrain);
+    ring.count = count;
+    ring.seed = seed;
+    ring.outputOffsets[0] = std::uint64_t(terrainOut - base);
+    ring.outputOffsets[1] = std::uint64_t(elevationOut - base);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        ring.begin[i] = std::uint32_t(std::uint64_t(cells) * i / count);
+        ring.end[i] = std::uint32_t(std::uint64_t(cells) * (i + 1) / count);
+        ring.state[i].store(0, std::memory_order_relaxed);
+    }
+    ring.done.store(0, std::memory_order_relaxed);
+    ring.next.store(0, std::memory_order_release);
+
+    d->maintain();
+    StepJob &job = d->segment.control()->job;
+    job.sequence = ++d->sequence;
+    job.phase = kBulkPhase;
+    std::vector<int> handedOut;
+    for (int i = 0; i < int(d->workerSlots.size()); ++i) {
+        Slot &slot = d->workerSlots[std::size_t(i)];
+        if (slot.state != Slot::State::Running)
+            continue;
+        ++d->stats.jobs;
+        if (slot.process->waker().notify())
+            handedOut.push_back(i);
+        else
+            d->fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
+    }
+
+    const auto runJob = [&](std::uint32_t i) {
+        sim::generateTerrainRange(sphere, seed, ring.begin[i], ring.end[i],
+                                  reinterpret_cast<std::uint8_t *>(terrainOut),
+                                  reinterpret_cast<std::uint8_t *>(elevationOut));
+        ring.state[i].store(kBulkDone, std::memory_order_release);
+        ring.done.fetch_add(1, std::memory_order_acq_rel);
+    };
+    bool cancelled = false;
+    auto lastReport = Clock::now() - std::chrono::seconds(1);
+    const auto report = [&](bool force) {
+        const auto now = Clock::now();
+        if (!progress || (!force && now - lastReport < std::chrono::milliseconds(50)))
+            return;
+        lastReport = now;
+        const std::uint64_t done = ring.done.load(std::memory_order_acquire);
+        if (!progress(std::uint64_t(cells) * done / count, cells) && !cancelled) {
+            cancelled = true;
+            ring.next.store(count, std::memory_order_release); // nobody takes another job
+        }
+    };
+    // This thread takes jobs too, so the run ends even if every worker fails.
+    for (;;) {
+        const std::uint32_t i = ring.next.fetch_add(1, std::memory_order_acq_rel);
+        if (i >= count)
+            break;
+        ring.state[i].store(kBulkServer, std::memory_order_release);
+        runJob(i);
+        report(false);
+    }
+    // Then the workers' answers; the jobs of one that fails are run again here.
+    const auto deadline = Clock::now() + std::max(d->options.deadline, std::chrono::milliseconds(10000));
+    for (const int part : handedOut) {
+        QString why;
+        bool late = false;
+        while (!d->waitFor(part, job.sequence, std::min(deadline, Clock::now() + std::chrono::milliseconds(50)), why, late)) {
+            if (!late || Clock::now() >= deadline)
+                break;
+            report(false); // still working: show progress and wait on
+            why.clear();
+            late = false;
+        }
+        if (why.isEmpty())
+            continue;
+        if (late)
+            ++d->stats.missedDeadlines;
+        else
+            ++d->stats.crashes;
+        d->fail(part, why, true);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (ring.state[i].load(std::memory_order_acquire) == std::uint32_t(part) + 1) {
+                runJob(i);
+                ++d->stats.takenOver;
+            }
+        }
+    }
+    if (cancelled)
+        return tl::unexpected(tr("cancelled"));
+    // Every job was either done or never taken (cancel); nothing else may be missing.
+    for (std::uint32_t i = 0; i < count; ++i) {
+        if (ring.state[i].load(std::memory_order_acquire) != kBulkDone)
+            runJob(i);
+    }
+    report(true);
+    sim::GeneratedTerrain ground;
+    const auto *terrain = reinterpret_cast<const std::uint8_t *>(terrainOut);
+    const auto *elevation = reinterpret_cast<const std::uint8_t *>(elevationOut);
+    ground.terrain.assign(terrain, terrain + cells);
+    ground.elevation.assign(elevation, elevation + cells);
+    d->stats.bytesCopied += 2 * std::uint64_t(cells);
+    return ground;
 }
 
 void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -74,11 +75,29 @@ struct ComputeStats
 class ComputeGroup final : public sim::StepRunner
 {
 public:
-    /// Creates the segment, moves `world`'s arrays into it, starts the workers and waits for
-    /// them to attach. Fails (leaving `world` as it was) when the segment cannot be made or
-    /// no worker starts; the caller then keeps stepping on threads.
+    /// create() for `world`'s sphere and content, then attach(world). Fails (leaving `world`
+    /// as it was) when the segment cannot be made or no worker starts; the caller then
+    /// keeps stepping on threads.
     static tl::expected<std::unique_ptr<ComputeGroup>, QString>
     start(sim::World &world, const ComputeOptions &options);
+    /// Creates the segment for worlds on `sphere` under `content` and starts the workers,
+    /// waiting for them to attach. It serves no world yet: generateTerrain() may run, then
+    /// attach() gives it the world.
+    static tl::expected<std::unique_ptr<ComputeGroup>, QString>
+    create(std::shared_ptr<const geometry::HexSphere> sphere, const sim::Content &content,
+           const ComputeOptions &options);
+    /// Moves `world`'s arrays into the segment and becomes its StepRunner. Once; the world
+    /// must be on the sphere and content of create() and outlive the group.
+    [[nodiscard]] tl::expected<void, QString> attach(sim::World &world);
+
+    /// The ground of a new world, sim::generateTerrain(*sphere, seed), computed as bulk jobs
+    /// by the workers and this thread together (a worker that fails is replaced by this
+    /// thread). `progress(cellsDone, cells)` is called as jobs finish (from this thread);
+    /// returning false cancels the run, which then fails with "cancelled". Only before
+    /// attach().
+    tl::expected<sim::GeneratedTerrain, QString>
+    generateTerrain(std::uint64_t seed,
+                    const std::function<bool(std::uint64_t done, std::uint64_t total)> &progress);
     ~ComputeGroup() override;
     ComputeGroup(const ComputeGroup &) = delete;
     ComputeGroup &operator=(const ComputeGroup &) = delete;

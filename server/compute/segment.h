@@ -15,7 +15,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 
@@ -87,6 +87,40 @@ struct StepJob
     std::uint64_t offsets[static_cast<int>(StepArray::Count)];
 };
 
+/// StepJob::phase of a bulk job: work the BulkRing until no job is left, then answer.
+inline constexpr std::uint32_t kBulkPhase = 100;
+/// The most jobs one bulk run is cut into.
+inline constexpr int kMaxBulkJobs = 1024;
+
+/// What a bulk run computes.
+enum class BulkKind : std::uint32_t {
+    None = 0,
+    Terrain = 1, ///< hex::sim::generateTerrainRange() into the two output arrays
+};
+
+/// A bulk run (world generation): `count` jobs, each a cell range, taken by whoever is free
+/// (every woken worker and the server itself) through `next`, and counted in `done` as
+/// they finish; their results go straight to the output arrays in the segment. A job
+/// taken by a worker that dies is run again by the server: every kind's results depend
+/// only on the range, so a second run writes the same bytes.
+struct BulkRing
+{
+    std::uint64_t generation;         ///< bumped for every run
+    std::uint32_t kind;               ///< a BulkKind
+    std::uint32_t count;              ///< jobs, at most kMaxBulkJobs
+    std::uint64_t seed;
+    std::uint64_t outputOffsets[2];   ///< from the segment's start
+    std::atomic<std::uint32_t> next;  ///< the next job to take; >= count: none left
+    std::atomic<std::uint32_t> done;  ///< jobs finished
+    std::uint32_t begin[kMaxBulkJobs];
+    std::uint32_t end[kMaxBulkJobs];
+    /// Per job: 0 not taken, 1 + slot while a worker runs it, kBulkServer while the server
+    /// does, kBulkDone when finished.
+    std::atomic<std::uint32_t> state[kMaxBulkJobs];
+};
+inline constexpr std::uint32_t kBulkServer = 0xFFFF;
+inline constexpr std::uint32_t kBulkDone = 0xFFFFFFFF;
+
 /// The start of every segment. The server fills it in before any worker starts; the
 /// fixed header fields never change afterwards.
 struct ControlBlock
@@ -99,6 +133,7 @@ struct ControlBlock
     std::uint32_t reserved;
     WorkerSlot workerSlots[kMaxWorkerSlots];
     alignas(64) StepJob job;
+    alignas(64) BulkRing bulk;
 };
 
 /// A POSIX shared-memory segment (Boost.Interprocess) named /hexsphere-<pid>-<counter>,

@@ -43,15 +43,14 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
         return tl::make_unexpected(loaded.error());
     const WorldSummary &summary = loaded->summary;
     if (summary.subdivisions < 1 || summary.subdivisions > kMaxSubdivisions) {
-        return tl::make_unexpected(tr("it has size %1, outside 1..%2.")
-                                       .arg(summary.subdivisions)
-                                       .arg(kMaxSubdivisions));
+        return tl::make_unexpected(
+            tr("it has size %1, outside 1..%2.").arg(summary.subdivisions).arg(kMaxSubdivisions));
     }
     if (summary.contentVersion != content->version) {
         qCWarning(lcLoader).nospace().noquote()
-            << "tick " << summary.tick << ": world '" << summary.name
-            << "' was saved with content " << summary.contentVersion << ", this is "
-            << content->version << "; its replay is checked against the saved hash";
+            << "tick " << summary.tick << ": world '" << summary.name << "' was saved with content "
+            << summary.contentVersion << ", this is " << content->version
+            << "; its replay is checked against the saved hash";
     }
     auto sphere = std::make_shared<const geometry::HexSphere>(summary.subdivisions);
     auto state = decodeSnapshotState(*loaded, sphere, *content, std::max(2, threads));
@@ -70,8 +69,7 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
     if (!hash && hash.error() == replayCancelledError())
         return tl::make_unexpected(hash.error());
     if (!hash) {
-        return tl::make_unexpected(
-            tr("the replay of its event log failed: %1").arg(hash.error()));
+        return tl::make_unexpected(tr("the replay of its event log failed: %1").arg(hash.error()));
     }
     if (*hash != summary.stateHash || world.state().tick != summary.tick) {
         return tl::make_unexpected(tr("replayed to tick %1, its state hash is %2, but the world "
@@ -87,10 +85,11 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
     return restored;
 }
 
-tl::expected<void, QString> saveWholeWorld(WorldStore &store, const sim::World &world,
-                                           int threads)
+tl::expected<void, QString> saveWholeWorld(WorldStore &store, const sim::World &world, int threads)
 {
-    const auto failed = [&store] { return tl::make_unexpected(store.errorString()); };
+    const auto failed = [&store] {
+        return tl::make_unexpected(store.errorString());
+    };
     // The tick first (see the header): from here on, a load reaches this state whether
     // or not the snapshot below lands.
     TickRecord last;

@@ -11,6 +11,7 @@
 #include "geometry/hexsphere.h"
 #include "sim/automaton.h"
 #include "sim/content.h"
+#include "sim/worldgen.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -106,6 +107,51 @@ int runPing(const QString &segmentName, int slotIndex, WakeMethod method,
     }
 }
 
+/// Takes jobs of the segment's BulkRing until none is left. False (after one line on stderr)
+/// when the ring asks for something impossible.
+bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometry::HexSphere &sphere,
+             int slotIndex, WorkerSlot &slot)
+{
+    BulkRing &ring = segment.control()->bulk;
+    auto *base = reinterpret_cast<std::byte *>(segment.control());
+    const std::uint64_t size = segment.size();
+    if (ring.kind != std::uint32_t(BulkKind::Terrain)) {
+        fail(ExitBadJob, tr("bulk job kind %1 does not exist").arg(ring.kind));
+        return false;
+    }
+    if (ring.count > std::uint32_t(kMaxBulkJobs)) {
+        fail(ExitBadJob, tr("%1 bulk jobs are more than the ring holds").arg(ring.count));
+        return false;
+    }
+    for (const std::uint64_t offset : ring.outputOffsets) {
+        if (offset < sizeof(ControlBlock) || offset > size || size - offset < cellCount) {
+            fail(ExitBadJob, tr("a bulk job writes outside the %1-byte segment").arg(size));
+            return false;
+        }
+    }
+    auto *terrain = reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[0]);
+    auto *elevation = reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[1]);
+    for (;;) {
+        const std::uint32_t i = ring.next.fetch_add(1, std::memory_order_acq_rel);
+        if (i >= ring.count)
+            return true;
+        if (ring.begin[i] > ring.end[i] || ring.end[i] > cellCount) {
+            fail(ExitBadJob, tr("bulk job %1 covers cells %2..%3 of %4")
+                                 .arg(i)
+                                 .arg(ring.begin[i])
+                                 .arg(ring.end[i])
+                                 .arg(cellCount));
+            return false;
+        }
+        ring.state[i].store(std::uint32_t(slotIndex) + 1, std::memory_order_release);
+        hex::sim::generateTerrainRange(sphere, ring.seed, ring.begin[i], ring.end[i], terrain,
+                                       elevation);
+        ring.state[i].store(kBulkDone, std::memory_order_release);
+        ring.done.fetch_add(1, std::memory_order_acq_rel);
+        slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             const WakerOptions &options)
 {
@@ -182,6 +228,14 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             continue;
         }
         const std::uint64_t sequence = job.sequence;
+        if (job.phase == kBulkPhase) {
+            if (!runBulk(*segment, job.cellCount, *sphere, slotIndex, slot))
+                return ExitBadJob;
+            slot.done.store(sequence, std::memory_order_release);
+            if (!(*waker)->notify())
+                return fail(ExitWakeFailed, (*waker)->errorString());
+            continue;
+        }
         if (job.phase >= std::uint32_t(sim::kAutomatonPhaseCount))
             return fail(ExitBadJob, tr("job %1 asks for phase %2, which does not exist")
                                         .arg(sequence)
@@ -229,6 +283,9 @@ int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("hexsphere-worker"));
+    // Ctrl-C in the server's terminal reaches the whole process group: the server stops
+    // its workers itself, through their slots.
+    ::signal(SIGINT, SIG_IGN);
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
 
     QCommandLineParser parser;
