@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace hex::server::compute {
@@ -118,6 +119,9 @@ public:
                 }
                 if (Clock::now() >= spinUntil)
                     break;
+                // When the peer waits for this core (a busy machine), let it run now
+                // rather than at the end of the spin; on an idle core this returns at once.
+                ::sched_yield();
             }
         }
         for (;;) {
