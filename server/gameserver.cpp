@@ -3,6 +3,7 @@
 #include "compute/computegroup.h"
 #include "lan/lanannouncer.h"
 #include "persistence/statecodec.h"
+#include "persistence/worldloader.h"
 #include "persistence/writebehind.h"
 #include "session/sessionmanager.h"
 #include "tick/tickloop.h"
@@ -40,11 +41,6 @@ namespace {
 
 /// Chunk records per transaction in a new world's first save.
 constexpr std::size_t kSaveBatch = 256;
-
-QString hashText(std::uint64_t hash)
-{
-    return QStringLiteral("%1").arg(hash, 16, 16, QLatin1Char('0'));
-}
 
 QJsonObject persistenceStatus(const persistence::WriteBehind &writeBehind,
                               const persistence::StoreLocation &location)
@@ -115,13 +111,26 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
     timer.start();
     if (store->exists()) {
         emit progress(tr("Loading the world “%1”…").arg(m_config.worldName), 0, 0);
-        auto loaded = store->load();
-        if (!loaded) {
-            m_errorString = tr("World '%1' in %2 does not load: %3")
-                                .arg(m_config.worldName, location.describe(), loaded.error());
+        QString replaying;
+        auto restored = restoreWorld(
+            *store, content, m_config.threads, [&](std::uint64_t done, std::uint64_t total) {
+                if (replaying.isEmpty()) {
+                    replaying = tr("Replaying the last %n ticks of “%1”…", nullptr,
+                                   int(std::min<std::uint64_t>(total, INT_MAX)))
+                                    .arg(m_config.worldName);
+                }
+                emit progress(replaying, qint64(done), qint64(total));
+                return !cancelled();
+            });
+        if (!restored) {
+            m_errorString = restored.error() == replayCancelledError()
+                                ? tr("Cancelled.")
+                                : tr("World '%1' in %2 does not load: %3")
+                                      .arg(m_config.worldName, location.describe(),
+                                           restored.error());
             return false;
         }
-        const WorldSummary &summary = loaded->summary;
+        const WorldSummary &summary = restored->summary;
         if (summary.subdivisions != m_config.subdivisions || summary.seed != m_config.seed) {
             qCInfo(lcServer).nospace().noquote()
                 << "tick " << summary.tick << ": world '" << m_config.worldName
@@ -129,81 +138,17 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
                 << summary.seed << " stand (the options given, n=" << m_config.subdivisions
                 << " and seed " << m_config.seed << ", are ignored)";
         }
-        if (summary.subdivisions < 1 || summary.subdivisions > kMaxSubdivisions) {
-            m_errorString = tr("World '%1' in %2 has size %3, outside 1..%4.")
-                                .arg(m_config.worldName, location.describe())
-                                .arg(summary.subdivisions)
-                                .arg(kMaxSubdivisions);
-            return false;
-        }
-        if (summary.contentVersion != content->version) {
-            qCWarning(lcServer).nospace().noquote()
-                << "tick " << summary.tick << ": world '" << m_config.worldName
-                << "' was saved with content " << summary.contentVersion << ", this is "
-                << content->version << "; its replay is checked against the saved hash";
-        }
-        auto sphere = std::make_shared<const geometry::HexSphere>(summary.subdivisions);
-        auto state = decodeSnapshotState(*loaded, sphere, *content, std::max(2, m_config.threads));
-        if (!state) {
-            m_errorString = tr("World '%1' in %2 does not load: %3")
-                                .arg(m_config.worldName, location.describe(), state.error());
-            return false;
-        }
-        m_world = std::make_unique<sim::World>(std::move(*state), content, m_config.threads);
-        if (m_world->stateHash() != loaded->snapshot.stateHash) {
-            m_errorString = tr("World '%1' in %2 does not load: its snapshot at tick %3 has "
-                               "state hash %4, not the %5 it was saved with.")
-                                .arg(m_config.worldName, location.describe())
-                                .arg(loaded->snapshot.tick)
-                                .arg(hashText(m_world->stateHash()),
-                                     hashText(loaded->snapshot.stateHash));
-            m_world.reset();
-            return false;
-        }
-        QElapsedTimer replayTimer;
-        replayTimer.start();
-        const QString replaying
-            = tr("Replaying the last %n ticks of “%1”…", nullptr,
-                 int(std::min<std::uint64_t>(summary.tick - loaded->snapshot.tick, INT_MAX)))
-                  .arg(m_config.worldName);
-        auto hash = replayEvents(*m_world, loaded->events, summary.tick,
-                                 [&](std::uint64_t done, std::uint64_t total) {
-                                     emit progress(replaying, qint64(done), qint64(total));
-                                     return !cancelled();
-                                 });
-        if (!hash && cancelled()) {
-            m_errorString = tr("Cancelled.");
-            m_world.reset();
-            return false;
-        }
-        if (!hash) {
-            m_errorString = tr("World '%1' in %2 does not load: the replay of its event log "
-                               "failed: %3")
-                                .arg(m_config.worldName, location.describe(), hash.error());
-            m_world.reset();
-            return false;
-        }
-        if (*hash != summary.stateHash || m_world->state().tick != summary.tick) {
-            m_errorString = tr("World '%1' in %2 does not load: replayed to tick %3, its state "
-                               "hash is %4, but the world was saved at tick %5 with hash %6.")
-                                .arg(m_config.worldName, location.describe())
-                                .arg(m_world->state().tick)
-                                .arg(hashText(*hash))
-                                .arg(summary.tick)
-                                .arg(hashText(summary.stateHash));
-            m_world.reset();
-            return false;
-        }
+        m_world = std::move(restored->world);
         m_config.subdivisions = summary.subdivisions;
         m_config.seed = summary.seed;
-        *snapshotTick = loaded->snapshot.tick;
+        *snapshotTick = restored->snapshotTick;
         *durableTick = summary.tick;
         qCInfo(lcServer).nospace().noquote()
             << "tick " << summary.tick << ": world '" << m_config.worldName << "' loaded from "
-            << location.describe() << ": snapshot at tick " << loaded->snapshot.tick << ", "
-            << loaded->events.size() << " events replayed in " << replayTimer.elapsed()
-            << " ms (" << summary.tick - loaded->snapshot.tick << " ticks), state hash "
-            << hashText(*hash) << " (" << timer.elapsed() << " ms in all)";
+            << location.describe() << ": snapshot at tick " << restored->snapshotTick << ", "
+            << restored->eventsReplayed << " events replayed in " << restored->replayMs << " ms ("
+            << summary.tick - restored->snapshotTick << " ticks), state hash "
+            << stateHashText(m_world->stateHash()) << " (" << timer.elapsed() << " ms in all)";
     } else {
         WorldMeta meta;
         meta.name = m_config.worldName;

@@ -1439,14 +1439,6 @@ stop making anything</translation>
         <source>World &apos;%1&apos; in %2 does not load: %3</source>
         <translation>World &apos;%1&apos; in %2 does not load: %3</translation>
     </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</source>
-        <translation>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</source>
-        <translation>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</translation>
-    </message>
     <message numerus="yes">
         <source>Replaying the last %n ticks of “%1”…</source>
         <translation>
@@ -1457,14 +1449,6 @@ stop making anything</translation>
     <message>
         <source>Cancelled.</source>
         <translation>Cancelled.</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</source>
-        <translation>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</source>
-        <translation>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</translation>
     </message>
     <message>
         <source>World &apos;%1&apos; cannot be created in %2: %3</source>
@@ -1996,6 +1980,22 @@ stop making anything</translation>
     <message>
         <source>The replay was cancelled.</source>
         <translation>The replay was cancelled.</translation>
+    </message>
+    <message>
+        <source>it has size %1, outside 1..%2.</source>
+        <translation>it has size %1, outside 1..%2.</translation>
+    </message>
+    <message>
+        <source>its snapshot at tick %1 has state hash %2, not the %3 it was saved with.</source>
+        <translation>its snapshot at tick %1 has state hash %2, not the %3 it was saved with.</translation>
+    </message>
+    <message>
+        <source>the replay of its event log failed: %1</source>
+        <translation>the replay of its event log failed: %1</translation>
+    </message>
+    <message>
+        <source>replayed to tick %1, its state hash is %2, but the world was saved at tick %3 with hash %4.</source>
+        <translation>replayed to tick %1, its state hash is %2, but the world was saved at tick %3 with hash %4.</translation>
     </message>
 </context>
 <context>

@@ -1441,14 +1441,6 @@ ne plus rien fabriquer</translation>
         <source>World &apos;%1&apos; in %2 does not load: %3</source>
         <translation>Le monde « %1 » dans %2 ne se charge pas : %3</translation>
     </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 has size %3, outside 1..%4.</source>
-        <translation>Le monde « %1 » dans %2 a la taille %3, hors de 1..%4.</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: its snapshot at tick %3 has state hash %4, not the %5 it was saved with.</source>
-        <translation>Le monde « %1 » dans %2 ne se charge pas : son instantané du tick %3 a l&apos;empreinte d&apos;état %4, et non %5 avec laquelle il a été sauvegardé.</translation>
-    </message>
     <message numerus="yes">
         <source>Replaying the last %n ticks of “%1”…</source>
         <translation>
@@ -1459,14 +1451,6 @@ ne plus rien fabriquer</translation>
     <message>
         <source>Cancelled.</source>
         <translation>Annulé.</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: the replay of its event log failed: %3</source>
-        <translation>Le monde « %1 » dans %2 ne se charge pas : la relecture de son journal des événements a échoué : %3</translation>
-    </message>
-    <message>
-        <source>World &apos;%1&apos; in %2 does not load: replayed to tick %3, its state hash is %4, but the world was saved at tick %5 with hash %6.</source>
-        <translation>Le monde « %1 » dans %2 ne se charge pas : relu jusqu&apos;au tick %3, son empreinte d&apos;état est %4, mais le monde a été sauvegardé au tick %5 avec l&apos;empreinte %6.</translation>
     </message>
     <message>
         <source>World &apos;%1&apos; cannot be created in %2: %3</source>
@@ -1998,6 +1982,22 @@ ne plus rien fabriquer</translation>
     <message>
         <source>The replay was cancelled.</source>
         <translation>Le rejeu a été annulé.</translation>
+    </message>
+    <message>
+        <source>it has size %1, outside 1..%2.</source>
+        <translation>il a la taille %1, hors de 1..%2.</translation>
+    </message>
+    <message>
+        <source>its snapshot at tick %1 has state hash %2, not the %3 it was saved with.</source>
+        <translation>son instantané au tick %1 a l’empreinte d’état %2, pas la %3 avec laquelle il a été enregistré.</translation>
+    </message>
+    <message>
+        <source>the replay of its event log failed: %1</source>
+        <translation>le rejeu de son journal d’événements a échoué : %1</translation>
+    </message>
+    <message>
+        <source>replayed to tick %1, its state hash is %2, but the world was saved at tick %3 with hash %4.</source>
+        <translation>rejoué jusqu’au tick %1, son empreinte d’état est %2, mais le monde a été enregistré au tick %3 avec l’empreinte %4.</translation>
     </message>
 </context>
 <context>

@@ -1357,6 +1357,25 @@ std::vector<CellId> Automaton::partCells() const
     return d->partCell;
 }
 
+AutomatonMemory automatonMemory(WorldState &state, ChangeSet &changes, std::byte *exchange,
+                                std::uint64_t stamp)
+{
+    AutomatonMemory memory;
+    memory.seed = state.seed;
+    memory.tick = state.tick;
+    memory.stamp = stamp;
+    memory.terrain = state.terrain.data();
+    memory.elevation = state.elevation.data();
+    memory.flora = state.flora.data();
+    memory.water = state.water.data();
+    memory.pollution = state.pollution.data();
+    memory.resourceKind = state.resourceKind.data();
+    memory.resourceAmount = state.resourceAmount.data();
+    memory.dirty = changes.dirty.data();
+    memory.exchange = exchange;
+    return memory;
+}
+
 void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
 {
     Q_ASSERT(state.cellCount() == d->sphere->cellCount());
@@ -1368,19 +1387,8 @@ void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
         d->ownExchangeSize = d->exchangeSize;
         resetExchange(d->ownExchange.get());
     }
-    AutomatonMemory memory;
-    memory.seed = state.seed;
-    memory.tick = state.tick;
-    memory.stamp = ++d->ownStamp;
-    memory.terrain = state.terrain.data();
-    memory.elevation = state.elevation.data();
-    memory.flora = state.flora.data();
-    memory.water = state.water.data();
-    memory.pollution = state.pollution.data();
-    memory.resourceKind = state.resourceKind.data();
-    memory.resourceAmount = state.resourceAmount.data();
-    memory.dirty = changes.dirty.data();
-    memory.exchange = d->ownExchange.get();
+    const AutomatonMemory memory
+        = automatonMemory(state, changes, d->ownExchange.get(), ++d->ownStamp);
     for (const AutomatonPhase phase :
          {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
         pool.run([&](int part) { runPart(phase, part, memory); });

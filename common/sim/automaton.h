@@ -63,6 +63,10 @@ struct AutomatonMemory
     std::byte *exchange = nullptr;
 };
 
+/// The memory of one tick over `state`'s arrays and `changes`' marks, with `exchange`.
+AutomatonMemory automatonMemory(WorldState &state, ChangeSet &changes, std::byte *exchange,
+                                std::uint64_t stamp);
+
 /// The automaton of one sphere and one set of rules, kept from tick to tick: it holds
 /// what can be prepared once (each chunk's halo, lookup tables for the rules, the
 /// partition over threads) and per-thread scratch lists.

@@ -290,19 +290,9 @@ void World::stepAutomaton()
 {
     StepRunner &runner = d->runner ? *d->runner : d->poolRunner;
     d->automaton.setPartCount(runner.partCount());
+    const std::uint64_t stamp = runner.newStamp();
     AutomatonMemory &memory = d->memory;
-    memory.seed = m_state.seed;
-    memory.tick = m_state.tick;
-    memory.stamp = runner.newStamp();
-    memory.terrain = m_state.terrain.data();
-    memory.elevation = m_state.elevation.data();
-    memory.flora = m_state.flora.data();
-    memory.water = m_state.water.data();
-    memory.pollution = m_state.pollution.data();
-    memory.resourceKind = m_state.resourceKind.data();
-    memory.resourceAmount = m_state.resourceAmount.data();
-    memory.dirty = d->changes.dirty.data();
-    memory.exchange = runner.exchange();
+    memory = automatonMemory(m_state, d->changes, runner.exchange(), stamp);
     for (const AutomatonPhase phase :
          {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
         runner.runPhase(phase, memory, d->automaton);

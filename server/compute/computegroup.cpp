@@ -205,6 +205,34 @@ struct ComputeGroup::Private
         }
     }
 
+    /// Wakes every running worker for the job just written; returns the slots woken.
+    std::vector<int> wakeRunning()
+    {
+        std::vector<int> woken;
+        for (int i = 0; i < int(workerSlots.size()); ++i) {
+            Slot &slot = workerSlots[std::size_t(i)];
+            if (slot.state != Slot::State::Running)
+                continue;
+            ++stats.jobs;
+            if (slot.process->waker().notify())
+                woken.push_back(i);
+            else
+                fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
+        }
+        return woken;
+    }
+
+    /// Counts and handles a worker that failed a job (see waitFor()): killed and reaped
+    /// first, so that from then on nothing else writes what it was working on.
+    void failedJob(int index, const QString &why, bool late)
+    {
+        if (late)
+            ++stats.missedDeadlines;
+        else
+            ++stats.crashes;
+        fail(index, why, true);
+    }
+
     /// Waits for slot `index` to finish job `sequence`. False: it died, failed to answer or
     /// missed the deadline (`why` says which); it is then still to be killed.
     bool waitFor(int index, std::uint64_t sequence, Clock::time_point deadline, QString &why,
@@ -489,17 +517,7 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
     StepJob &job = d->segment.control()->job;
     job.sequence = ++d->sequence;
     job.phase = kBulkPhase;
-    std::vector<int> handedOut;
-    for (int i = 0; i < int(d->workerSlots.size()); ++i) {
-        Slot &slot = d->workerSlots[std::size_t(i)];
-        if (slot.state != Slot::State::Running)
-            continue;
-        ++d->stats.jobs;
-        if (slot.process->waker().notify())
-            handedOut.push_back(i);
-        else
-            d->fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
-    }
+    const std::vector<int> handedOut = d->wakeRunning();
 
     const auto runJob = [&](std::uint32_t i) {
         sim::generateTerrainRange(sphere, seed, ring.begin[i], ring.end[i],
@@ -544,11 +562,7 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
         }
         if (why.isEmpty())
             continue;
-        if (late)
-            ++d->stats.missedDeadlines;
-        else
-            ++d->stats.crashes;
-        d->fail(part, why, true);
+        d->failedJob(part, why, late);
         for (std::uint32_t i = 0; i < count; ++i) {
             if (ring.state[i].load(std::memory_order_acquire) == std::uint32_t(part) + 1) {
                 runJob(i);
@@ -601,22 +615,11 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     // Each wake-up is an atomic read-modify-write the worker's wait acquires: the job's
     // fields above are visible to it.
 
-    const int parts = int(d->workerSlots.size());
-    std::vector<int> handedOut;
+    const std::vector<int> handedOut = d->wakeRunning();
     std::vector<int> here;
-    for (int i = 0; i < parts; ++i) {
-        Slot &slot = d->workerSlots[std::size_t(i)];
-        if (slot.state != Slot::State::Running) {
+    for (int i = 0; i < int(d->workerSlots.size()); ++i) {
+        if (std::find(handedOut.begin(), handedOut.end(), i) == handedOut.end())
             here.push_back(i);
-            continue;
-        }
-        ++d->stats.jobs;
-        if (slot.process->waker().notify()) {
-            handedOut.push_back(i);
-        } else {
-            d->fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
-            here.push_back(i);
-        }
     }
     // Parts without a worker run here while the workers run theirs.
     for (const int part : here) {
@@ -629,12 +632,7 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
         bool late = false;
         if (d->waitFor(part, job.sequence, deadline, why, late))
             continue;
-        if (late)
-            ++d->stats.missedDeadlines;
-        else
-            ++d->stats.crashes;
-        // Killed and reaped first: from then on nothing else writes its part.
-        d->fail(part, why, true);
+        d->failedJob(part, why, late);
         automaton.runPart(phase, part, memory);
         ++d->stats.takenOver;
     }

@@ -7,6 +7,7 @@
 #include "geometry/hexsphere.h"
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QLoggingCategory>
 
 #include <algorithm>
@@ -65,7 +66,10 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
                 .arg(loaded->snapshot.tick)
                 .arg(stateHashText(world.stateHash()), stateHashText(loaded->snapshot.stateHash)));
     }
+    QElapsedTimer replayTimer;
+    replayTimer.start();
     auto hash = replayEvents(world, loaded->events, summary.tick, progress);
+    const qint64 replayMs = replayTimer.elapsed();
     if (!hash && hash.error() == replayCancelledError())
         return tl::make_unexpected(hash.error());
     if (!hash) {
@@ -82,6 +86,7 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
     restored.summary = summary;
     restored.snapshotTick = loaded->snapshot.tick;
     restored.eventsReplayed = loaded->events.size();
+    restored.replayMs = replayMs;
     return restored;
 }
 

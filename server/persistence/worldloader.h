@@ -29,6 +29,8 @@ struct RestoredWorld
     /// The tick of the snapshot it was rebuilt from; the events after it were replayed.
     std::uint64_t snapshotTick = 0;
     std::size_t eventsReplayed = 0;
+    /// Milliseconds the replay took.
+    qint64 replayMs = 0;
 };
 
 /// Rebuilds the world `store` holds exactly as a server resumes it: the newest snapshot

@@ -53,6 +53,30 @@ bool processAlive(pid_t pid)
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/// awaitJob(): a wake-up came, with a job to do.
+constexpr int kJob = -1;
+
+/// Waits for the next wake-up: kJob, or the exit status when the slot says Stopping (it is
+/// then Stopped), the server is gone or waiting failed.
+int awaitJob(Waker &waker, WorkerSlot &slot, pid_t serverPid)
+{
+    for (;;) {
+        const WaitResult result = waker.wait(std::chrono::seconds(1));
+        if (result == WaitResult::Failed)
+            return fail(ExitWakeFailed, waker.errorString());
+        if (slot.state.load(std::memory_order_acquire)
+            == static_cast<std::uint32_t>(SlotState::Stopping)) {
+            slot.state.store(static_cast<std::uint32_t>(SlotState::Stopped),
+                             std::memory_order_release);
+            return ExitStopped;
+        }
+        if (result == WaitResult::Woken)
+            return kJob;
+        if (!processAlive(serverPid))
+            return fail(ExitServerGone, tr("the server process %1 is gone; exiting").arg(serverPid));
+    }
+}
+
 /// Marks the slot Ready (unless the server already asks it to stop) and records who waits.
 void announceReady(WorkerSlot &slot)
 {
@@ -81,25 +105,9 @@ int runPing(const QString &segmentName, int slotIndex, WakeMethod method,
 
     announceReady(slot);
 
-    const auto stopping = [&slot] {
-        return slot.state.load(std::memory_order_acquire)
-               == static_cast<std::uint32_t>(SlotState::Stopping);
-    };
     for (;;) {
-        const WaitResult result = (*waker)->wait(std::chrono::seconds(1));
-        if (result == WaitResult::Failed)
-            return fail(ExitWakeFailed, (*waker)->errorString());
-        if (stopping()) {
-            slot.state.store(static_cast<std::uint32_t>(SlotState::Stopped),
-                             std::memory_order_release);
-            return ExitStopped;
-        }
-        if (result == WaitResult::TimedOut) {
-            if (!processAlive(serverPid))
-                return fail(ExitServerGone,
-                            tr("the server process %1 is gone; exiting").arg(serverPid));
-            continue;
-        }
+        if (const int exitCode = awaitJob(**waker, slot, serverPid); exitCode != kJob)
+            return exitCode;
         slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
         slot.echo.store(slot.toWorker.load(std::memory_order_acquire), std::memory_order_release);
         if (!(*waker)->notify())
@@ -212,21 +220,8 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
                                         cells * 2, cells,          job.exchangeBytes};
     static_assert(std::size(arrayBytes) == std::size_t(StepArray::Count));
     for (;;) {
-        const WaitResult result = (*waker)->wait(std::chrono::seconds(1));
-        if (result == WaitResult::Failed)
-            return fail(ExitWakeFailed, (*waker)->errorString());
-        if (slot.state.load(std::memory_order_acquire)
-            == static_cast<std::uint32_t>(SlotState::Stopping)) {
-            slot.state.store(static_cast<std::uint32_t>(SlotState::Stopped),
-                             std::memory_order_release);
-            return ExitStopped;
-        }
-        if (result == WaitResult::TimedOut) {
-            if (!processAlive(serverPid))
-                return fail(ExitServerGone,
-                            tr("the server process %1 is gone; exiting").arg(serverPid));
-            continue;
-        }
+        if (const int exitCode = awaitJob(**waker, slot, serverPid); exitCode != kJob)
+            return exitCode;
         const std::uint64_t sequence = job.sequence;
         if (job.phase == kBulkPhase) {
             if (!runBulk(*segment, job.cellCount, *sphere, slotIndex, slot))
