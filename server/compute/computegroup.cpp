@@ -216,6 +216,8 @@ struct ComputeGroup::Private
             ++stats.jobs;
             if (slot.process->waker().notify())
                 woken.push_back(i);
+            else if (!slot.process->isRunning())
+                failedJob(i, tr("crashed"), false); // signals find a dead worker here
             else
                 fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
         }
