@@ -1352,6 +1352,13 @@ void Automaton::resetExchange(std::byte *exchange) const
     std::memset(exchange, 0, d->pollutedOffset);
 }
 
+std::vector<CellId> Automaton::partCellsFor(const geometry::HexSphere &sphere, int parts)
+{
+    PartLayout layout;
+    layout.build(chunkBeginsOf(sphere), sphere.cellCount(), std::clamp(parts, 1, 64));
+    return layout.partCell;
+}
+
 std::vector<CellId> Automaton::partCells() const
 {
     return d->partCell;

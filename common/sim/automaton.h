@@ -107,6 +107,8 @@ public:
     /// exchangeBytes() of any automaton on `sphere` split into `parts` parts, without
     /// building one.
     static std::size_t exchangeBytesFor(const geometry::HexSphere &sphere, int parts);
+    /// partCells() of any automaton on `sphere` split into `parts` parts.
+    static std::vector<CellId> partCellsFor(const geometry::HexSphere &sphere, int parts);
     /// Prepares new exchange memory of the current part count for its first tick (zeros
     /// the stamps; the rest is written before it is read).
     void resetExchange(std::byte *exchange) const;

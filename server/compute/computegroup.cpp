@@ -338,6 +338,9 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
     job.cellCount = sphere->cellCount();
     job.parts = std::uint32_t(parts);
     job.exchangeBytes = exchangeBytes;
+    const std::vector<geometry::CellId> partCells = sim::Automaton::partCellsFor(*sphere, parts);
+    std::fill(std::begin(job.partCells), std::end(job.partCells), 0u);
+    std::copy(partCells.begin(), partCells.end(), job.partCells);
     std::memset(job.contentVersion, 0, sizeof job.contentVersion);
     std::memcpy(job.contentVersion, contentVersion.constData(), std::size_t(contentVersion.size()));
 

@@ -15,7 +15,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 
@@ -76,6 +76,9 @@ struct StepJob
     std::uint32_t parts;         ///< automaton parts; worker slot i runs part i
     std::uint64_t exchangeBytes; ///< Automaton::exchangeBytes() for `parts` parts
     char contentVersion[64];     ///< Content::version, NUL-terminated
+    /// The partition table: part i steps the cells [partCells[i], partCells[i + 1]) (and
+    /// part 0 the twelve pentagons among them), for i < parts.
+    std::uint32_t partCells[kMaxWorkerSlots + 1];
 
     // The job.
     std::uint64_t sequence; ///< bumped for every job; answered in WorkerSlot::done

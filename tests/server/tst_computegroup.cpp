@@ -1049,6 +1049,8 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe_data()
                        QStringLiteral("%1 cells").arg(geometry::HexSphere::cellCountFor(16))};
     QTest::newRow("exchange of another size")
         << QStringLiteral("exchange") << QStringList{QStringLiteral("exchange")};
+    QTest::newRow("another partition table")
+        << QStringLiteral("partition") << QStringList{QStringLiteral("part 1")};
 }
 
 void tst_ComputeGroup::workerRefusesWorldItCannotServe()
@@ -1082,6 +1084,9 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     job.cellCount = s.cellCount();
     job.parts = 1;
     job.exchangeBytes = exchangeBytes;
+    const std::vector<CellId> partCells = world->partCells(1);
+    QCOMPARE(partCells, Automaton::partCellsFor(*s.sphere, 1));
+    std::copy(partCells.begin(), partCells.end(), job.partCells);
     const QByteArray version = world->content().version.toUtf8();
     QVERIFY(version.size() < int(sizeof(job.contentVersion)));
     std::memset(job.contentVersion, 0, sizeof(job.contentVersion));
@@ -1111,6 +1116,9 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
         QVERIFY(job.exchangeBytes != exchangeBytes);
         // Both sizes, so that whoever reads it sees the programs disagree.
         expectedInMessage << QString::number(job.exchangeBytes) << QString::number(exchangeBytes);
+    } else if (damage == QLatin1String("partition")) {
+        job.partCells[1] -= 256; // the part would end a chunk early
+        expectedInMessage << QString::number(job.partCells[1]) << QString::number(partCells[1]);
     }
 
     WorkerProcess worker(*segment, 0);

@@ -199,6 +199,15 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     const auto sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
     sim::Automaton automaton(sphere, *content);
     automaton.setPartCount(int(job.parts));
+    const std::vector<sim::CellId> partCells = automaton.partCells();
+    for (std::size_t i = 0; i < partCells.size(); ++i) {
+        if (partCells[i] != job.partCells[i])
+            return fail(ExitWrongWorld, tr("the server's part %1 starts at cell %2, this worker's "
+                                           "at cell %3: different programs")
+                                            .arg(i)
+                                            .arg(job.partCells[i])
+                                            .arg(partCells[i]));
+    }
     if (automaton.exchangeBytes() != job.exchangeBytes)
         return fail(ExitWrongWorld, tr("the server's exchange for %1 parts is %2 bytes, this "
                                        "worker's would be %3 bytes: different programs")
