@@ -105,6 +105,8 @@ public:
         return true;
     }
 
+    void setSpin(std::chrono::nanoseconds spin) override { m_spin = spin; }
+
     WaitResult wait(std::chrono::nanoseconds timeout) override
     {
         const auto start = Clock::now();

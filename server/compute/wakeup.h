@@ -78,6 +78,8 @@ public:
     /// Server side of EventFd: {in, out} as the worker sees them (--eventfd-in,
     /// --eventfd-out); {-1, -1} otherwise.
     virtual std::pair<int, int> peerEventFds() const { return {-1, -1}; }
+    /// Futex only: how long the next wait()s spin before they sleep (see WakerOptions).
+    virtual void setSpin(std::chrono::nanoseconds) {}
     QString errorString() const { return m_error; }
 
 protected:

@@ -274,6 +274,12 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         memory.dirty = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Dirty)]);
         memory.exchange = at[int(StepArray::Exchange)];
         automaton.runPart(sim::AutomatonPhase(job.phase), slotIndex, memory);
+        // Within a tick the next phase follows in microseconds: spin longer for it than
+        // for the next tick, which is a whole tick away.
+        (*waker)->setSpin(job.phase == std::uint32_t(sim::AutomatonPhase::Collect)
+                              ? options.spin
+                              : std::max<std::chrono::nanoseconds>(options.spin,
+                                                                   std::chrono::microseconds(300)));
         slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
         slot.done.store(sequence, std::memory_order_release);
         if (!(*waker)->notify())
