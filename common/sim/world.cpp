@@ -307,6 +307,10 @@ void World::collectChanges(std::vector<ChunkDelta> *deltas)
         return;
     const std::vector<CellId> &chunkBegin = d->chunkBegin;
     const geometry::HexSphere &sphere = *m_state.sphere;
+    std::size_t changed = 0;
+    for (int part = 0; part < d->automaton.partCount(); ++part)
+        changed += d->automaton.changedCells(d->memory, part).size();
+    deltas->reserve(std::min<std::size_t>(changed, sphere.chunkCount()));
     std::span<const CellId> pentagons;
     for (int part = 0; part < d->automaton.partCount(); ++part) {
         std::span<const CellId> cells = d->automaton.changedCells(d->memory, part);
@@ -322,12 +326,15 @@ void World::collectChanges(std::vector<ChunkDelta> *deltas)
             continue;
         ChunkId chunk = ChunkId(std::upper_bound(chunkBegin.begin(), chunkBegin.end(), cells[0])
                                 - chunkBegin.begin() - 1);
-        for (const CellId cell : cells) {
-            while (cell >= chunkBegin[chunk + 1])
+        // One run of cells per chunk, each copied at once (one allocation per chunk).
+        for (auto run = cells.begin(); run != cells.end();) {
+            while (*run >= chunkBegin[chunk + 1])
                 ++chunk;
-            if (deltas->empty() || deltas->back().chunk != chunk)
-                deltas->push_back(ChunkDelta{chunk, {}});
-            deltas->back().cells.push_back(cell);
+            auto end = run;
+            while (end != cells.end() && *end < chunkBegin[chunk + 1])
+                ++end;
+            deltas->push_back(ChunkDelta{chunk, std::vector<CellId>(run, end)});
+            run = end;
         }
     }
     // The pentagons come first in their chunks.
