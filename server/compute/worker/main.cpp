@@ -293,9 +293,11 @@ int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("hexsphere-worker"));
-    // Ctrl-C in the server's terminal reaches the whole process group: the server stops
-    // its workers itself, through their slots.
+    // Ctrl-C in the server's terminal, or a service manager's SIGTERM to the whole group,
+    // reaches the workers too: the server stops its workers itself, through their slots
+    // (and a worker whose server is gone exits within a second).
     ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGTERM, SIG_IGN);
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
 
     QCommandLineParser parser;
