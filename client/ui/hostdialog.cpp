@@ -274,6 +274,8 @@ server::ServerConfig HostDialog::config() const
     config.announceOnLan = lan;
     config.hostName = m_hostName;
     config.joinPassword = m_password->text();
+    // Large worlds step on compute workers beside the game, as on a dedicated server.
+    config.workers = server::kAutoWorkers;
     return config;
 }
 
