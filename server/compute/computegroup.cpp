@@ -575,8 +575,10 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
             }
         }
     }
-    if (cancelled)
+    if (cancelled) {
+        std::memset(d->exchange, 0, alignUp(cells) * 2);
         return tl::unexpected(tr("cancelled"));
+    }
     // Every job was either done or never taken (cancel); nothing else may be missing.
     for (std::uint32_t i = 0; i < count; ++i) {
         if (ring.state[i].load(std::memory_order_acquire) != kBulkDone)
@@ -589,6 +591,9 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
     ground.terrain.assign(terrain, terrain + cells);
     ground.elevation.assign(elevation, elevation + cells);
     d->stats.bytesCopied += 2 * std::uint64_t(cells);
+    // The exchange goes back to zeros: its part headers hold the stamps the automaton
+    // checks, and a leftover terrain byte pattern must never pass for one.
+    std::memset(d->exchange, 0, alignUp(cells) * 2);
     return ground;
 }
 
