@@ -260,17 +260,16 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
                                           << m_config.threads << "threads instead";
             m_computeTried = true;
         } else {
-            // The ground is most of the work: the workers and this thread share it.
-            auto ground = (*group)->generateTerrain(
-                m_config.seed, [&](std::uint64_t done, std::uint64_t total) {
+            // The ground and the noise fields are most of the work: the workers and this
+            // thread share them.
+            auto state = (*group)->generateWorld(
+                *content, m_config.seed, [&](std::uint64_t done, std::uint64_t total) {
                     emit progress(generating, qint64(done), qint64(total));
                     return !cancelled();
                 });
-            if (!ground)
+            if (!state)
                 return nullptr; // cancelled
-            auto world = std::make_unique<sim::World>(
-                sim::generateWorld(sphere, *content, m_config.seed, *ground), content,
-                m_config.threads);
+            auto world = std::make_unique<sim::World>(std::move(*state), content, m_config.threads);
             if (auto attached = (*group)->attach(*world); attached)
                 m_compute = std::move(*group);
             else

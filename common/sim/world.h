@@ -141,8 +141,16 @@ private:
 /// land. Integer arithmetic only.
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
                          std::uint64_t seed);
-/// As above, on `ground`: generateTerrain(*sphere, seed), however it was computed.
+/// Computes a NoiseField for every cell of `terrain` (see noiseFieldRange()) into `out`
+/// (one value per cell).
+using NoiseFieldFill
+    = std::function<void(const NoiseField &field, const std::uint8_t *terrain, std::int64_t *out)>;
+
+/// As above, on `ground`: generateTerrain(*sphere, seed), however it was computed; the
+/// noise fields of deposits and flora are computed by `fill` when given (else here, on
+/// this thread).
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
-                         std::uint64_t seed, const GeneratedTerrain &ground);
+                         std::uint64_t seed, const GeneratedTerrain &ground,
+                         const NoiseFieldFill &fill = {});
 
 } // namespace hex::sim

@@ -101,7 +101,7 @@ int featureFrequency(const geometry::HexSphere &sphere, int cells)
 // Places each resource's deposits: the eligible cells (its terrains, not yet taken) where
 // a noise field is highest, as many as its abundance asks, so deposits come in patches.
 void placeDeposits(const geometry::HexSphere &sphere, const Content &content, std::uint64_t seed,
-                   WorldState &state)
+                   WorldState &state, const NoiseFieldFill &fill, std::vector<std::int64_t> &noise)
 {
     const std::uint32_t count = sphere.cellCount();
     const int frequency = featureFrequency(sphere, 12);
@@ -111,14 +111,14 @@ void placeDeposits(const geometry::HexSphere &sphere, const Content &content, st
         if (resource.abundance == 0 || resource.maxAmount == 0)
             continue;
         const std::uint64_t resourceSeed = mix(seed ^ 0x6465706F736974ull ^ (r << 56));
+        fill(NoiseField{resourceSeed, frequency, 2, resource.terrainMask}, state.terrain.data(),
+             noise.data());
         candidates.clear();
         for (geometry::CellId cell = 0; cell < count; ++cell) {
             if (state.resourceKind[cell] != kNoResource
                 || !(resource.terrainMask >> state.terrain[cell] & 1))
                 continue;
-            std::int64_t p[3];
-            quantisedCentre(sphere, cell, p);
-            candidates.emplace_back(fractalNoise(resourceSeed, p, frequency, 2), cell);
+            candidates.emplace_back(noise[cell], cell);
         }
         const std::size_t wanted
             = std::min<std::size_t>(candidates.size(), std::size_t(std::uint64_t(candidates.size())
@@ -233,6 +233,19 @@ void generateTerrainRange(const geometry::HexSphere &sphere, std::uint64_t seed,
     }
 }
 
+void noiseFieldRange(const geometry::HexSphere &sphere, const NoiseField &field,
+                     const std::uint8_t *terrain, geometry::CellId begin, geometry::CellId end,
+                     std::int64_t *out)
+{
+    for (geometry::CellId cell = begin; cell < end; ++cell) {
+        if (!(field.terrainMask >> terrain[cell] & 1))
+            continue;
+        std::int64_t p[3];
+        quantisedCentre(sphere, cell, p);
+        out[cell] = fractalNoise(field.seed, p, field.frequency, field.octaves);
+    }
+}
+
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
                          std::uint64_t seed)
 {
@@ -241,15 +254,24 @@ WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, cons
 }
 
 WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, const Content &content,
-                         std::uint64_t seed, const GeneratedTerrain &ground)
+                         std::uint64_t seed, const GeneratedTerrain &ground,
+                         const NoiseFieldFill &fillGiven)
 {
     const std::uint32_t count = sphere->cellCount();
+    const geometry::HexSphere *s0 = sphere.get();
+    const NoiseFieldFill fill
+        = fillGiven ? fillGiven
+                    : NoiseFieldFill([s0, count](const NoiseField &field,
+                                                 const std::uint8_t *terrain, std::int64_t *out) {
+                          noiseFieldRange(*s0, field, terrain, 0, count, out);
+                      });
+    std::vector<std::int64_t> noise(count);
     WorldState state = WorldState::blank(std::move(sphere), seed);
     const geometry::HexSphere &s = *state.sphere;
     state.terrain.assign(ground.terrain.begin(), ground.terrain.end());
     state.elevation.assign(ground.elevation.begin(), ground.elevation.end());
 
-    placeDeposits(s, content, seed, state);
+    placeDeposits(s, content, seed, state, fill, noise);
 
     fillBasins(s, content.automaton.water.maxWater, state);
 
@@ -259,12 +281,12 @@ WorldState generateWorld(std::shared_ptr<const geometry::HexSphere> sphere, cons
     const std::uint64_t floraSeed = mix(seed ^ 0x666C6F7261ull);
     const int floraFrequency = featureFrequency(s, 8);
     const int floraStart = std::clamp<int>(flora.maxFlora / 2, 1, 255);
+    fill(NoiseField{floraSeed, floraFrequency, 2, flora.terrainMask}, state.terrain.data(),
+         noise.data());
     for (geometry::CellId cell = 0; cell < count; ++cell) {
         if (!(flora.terrainMask >> state.terrain[cell] & 1))
             continue;
-        std::int64_t p[3];
-        quantisedCentre(s, cell, p);
-        const std::int64_t patch = fractalNoise(floraSeed, p, floraFrequency, 2);
+        const std::int64_t patch = noise[cell];
         const std::uint64_t dice = mix(floraSeed ^ cell) % 100;
         if (patch > kOne / 2 && dice < 40)
             state.flora[cell] = std::uint8_t(floraStart);

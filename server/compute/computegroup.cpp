@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QScopeGuard>
 #include <QThread>
 
 #include <algorithm>
@@ -489,32 +490,14 @@ std::uint64_t ComputeGroup::newStamp()
     return ++d->stamp;
 }
 
-tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
-    std::uint64_t seed, const std::function<bool(std::uint64_t, std::uint64_t)> &progress)
+bool ComputeGroup::runBulk(const std::function<void(std::uint32_t job)> &runHere,
+                           const std::function<bool(double fraction)> &progress)
 {
-    if (d->world)
-        return tl::unexpected(tr("the world exists already"));
-    const geometry::HexSphere &sphere = *d->sphere;
-    const std::uint32_t cells = sphere.cellCount();
-    // The exchange is free until a world steps: it takes the two output arrays.
-    std::byte *terrainOut = d->exchange;
-    std::byte *elevationOut = d->exchange + alignUp(cells);
-    Q_ASSERT(alignUp(cells) * 2 <= d->segment.size() - std::size_t(d->exchange - d->segment.payload()));
-    const auto *base = reinterpret_cast<const std::byte *>(d->segment.control());
-
     BulkRing &ring = d->segment.control()->bulk;
-    const std::uint32_t count = std::clamp<std::uint32_t>(cells / 8192, 1, kMaxBulkJobs);
+    const std::uint32_t count = ring.count;
     ring.generation += 1;
-    ring.kind = std::uint32_t(BulkKind::Terrain);
-    ring.count = count;
-    ring.seed = seed;
-    ring.outputOffsets[0] = std::uint64_t(terrainOut - base);
-    ring.outputOffsets[1] = std::uint64_t(elevationOut - base);
-    for (std::uint32_t i = 0; i < count; ++i) {
-        ring.begin[i] = std::uint32_t(std::uint64_t(cells) * i / count);
-        ring.end[i] = std::uint32_t(std::uint64_t(cells) * (i + 1) / count);
+    for (std::uint32_t i = 0; i < count; ++i)
         ring.state[i].store(0, std::memory_order_relaxed);
-    }
     ring.done.store(0, std::memory_order_relaxed);
     ring.next.store(0, std::memory_order_release);
 
@@ -525,9 +508,7 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
     const std::vector<int> handedOut = d->wakeRunning();
 
     const auto runJob = [&](std::uint32_t i) {
-        sim::generateTerrainRange(sphere, seed, ring.begin[i], ring.end[i],
-                                  reinterpret_cast<std::uint8_t *>(terrainOut),
-                                  reinterpret_cast<std::uint8_t *>(elevationOut));
+        runHere(i);
         ring.state[i].store(kBulkDone, std::memory_order_release);
         ring.done.fetch_add(1, std::memory_order_acq_rel);
     };
@@ -538,8 +519,8 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
         if (!progress || (!force && now - lastReport < std::chrono::milliseconds(50)))
             return;
         lastReport = now;
-        const std::uint64_t done = ring.done.load(std::memory_order_acquire);
-        if (!progress(std::uint64_t(cells) * done / count, cells) && !cancelled) {
+        const double done = double(ring.done.load(std::memory_order_acquire)) / count;
+        if (!progress(done) && !cancelled) {
             cancelled = true;
             ring.next.store(count, std::memory_order_release); // nobody takes another job
         }
@@ -554,11 +535,14 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
         report(false);
     }
     // Then the workers' answers; the jobs of one that fails are run again here.
-    const auto deadline = Clock::now() + std::max(d->options.deadline, std::chrono::milliseconds(10000));
+    const auto deadline
+        = Clock::now() + std::max(d->options.deadline, std::chrono::milliseconds(10000));
     for (const int part : handedOut) {
         QString why;
         bool late = false;
-        while (!d->waitFor(part, job.sequence, std::min(deadline, Clock::now() + std::chrono::milliseconds(50)), why, late)) {
+        while (!d->waitFor(part, job.sequence,
+                           std::min(deadline, Clock::now() + std::chrono::milliseconds(50)), why,
+                           late)) {
             if (!late || Clock::now() >= deadline)
                 break;
             report(false); // still working: show progress and wait on
@@ -575,26 +559,100 @@ tl::expected<sim::GeneratedTerrain, QString> ComputeGroup::generateTerrain(
             }
         }
     }
-    if (cancelled) {
-        std::memset(d->exchange, 0, alignUp(cells) * 2);
-        return tl::unexpected(tr("cancelled"));
-    }
-    // Every job was either done or never taken (cancel); nothing else may be missing.
+    if (cancelled)
+        return false;
+    // Every job was either done or never taken; nothing else may be missing.
     for (std::uint32_t i = 0; i < count; ++i) {
         if (ring.state[i].load(std::memory_order_acquire) != kBulkDone)
             runJob(i);
     }
     report(true);
+    return true;
+}
+
+tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
+    const sim::Content &content, std::uint64_t seed,
+    const std::function<bool(std::uint64_t, std::uint64_t)> &progress)
+{
+    if (d->world)
+        return tl::unexpected(tr("the world exists already"));
+    const geometry::HexSphere &sphere = *d->sphere;
+    const std::uint32_t cells = sphere.cellCount();
+    // The exchange is free until a world steps: it holds the ground and one noise field.
+    std::byte *terrainOut = d->exchange;
+    std::byte *elevationOut = d->exchange + alignUp(cells);
+    std::byte *noiseOut = d->exchange + 2 * alignUp(cells);
+    const std::size_t scratch = 2 * alignUp(cells) + alignUp(cells * sizeof(std::int64_t));
+    if (scratch > d->segment.size() - std::size_t(d->exchange - d->segment.payload())
+                      - sizeof(ControlBlock))
+        return tl::unexpected(tr("the shared segment is too small to generate the world in"));
+    // Zeros again afterwards, whatever happens: the exchange's part headers hold the stamps
+    // the automaton checks, and a leftover byte pattern must never pass for one.
+    const auto clear = qScopeGuard([&] { std::memset(d->exchange, 0, scratch); });
+    const auto *base = reinterpret_cast<const std::byte *>(d->segment.control());
+    auto *terrain = reinterpret_cast<std::uint8_t *>(terrainOut);
+    auto *elevation = reinterpret_cast<std::uint8_t *>(elevationOut);
+    auto *noise = reinterpret_cast<std::int64_t *>(noiseOut);
+
+    BulkRing &ring = d->segment.control()->bulk;
+    ring.count = std::clamp<std::uint32_t>(cells / 8192, 1, kMaxBulkJobs);
+    for (std::uint32_t i = 0; i < ring.count; ++i) {
+        ring.begin[i] = std::uint32_t(std::uint64_t(cells) * i / ring.count);
+        ring.end[i] = std::uint32_t(std::uint64_t(cells) * (i + 1) / ring.count);
+    }
+    // Progress: the ground is about half the work, the noise fields of deposits and flora
+    // the rest.
+    int fields = 1; // flora
+    for (std::size_t r = 1; r < content.resources.size(); ++r)
+        fields += content.resources[r].abundance != 0 && content.resources[r].maxAmount != 0;
+    int stage = 0;
+    const int stages = 1 + fields;
+    const auto stageProgress = [&](double fraction) {
+        const double overall = stage == 0 ? 0.5 * fraction
+                                          : 0.5 + 0.5 * (stage - 1 + fraction) / fields;
+        return !progress || progress(std::uint64_t(overall * cells), cells);
+    };
+
+    ring.kind = std::uint32_t(BulkKind::Terrain);
+    ring.seed = seed;
+    ring.outputOffsets[0] = std::uint64_t(terrainOut - base);
+    ring.outputOffsets[1] = std::uint64_t(elevationOut - base);
+    if (!runBulk([&](std::uint32_t i) {
+            sim::generateTerrainRange(sphere, seed, ring.begin[i], ring.end[i], terrain, elevation);
+        }, stageProgress))
+        return tl::unexpected(tr("cancelled"));
     sim::GeneratedTerrain ground;
-    const auto *terrain = reinterpret_cast<const std::uint8_t *>(terrainOut);
-    const auto *elevation = reinterpret_cast<const std::uint8_t *>(elevationOut);
     ground.terrain.assign(terrain, terrain + cells);
     ground.elevation.assign(elevation, elevation + cells);
     d->stats.bytesCopied += 2 * std::uint64_t(cells);
-    // The exchange goes back to zeros: its part headers hold the stamps the automaton
-    // checks, and a leftover terrain byte pattern must never pass for one.
-    std::memset(d->exchange, 0, alignUp(cells) * 2);
-    return ground;
+
+    bool cancelled = false;
+    const sim::NoiseFieldFill fill = [&](const sim::NoiseField &field, const std::uint8_t *,
+                                         std::int64_t *out) {
+        ++stage;
+        if (cancelled)
+            return;
+        ring.kind = std::uint32_t(BulkKind::Noise);
+        ring.seed = field.seed;
+        ring.frequency = field.frequency;
+        ring.octaves = field.octaves;
+        ring.terrainMask = field.terrainMask;
+        ring.inputOffset = std::uint64_t(terrainOut - base);
+        ring.outputOffsets[0] = std::uint64_t(noiseOut - base);
+        // The field is over the generated ground, which the segment still holds.
+        if (!runBulk([&](std::uint32_t i) {
+                sim::noiseFieldRange(sphere, field, terrain, ring.begin[i], ring.end[i], noise);
+            }, stageProgress)) {
+            cancelled = true;
+            return;
+        }
+        std::memcpy(out, noise, cells * sizeof(std::int64_t));
+    };
+    sim::WorldState state = sim::generateWorld(d->sphere, content, seed, ground, fill);
+    Q_ASSERT(cancelled || stage == stages - 1);
+    if (cancelled)
+        return tl::unexpected(tr("cancelled"));
+    return state;
 }
 
 void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,

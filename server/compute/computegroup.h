@@ -81,26 +81,28 @@ public:
     static tl::expected<std::unique_ptr<ComputeGroup>, QString>
     start(sim::World &world, const ComputeOptions &options);
     /// Creates the segment for worlds on `sphere` under `content` and starts the workers,
-    /// waiting for them to attach. It serves no world yet: generateTerrain() may run, then
+    /// waiting for them to attach. It serves no world yet: generateWorld() may run, then
     /// attach() gives it the world.
     static tl::expected<std::unique_ptr<ComputeGroup>, QString>
     create(std::shared_ptr<const geometry::HexSphere> sphere, const sim::Content &content,
            const ComputeOptions &options);
+    ~ComputeGroup() override;
+    ComputeGroup(const ComputeGroup &) = delete;
+    ComputeGroup &operator=(const ComputeGroup &) = delete;
+
     /// Moves `world`'s arrays into the segment and becomes its StepRunner. Once; the world
     /// must be on the sphere and content of create() and outlive the group.
     [[nodiscard]] tl::expected<void, QString> attach(sim::World &world);
 
-    /// The ground of a new world, sim::generateTerrain(*sphere, seed), computed as bulk jobs
-    /// by the workers and this thread together (a worker that fails is replaced by this
-    /// thread). `progress(cellsDone, cells)` is called as jobs finish (from this thread);
+    /// A new world, sim::generateWorld(sphere, content, seed): its ground and the noise
+    /// fields of its deposits and flora (the bulk of the work) computed as bulk jobs by the
+    /// workers and this thread together (a worker that fails is replaced by this thread),
+    /// the rest here. `progress(done, total)` is called as jobs finish (from this thread);
     /// returning false cancels the run, which then fails with "cancelled". Only before
     /// attach().
-    tl::expected<sim::GeneratedTerrain, QString>
-    generateTerrain(std::uint64_t seed,
-                    const std::function<bool(std::uint64_t done, std::uint64_t total)> &progress);
-    ~ComputeGroup() override;
-    ComputeGroup(const ComputeGroup &) = delete;
-    ComputeGroup &operator=(const ComputeGroup &) = delete;
+    tl::expected<sim::WorldState, QString>
+    generateWorld(const sim::Content &content, std::uint64_t seed,
+                  const std::function<bool(std::uint64_t done, std::uint64_t total)> &progress);
 
     QString segmentName() const;
     ComputeStats stats() const;
@@ -120,6 +122,11 @@ public:
 private:
     struct Slot;
     struct Private;
+    /// Runs the jobs of the BulkRing (count, ranges and kind set) on the running workers
+    /// and this thread (`runHere(job)`), rerunning here the jobs of a worker that fails.
+    /// `progress(fraction done)` returning false cancels: false then.
+    bool runBulk(const std::function<void(std::uint32_t job)> &runHere,
+                 const std::function<bool(double fraction)> &progress);
     explicit ComputeGroup(std::unique_ptr<Private> d);
     std::unique_ptr<Private> d;
 };

@@ -15,7 +15,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 
@@ -99,6 +99,7 @@ inline constexpr int kMaxBulkJobs = 1024;
 enum class BulkKind : std::uint32_t {
     None = 0,
     Terrain = 1, ///< hex::sim::generateTerrainRange() into the two output arrays
+    Noise = 2,   ///< hex::sim::noiseFieldRange() over the input terrain into output 0 (int64)
 };
 
 /// A bulk run (world generation): `count` jobs, each a cell range, taken by whoever is free
@@ -112,6 +113,11 @@ struct BulkRing
     std::uint32_t kind;               ///< a BulkKind
     std::uint32_t count;              ///< jobs, at most kMaxBulkJobs
     std::uint64_t seed;
+    std::int32_t frequency;           ///< Noise: the field's
+    std::int32_t octaves;             ///< Noise: the field's
+    std::uint32_t terrainMask;        ///< Noise: the field's
+    std::uint32_t reserved;
+    std::uint64_t inputOffset;        ///< Noise: the terrain, from the segment's start
     std::uint64_t outputOffsets[2];   ///< from the segment's start
     std::atomic<std::uint32_t> next;  ///< the next job to take; >= count: none left
     std::atomic<std::uint32_t> done;  ///< jobs finished

@@ -123,22 +123,32 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
     BulkRing &ring = segment.control()->bulk;
     auto *base = reinterpret_cast<std::byte *>(segment.control());
     const std::uint64_t size = segment.size();
-    if (ring.kind != std::uint32_t(BulkKind::Terrain)) {
-        fail(ExitBadJob, tr("bulk job kind %1 does not exist").arg(ring.kind));
-        return false;
-    }
+    const auto inside = [&](std::uint64_t offset, std::uint64_t bytes) {
+        return offset >= sizeof(ControlBlock) && offset <= size && size - offset >= bytes;
+    };
     if (ring.count > std::uint32_t(kMaxBulkJobs)) {
         fail(ExitBadJob, tr("%1 bulk jobs are more than the ring holds").arg(ring.count));
         return false;
     }
-    for (const std::uint64_t offset : ring.outputOffsets) {
-        if (offset < sizeof(ControlBlock) || offset > size || size - offset < cellCount) {
-            fail(ExitBadJob, tr("a bulk job writes outside the %1-byte segment").arg(size));
-            return false;
-        }
+    const auto kind = BulkKind(ring.kind);
+    const bool fits
+        = kind == BulkKind::Terrain
+              ? inside(ring.outputOffsets[0], cellCount) && inside(ring.outputOffsets[1], cellCount)
+          : kind == BulkKind::Noise
+              ? inside(ring.inputOffset, cellCount)
+                    && inside(ring.outputOffsets[0], std::uint64_t(cellCount) * 8)
+                    && ring.outputOffsets[0] % alignof(std::int64_t) == 0
+              : false;
+    if (kind != BulkKind::Terrain && kind != BulkKind::Noise) {
+        fail(ExitBadJob, tr("bulk job kind %1 does not exist").arg(ring.kind));
+        return false;
     }
-    auto *terrain = reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[0]);
-    auto *elevation = reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[1]);
+    if (!fits) {
+        fail(ExitBadJob, tr("a bulk job reads or writes outside the %1-byte segment").arg(size));
+        return false;
+    }
+    const hex::sim::NoiseField field{ring.seed, ring.frequency, ring.octaves,
+                                     std::uint8_t(ring.terrainMask)};
     for (;;) {
         const std::uint32_t i = ring.next.fetch_add(1, std::memory_order_acq_rel);
         if (i >= ring.count)
@@ -152,8 +162,17 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
             return false;
         }
         ring.state[i].store(std::uint32_t(slotIndex) + 1, std::memory_order_release);
-        hex::sim::generateTerrainRange(sphere, ring.seed, ring.begin[i], ring.end[i], terrain,
-                                       elevation);
+        if (kind == BulkKind::Terrain) {
+            hex::sim::generateTerrainRange(
+                sphere, ring.seed, ring.begin[i], ring.end[i],
+                reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[0]),
+                reinterpret_cast<std::uint8_t *>(base + ring.outputOffsets[1]));
+        } else {
+            hex::sim::noiseFieldRange(
+                sphere, field, reinterpret_cast<const std::uint8_t *>(base + ring.inputOffset),
+                ring.begin[i], ring.end[i],
+                reinterpret_cast<std::int64_t *>(base + ring.outputOffsets[0]));
+        }
         ring.state[i].store(kBulkDone, std::memory_order_release);
         ring.done.fetch_add(1, std::memory_order_acq_rel);
         slot.heartbeat.fetch_add(1, std::memory_order_relaxed);
