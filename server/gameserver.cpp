@@ -267,8 +267,14 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
                     emit progress(generating, qint64(done), qint64(total));
                     return !cancelled();
                 });
-            if (!state)
-                return nullptr; // cancelled
+            if (!state && cancelled())
+                return nullptr;
+            if (!state) {
+                qCWarning(lcServer).noquote() << "tick 0: the compute workers cannot generate the "
+                                                 "world ("
+                                              << state.error() << "); generating it here";
+                state = sim::generateWorld(sphere, *content, m_config.seed);
+            }
             auto world = std::make_unique<sim::World>(std::move(*state), content, m_config.threads);
             if (auto attached = (*group)->attach(*world); attached)
                 m_compute = std::move(*group);

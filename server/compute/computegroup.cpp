@@ -567,7 +567,7 @@ bool ComputeGroup::runBulk(const std::function<void(std::uint32_t job)> &runHere
             runJob(i);
     }
     report(true);
-    return true;
+    return !cancelled; // a cancel in the last report still counts
 }
 
 tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
