@@ -8,6 +8,8 @@
 #include "compute/workerprocess.h"
 
 #include "geometry/hexsphere.h"
+#include "scriptedworld.h"
+
 #include "sim/content.h"
 #include "sim/terrain.h"
 #include "sim/world.h"
@@ -118,44 +120,9 @@ std::shared_ptr<const geometry::HexSphere> sphereOf(int subdivisions)
     return sphere;
 }
 
-bool isLand(const WorldState &s, CellId cell)
-{
-    return s.terrain[cell] != std::uint8_t(Terrain::DeepWater)
-           && s.terrain[cell] != std::uint8_t(Terrain::ShallowWater);
-}
-
-int slotOf(const geometry::HexSphere &sphere, CellId cell, CellId other)
-{
-    const auto nbs = sphere.neighbours(cell);
-    return int(std::find(nbs.begin(), nbs.end(), other) - nbs.begin());
-}
-
-/// Five land hexagons in a straight line, the first on a deposit of `kind`, none in `taken`.
-std::optional<std::vector<CellId>> findLine(const WorldState &s, ResourceId kind,
-                                            const std::set<CellId> &taken)
-{
-    const geometry::HexSphere &sphere = *s.sphere;
-    for (CellId d = 12; d < s.cellCount(); ++d) {
-        if (s.resourceKind[d] != kind || s.resourceAmount[d] == 0 || taken.count(d))
-            continue;
-        for (const CellId first : sphere.neighbours(d)) {
-            std::vector<CellId> line{d, first};
-            while (line.size() < 5 && !geometry::HexSphere::isPentagon(line.back())) {
-                const CellId cur = line.back();
-                const CellId prev = line[line.size() - 2];
-                line.push_back(
-                    sphere.neighbours(cur)[std::size_t((slotOf(sphere, cur, prev) + 3) % 6)]);
-            }
-            const bool usable
-                = line.size() == 5 && std::all_of(line.begin(), line.end(), [&](CellId c) {
-                      return !geometry::HexSphere::isPentagon(c) && isLand(s, c) && !taken.count(c);
-                  });
-            if (usable)
-                return line;
-        }
-    }
-    return std::nullopt;
-}
+// Land, lattice slots and five-cell lines on deposits, as the persistence tests find them.
+using hex::test::findLine;
+using hex::test::slotOf;
 
 /// Actions by tick for a run of `ticks` ticks: every player claims a line and builds an
 /// extractor → conveyor → conveyor → furnace → chest factory on iron (a polluting one, so
