@@ -234,26 +234,13 @@ bool GameServer::openStoredWorld(std::shared_ptr<const sim::Content> content,
     return true;
 }
 
-compute::ComputeOptions GameServer::computeOptions(int workers) const
-{
-    compute::ComputeOptions options;
-    options.workers = workers;
-    options.program = compute::ComputeGroup::defaultProgram();
-    options.deadline = std::chrono::milliseconds(m_config.workerDeadlineMs);
-    if (m_config.wakeup.isEmpty())
-        options.method = compute::Waker::best();
-    else if (const auto method = compute::parseWakeMethod(m_config.wakeup))
-        options.method = *method;
-    return options;
-}
-
 std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Content> content)
 {
     const QString generating = tr("Generating the world “%1”…").arg(m_config.worldName);
     emit progress(generating, 0, 0);
     auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
     if (const int workers = resolveWorkers(m_config.workers, m_config.subdivisions); workers > 0) {
-        auto group = compute::ComputeGroup::create(sphere, *content, computeOptions(workers));
+        auto group = compute::ComputeGroup::create(sphere, *content, computeOptionsFor(m_config, workers));
         if (!group) {
             qCWarning(lcServer).noquote() << "tick 0: compute workers did not start ("
                                           << group.error() << "); generating and stepping on"
@@ -298,7 +285,7 @@ void GameServer::startCompute()
     const std::uint64_t tick = m_world->state().tick;
     if (workers <= 0)
         return;
-    auto group = compute::ComputeGroup::start(*m_world, computeOptions(workers));
+    auto group = compute::ComputeGroup::start(*m_world, computeOptionsFor(m_config, workers));
     if (!group) {
         qCWarning(lcServer).noquote() << "tick" << tick << "compute workers did not start ("
                                       << group.error() << "); stepping on" << m_world->threadCount()

@@ -16,7 +16,6 @@ struct Content;
 
 namespace hex::server::compute {
 class ComputeGroup;
-struct ComputeOptions;
 }
 
 namespace hex::server::persistence {
@@ -89,7 +88,6 @@ private:
     /// world, unless newWorld() did or tried; when none can start, logs why and leaves the
     /// world on threads.
     void startCompute();
-    compute::ComputeOptions computeOptions(int workers) const;
     /// Generates the config's new world, its ground computed by the compute workers when
     /// the config asks for them (they then step it: m_compute). Null when cancelled.
     std::unique_ptr<sim::World> newWorld(std::shared_ptr<const sim::Content> content);

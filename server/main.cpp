@@ -197,18 +197,13 @@ int runSimulate(const SimulateRequest &request,
 
     // Workers as the server starts them (GameServer::startCompute).
     const int workers = resolveWorkers(request.workers, world.state().sphere->subdivisions());
-    const hex::server::compute::WakeMethod method
-        = request.wakeup.isEmpty() ? hex::server::compute::Waker::best()
-                                   : hex::server::compute::parseWakeMethod(request.wakeup)
-                                         .value_or(hex::server::compute::Waker::best());
+    ServerConfig wanted;
+    wanted.wakeup = request.wakeup;
+    const hex::server::compute::ComputeOptions options = computeOptionsFor(wanted, workers);
+    const hex::server::compute::WakeMethod method = options.method;
     std::unique_ptr<hex::server::compute::ComputeGroup> group;
     if (workers > 0) {
         (void)hex::server::compute::Segment::removeStale();
-        hex::server::compute::ComputeOptions options;
-        options.workers = workers;
-        options.program = hex::server::compute::ComputeGroup::defaultProgram();
-        options.deadline = std::chrono::milliseconds(ServerConfig().workerDeadlineMs);
-        options.method = method;
         auto started = hex::server::compute::ComputeGroup::start(world, options);
         if (started) {
             group = std::move(*started);

@@ -114,6 +114,16 @@ int defaultWorkers()
     return std::clamp(QThread::idealThreadCount(), 1, 4);
 }
 
+compute::ComputeOptions computeOptionsFor(const ServerConfig &config, int workers)
+{
+    compute::ComputeOptions options;
+    options.workers = workers;
+    options.program = compute::ComputeGroup::defaultProgram();
+    options.deadline = std::chrono::milliseconds(config.workerDeadlineMs);
+    options.method = compute::parseWakeMethod(config.wakeup).value_or(compute::Waker::best());
+    return options;
+}
+
 int resolveWorkers(int configured, int size)
 {
     if (configured != kAutoWorkers)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "compute/computegroup.h"
 #include "persistence/worldstore.h"
 
 #include <QCoreApplication>
@@ -78,6 +79,9 @@ int defaultWorkers();
 /// defaultWorkers() when the world is at least kAutoWorkersMinSize and the machine has two
 /// processors or more, else 0.
 int resolveWorkers(int configured, int size);
+/// What `config` asks of `workers` compute workers: the worker next to this program, the
+/// config's wake-up method (the best the kernel offers when unset) and deadline.
+compute::ComputeOptions computeOptionsFor(const ServerConfig &config, int workers);
 
 inline constexpr int kMinUps = 10;
 inline constexpr int kMaxUps = 60;

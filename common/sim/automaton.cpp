@@ -440,7 +440,7 @@ struct Tables : PartLayout
     /// empty).
     void bindLists(PartScratch &out, int part, std::byte *exchange, const PartHeader *header) const;
 
-    // step()'s own exchange.
+    // heapExchange().
     struct AlignedFree
     {
         void operator()(std::byte *p) const { ::operator delete[](p, std::align_val_t(64)); }
@@ -1383,19 +1383,29 @@ AutomatonMemory automatonMemory(WorldState &state, ChangeSet &changes, std::byte
     return memory;
 }
 
-void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
+std::byte *Automaton::heapExchange()
 {
-    Q_ASSERT(state.cellCount() == d->sphere->cellCount());
-    Q_ASSERT(changes.dirty.size() == state.cellCount());
-    setPartCount(pool.threadCount());
     if (d->ownExchangeSize < d->exchangeSize) {
         d->ownExchange.reset(
             static_cast<std::byte *>(::operator new[](d->exchangeSize, std::align_val_t(64))));
         d->ownExchangeSize = d->exchangeSize;
         resetExchange(d->ownExchange.get());
     }
-    const AutomatonMemory memory
-        = automatonMemory(state, changes, d->ownExchange.get(), ++d->ownStamp);
+    return d->ownExchange.get();
+}
+
+std::uint64_t Automaton::newHeapStamp()
+{
+    return ++d->ownStamp;
+}
+
+void Automaton::step(WorldState &state, StepPool &pool, ChangeSet &changes)
+{
+    Q_ASSERT(state.cellCount() == d->sphere->cellCount());
+    Q_ASSERT(changes.dirty.size() == state.cellCount());
+    setPartCount(pool.threadCount());
+    const std::uint64_t stamp = newHeapStamp();
+    const AutomatonMemory memory = automatonMemory(state, changes, heapExchange(), stamp);
     for (const AutomatonPhase phase :
          {AutomatonPhase::Survey, AutomatonPhase::Read, AutomatonPhase::Write})
         pool.run([&](int part) { runPart(phase, part, memory); });

@@ -112,6 +112,11 @@ public:
     /// Prepares new exchange memory of the current part count for its first tick (zeros
     /// the stamps; the rest is written before it is read).
     void resetExchange(std::byte *exchange) const;
+    /// An exchange in this automaton's own heap memory, grown (and prepared) as the part
+    /// count needs: what step() and a runner on threads use. With newHeapStamp(), the
+    /// stamps for it.
+    std::byte *heapExchange();
+    std::uint64_t newHeapStamp();
     /// The first cell of each part and the cell count at the end (partCount() + 1 values).
     std::vector<CellId> partCells() const;
 

@@ -108,8 +108,8 @@ std::uint64_t combineHash(std::uint64_t cells, std::uint64_t machines, std::uint
 
 namespace {
 
-/// The World's own runner: every part on the World's StepPool threads, with an exchange in
-/// the heap.
+/// The World's own runner: every part on the World's StepPool threads, with the
+/// automaton's heap exchange.
 class PoolRunner final : public StepRunner
 {
 public:
@@ -119,18 +119,8 @@ public:
     {}
 
     int partCount() const override { return m_pool.threadCount(); }
-    std::byte *exchange() override
-    {
-        const std::size_t bytes = m_automaton.exchangeBytes();
-        if (m_bytes < bytes) {
-            m_exchange.reset(
-                static_cast<std::byte *>(::operator new[](bytes, std::align_val_t(64))));
-            m_bytes = bytes;
-            m_automaton.resetExchange(m_exchange.get());
-        }
-        return m_exchange.get();
-    }
-    std::uint64_t newStamp() override { return ++m_stamp; }
+    std::byte *exchange() override { return m_automaton.heapExchange(); }
+    std::uint64_t newStamp() override { return m_automaton.newHeapStamp(); }
     void runPhase(AutomatonPhase phase, const AutomatonMemory &memory,
                   Automaton &automaton) override
     {
@@ -138,15 +128,8 @@ public:
     }
 
 private:
-    struct AlignedFree
-    {
-        void operator()(std::byte *p) const { ::operator delete[](p, std::align_val_t(64)); }
-    };
     StepPool &m_pool;
     Automaton &m_automaton;
-    std::unique_ptr<std::byte[], AlignedFree> m_exchange;
-    std::size_t m_bytes = 0;
-    std::uint64_t m_stamp = 0;
 };
 
 } // namespace

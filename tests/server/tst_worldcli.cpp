@@ -74,6 +74,10 @@ private:
     Run world(const QStringList &arguments, const QString &database,
               const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment());
     QString databaseFor(const QString &backend);
+    /// Opens the world `name` in `database` through the store API on a connection of its
+    /// own; null, with the reason in `error` (and a warning), when it does not open.
+    std::unique_ptr<WorldStore> openStore(const QString &database, const QString &name,
+                                          QString *error = nullptr);
     /// Creates `name` through the store API: 2 players, ticks up to `ticks`.
     bool createWorld(const QString &database, const QString &name, int ticks);
     /// The line of `world list` output that starts with `name`.
@@ -144,18 +148,28 @@ QString tst_WorldCli::databaseFor(const QString &backend)
     return m_pg.url();
 }
 
+std::unique_ptr<WorldStore> tst_WorldCli::openStore(const QString &database, const QString &name,
+                                                    QString *error)
+{
+    QString why;
+    const auto location = StoreLocation::parse(database);
+    std::unique_ptr<WorldStore> store;
+    if (!location)
+        why = location.error();
+    else
+        store = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial), &why);
+    if (!store)
+        qWarning("%s", qPrintable(why));
+    if (error)
+        *error = why;
+    return store;
+}
+
 bool tst_WorldCli::createWorld(const QString &database, const QString &name, int ticks)
 {
-    const auto location = StoreLocation::parse(database);
-    if (!location)
+    auto store = openStore(database, name);
+    if (!store)
         return false;
-    QString error;
-    auto store
-        = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial), &error);
-    if (!store) {
-        qWarning("%s", qPrintable(error));
-        return false;
-    }
     if (!store->create({name, 77, 16, QStringLiteral("c1")}))
         return false;
     if (!store->writeChunks(std::vector<ChunkRecord>{{0, 0, "cells"}})
@@ -173,16 +187,9 @@ bool tst_WorldCli::createWorld(const QString &database, const QString &name, int
 std::unique_ptr<sim::World> tst_WorldCli::createPlayedWorld(const QString &database,
                                                             const QString &name)
 {
-    const auto location = StoreLocation::parse(database);
-    if (!location)
+    auto store = openStore(database, name);
+    if (!store)
         return nullptr;
-    QString error;
-    auto store
-        = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial), &error);
-    if (!store) {
-        qWarning("%s", qPrintable(error));
-        return nullptr;
-    }
     const auto content = test::shippedContent();
     auto world = std::make_unique<sim::World>(std::make_shared<const geometry::HexSphere>(16),
                                               content, 4242, 1);
@@ -214,14 +221,9 @@ std::unique_ptr<sim::World> tst_WorldCli::loadInTest(const QString &database,
                                                      const QString &name, int threads,
                                                      WorldSummary *summary)
 {
-    const auto location = StoreLocation::parse(database);
-    QString error;
-    auto store
-        = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial), &error);
-    if (!store) {
-        qWarning("%s", qPrintable(error));
+    auto store = openStore(database, name);
+    if (!store)
         return nullptr;
-    }
     auto loaded = store->load();
     if (!loaded) {
         qWarning("%s", qPrintable(loaded.error()));
@@ -542,10 +544,8 @@ void tst_WorldCli::simulate()
     }
     QCOMPARE(reloaded->fullStateHash(), expected->fullStateHash());
     {
-        const auto location = StoreLocation::parse(database);
         QString error;
-        auto store = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial),
-                                      &error);
+        auto store = openStore(database, name, &error);
         QVERIFY2(store, qPrintable(error));
         const auto loaded = store->load();
         QVERIFY(loaded);
@@ -630,10 +630,8 @@ void tst_WorldCli::simulateCutShortStillLoads()
     QVERIFY(expected);
     expected->simulate(300);
     {
-        const auto location = StoreLocation::parse(database);
         QString error;
-        auto store = WorldStore::open(*location, name, QStringLiteral("cli-%1").arg(++m_serial),
-                                      &error);
+        auto store = openStore(database, name, &error);
         QVERIFY2(store, qPrintable(error));
         const TickRecord last{expected->state().tick, expected->stateHash(), {}};
         QVERIFY(store->appendTicks(std::vector<TickRecord>{last}));
