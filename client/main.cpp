@@ -4,6 +4,7 @@
 #include "app/displaycheck.h"
 #include "app/settings.h"
 #include "app/shell.h"
+#include "render/glinfo.h"
 #include "ui/mainwindow.h"
 #include "ui/startscreen.h"
 #include "ui/timedscreenshot.h"
@@ -73,7 +74,8 @@ void setUpApplication()
 void applyGraphicsSettings(const Settings &settings)
 {
     QSurfaceFormat format = QSurfaceFormat::defaultFormat();
-    format.setSamples(settings.msaaSamples());
+    format.setSamples(Settings::effectiveMsaaSamples(settings.msaaSamples(),
+                                                     isSoftwareRenderer(glRendererName())));
     format.setSwapInterval(settings.vsync() ? 1 : 0);
     QSurfaceFormat::setDefaultFormat(format);
 }

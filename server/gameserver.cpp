@@ -61,6 +61,11 @@ QJsonObject persistenceStatus(const persistence::WriteBehind &writeBehind,
         {QStringLiteral("chunksWritten"), qint64(stats.chunksWritten)},
         {QStringLiteral("cellsWritten"), qint64(stats.cellsWritten)},
         {QStringLiteral("flushMs"), stats.flushMs},
+        {QStringLiteral("packMs"), stats.packMs},
+        {QStringLiteral("chunksPending"), qint64(stats.chunksPending)},
+        {QStringLiteral("writesDeferred"), qint64(stats.writesDeferred)},
+        {QStringLiteral("writesForced"), qint64(stats.writesForced)},
+        {QStringLiteral("writesDuringSteps"), qint64(stats.writesDuringSteps)},
         {QStringLiteral("longestStepWaitMs"), stats.longestStepWaitMs},
         {QStringLiteral("totalStepWaitMs"), stats.totalStepWaitMs},
         {QStringLiteral("lastError"), stats.lastError},
@@ -73,12 +78,17 @@ QJsonObject computeStatus(const compute::ComputeGroup &group)
     QJsonArray pids;
     for (int slot = 0; slot < stats.workers; ++slot)
         pids.append(group.workerPid(slot));
+    QJsonArray partsRun;
+    for (const std::uint64_t parts : stats.partsRun)
+        partsRun.append(qint64(parts));
     return QJsonObject{
         {QStringLiteral("workers"), stats.workers},
         {QStringLiteral("running"), stats.running},
         {QStringLiteral("pids"), pids},
         {QStringLiteral("segment"), group.segmentName()},
+        {QStringLiteral("parts"), stats.parts},
         {QStringLiteral("jobs"), qint64(stats.jobs)},
+        {QStringLiteral("partsRun"), partsRun},
         {QStringLiteral("crashes"), qint64(stats.crashes)},
         {QStringLiteral("missedDeadlines"), qint64(stats.missedDeadlines)},
         {QStringLiteral("takenOver"), qint64(stats.takenOver)},
@@ -240,6 +250,7 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
     emit progress(generating, 0, 0);
     auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
     if (const int workers = resolveWorkers(m_config.workers, m_config.subdivisions); workers > 0) {
+        removeStaleSegments(0);
         auto group = compute::ComputeGroup::create(sphere, *content, computeOptionsFor(m_config, workers));
         if (!group) {
             qCWarning(lcServer).noquote() << "tick 0: compute workers did not start ("
@@ -276,6 +287,13 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
     return cancelled() ? nullptr : std::move(world);
 }
 
+void GameServer::removeStaleSegments(std::uint64_t tick)
+{
+    // Whatever a crashed server left behind; never another live server's.
+    for (const QString &stale : compute::Segment::removeStale())
+        qCInfo(lcServer).noquote() << "tick" << tick << "removed the stale segment" << stale;
+}
+
 void GameServer::startCompute()
 {
     if (m_compute || m_computeTried)
@@ -285,6 +303,7 @@ void GameServer::startCompute()
     const std::uint64_t tick = m_world->state().tick;
     if (workers <= 0)
         return;
+    removeStaleSegments(tick);
     auto group = compute::ComputeGroup::start(*m_world, computeOptionsFor(m_config, workers));
     if (!group) {
         qCWarning(lcServer).noquote() << "tick" << tick << "compute workers did not start ("
@@ -310,9 +329,6 @@ bool GameServer::start()
     }
     auto sharedContent = std::make_shared<const sim::Content>(std::move(*content));
     m_computeTried = false;
-    // Whatever a crashed server left behind; never another live server's.
-    for (const QString &stale : compute::Segment::removeStale())
-        qCInfo(lcServer).noquote() << "tick 0: removed the stale segment" << stale;
     const bool keep = m_config.store.kind != persistence::StoreLocation::Kind::None;
     QByteArray tokenKey;
     std::vector<persistence::PlayerRecord> savedPlayers;
@@ -326,6 +342,7 @@ bool GameServer::start()
         startCompute();
         persistence::WriteBehindOptions options;
         options.flushIntervalMs = m_config.flushIntervalMs;
+        options.tickPeriodMs = 1000 / std::max(m_config.ups, 1);
         m_writeBehind = std::make_unique<persistence::WriteBehind>(
             *m_world, m_config.store, m_config.worldName, options);
         if (!m_writeBehind->start(snapshotTick, durableTick)) {

@@ -84,6 +84,10 @@ public slots:
     void startAndReport();
 
 private:
+    /// Removes the shared-memory segments that servers which died left behind (never a
+    /// live server's), before this one starts compute workers: only then, so that a
+    /// server without workers leaves /dev/shm alone.
+    void removeStaleSegments(std::uint64_t tick);
     /// Starts the compute workers the config asks for (see ServerConfig::workers) for the
     /// world, unless newWorld() did or tried; when none can start, logs why and leaves the
     /// world on threads.

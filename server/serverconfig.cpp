@@ -102,7 +102,7 @@ void addServerOptions(QCommandLineParser &parser)
          ServerConfig::tr("method")},
         {QStringLiteral("worker-deadline"),
          ServerConfig::tr("Milliseconds one step phase of a worker may take before the "
-                          "server kills it and computes its part itself, 10..60000 "
+                          "server kills it and runs the parts it took itself, 10..60000 "
                           "(default %1).")
              .arg(defaults.workerDeadlineMs),
          ServerConfig::tr("ms")},

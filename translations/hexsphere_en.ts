@@ -1037,6 +1037,14 @@ stop making anything</translation>
         <source>“%1” is bound to both “%2” and “%3”.</source>
         <translation>“%1” is bound to both “%2” and “%3”.</translation>
     </message>
+    <message>
+        <source>Automatic</source>
+        <translation>Automatic</translation>
+    </message>
+    <message>
+        <source>Automatic: 4× on a graphics card, off when the computer draws without one (software rendering), where smoothing edges would cost most of each frame.</source>
+        <translation>Automatic: 4× on a graphics card, off when the computer draws without one (software rendering), where smoothing edges would cost most of each frame.</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::Shell</name>
@@ -1642,12 +1650,12 @@ stop making anything</translation>
         <translation>method</translation>
     </message>
     <message>
-        <source>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</source>
-        <translation>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</translation>
-    </message>
-    <message>
         <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</source>
         <translation>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</translation>
+    </message>
+    <message>
+        <source>Milliseconds one step phase of a worker may take before the server kills it and runs the parts it took itself, 10..60000 (default %1).</source>
+        <translation>Milliseconds one step phase of a worker may take before the server kills it and runs the parts it took itself, 10..60000 (default %1).</translation>
     </message>
 </context>
 <context>

@@ -1039,6 +1039,14 @@ ne plus rien fabriquer</translation>
         <source>“%1” is bound to both “%2” and “%3”.</source>
         <translation>«&#xa0;%1&#xa0;» est attribuée à la fois à «&#xa0;%2&#xa0;» et à «&#xa0;%3&#xa0;».</translation>
     </message>
+    <message>
+        <source>Automatic</source>
+        <translation>Automatique</translation>
+    </message>
+    <message>
+        <source>Automatic: 4× on a graphics card, off when the computer draws without one (software rendering), where smoothing edges would cost most of each frame.</source>
+        <translation>Automatique : 4× avec une carte graphique, désactivé quand l’ordinateur dessine sans carte (rendu logiciel), où lisser les bords coûterait l’essentiel de chaque image.</translation>
+    </message>
 </context>
 <context>
     <name>hex::client::Shell</name>
@@ -1644,12 +1652,12 @@ ne plus rien fabriquer</translation>
         <translation>méthode</translation>
     </message>
     <message>
-        <source>Milliseconds one step phase of a worker may take before the server kills it and computes its part itself, 10..60000 (default %1).</source>
-        <translation>Millisecondes que peut prendre une phase de calcul d’un processus avant que le serveur ne le tue et calcule lui-même sa part, 10..60000 (par défaut %1).</translation>
-    </message>
-    <message>
         <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;.</source>
         <translation>--wakeup doit valoir futex, eventfd ou signal, et non « %1 ».</translation>
+    </message>
+    <message>
+        <source>Milliseconds one step phase of a worker may take before the server kills it and runs the parts it took itself, 10..60000 (default %1).</source>
+        <translation>Millisecondes que peut prendre une phase de calcul d’un processus avant que le serveur ne le tue et calcule lui-même les parts qu’il avait prises, 10..60000 (par défaut %1).</translation>
     </message>
 </context>
 <context>

@@ -14,7 +14,9 @@ const QString kVsync = QStringLiteral("graphics/vsync");
 const QString kDefaultServer = QStringLiteral("network/defaultServer");
 const QString kKeysGroup = QStringLiteral("keys/");
 
-constexpr int kDefaultMsaa = 4;
+constexpr int kDefaultMsaa = Settings::kMsaaAutomatic;
+/// Samples of the automatic setting on a graphics card.
+constexpr int kHardwareMsaa = 4;
 constexpr int kMaxNameLength = 32;
 
 } // namespace
@@ -68,6 +70,13 @@ int Settings::msaaSamples() const
 void Settings::setMsaaSamples(int samples)
 {
     m_store->setValue(kMsaa, samples);
+}
+
+int Settings::effectiveMsaaSamples(int samples, bool softwareRenderer)
+{
+    if (samples != kMsaaAutomatic)
+        return samples;
+    return softwareRenderer ? 0 : kHardwareMsaa;
 }
 
 bool Settings::vsync() const

@@ -32,8 +32,11 @@ class Settings
     Q_DECLARE_TR_FUNCTIONS(hex::client::Settings)
 
 public:
-    /// The MSAA sample counts the Settings dialog offers; 0 is off.
-    static constexpr int kMsaaChoices[] = {0, 2, 4, 8};
+    /// msaaSamples() when the client chooses: see effectiveMsaaSamples().
+    static constexpr int kMsaaAutomatic = -1;
+    /// The MSAA settings the Settings dialog offers: automatic, then sample counts (0 is
+    /// off).
+    static constexpr int kMsaaChoices[] = {kMsaaAutomatic, 0, 2, 4, 8};
 
     /// Reads and writes the user's settings: call after the application's organization
     /// and name are set.
@@ -52,10 +55,16 @@ public:
     Language language() const;
     void setLanguage(Language language);
 
-    /// Multisampling of the 3D view: 0 (off), 2, 4 or 8 samples; default 4. Read
-    /// when a game window opens.
+    /// Multisampling of the 3D view as the player set it: kMsaaAutomatic (the default),
+    /// or 0 (off), 2, 4 or 8 samples. Read when a game window opens, through
+    /// effectiveMsaaSamples().
     int msaaSamples() const;
     void setMsaaSamples(int samples);
+    /// The samples a window gets for the setting `samples`: the setting itself, or for
+    /// kMsaaAutomatic 4 on a graphics card and 0 on a software rasteriser (Mesa's
+    /// llvmpipe under Xvfb or without a GPU driver), which would spend most of each
+    /// frame clearing and resolving the extra samples.
+    static int effectiveMsaaSamples(int samples, bool softwareRenderer);
 
     /// Wait for the display's vertical sync; default true. Read when a game window
     /// opens.

@@ -3,6 +3,7 @@
 #include "app/settings.h"
 #include "net/landiscovery.h"
 #include "net/serverlistmodel.h"
+#include "render/glinfo.h"
 #include "render/planetview.h"
 #include "ui/hostdialog.h"
 #include "ui/joindialog.h"
@@ -59,7 +60,8 @@ void applyGraphics(MainWindow *window, const Settings &settings)
 {
     QWindow *view = window->planetView()->window3D();
     QSurfaceFormat format = view->format();
-    format.setSamples(settings.msaaSamples());
+    format.setSamples(Settings::effectiveMsaaSamples(settings.msaaSamples(),
+                                                     isSoftwareRenderer(glRendererName())));
     format.setSwapInterval(settings.vsync() ? 1 : 0);
     view->setFormat(format);
 }

@@ -56,8 +56,15 @@ SettingsDialog::SettingsDialog(Settings *settings, QWidget *parent)
 
     auto *graphics = new QWidget(tabs);
     m_msaa = new QComboBox(graphics);
-    for (const int samples : Settings::kMsaaChoices)
-        m_msaa->addItem(samples == 0 ? tr("Off") : tr("%1×").arg(samples), samples);
+    for (const int samples : Settings::kMsaaChoices) {
+        if (samples == Settings::kMsaaAutomatic)
+            m_msaa->addItem(tr("Automatic"), samples);
+        else
+            m_msaa->addItem(samples == 0 ? tr("Off") : tr("%1×").arg(samples), samples);
+    }
+    m_msaa->setToolTip(tr("Automatic: 4× on a graphics card, off when the computer draws "
+                          "without one (software rendering), where smoothing edges would "
+                          "cost most of each frame."));
     m_vsync = new QCheckBox(tr("Wait for the display’s vertical sync"), graphics);
     auto *graphicsForm = new QFormLayout(graphics);
     graphicsForm->addRow(tr("&Antialiasing (MSAA):"), m_msaa);

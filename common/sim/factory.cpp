@@ -42,19 +42,19 @@ public:
 
     void run()
     {
-        // A flat, ascending index of the machines: cheaper to walk and to search than
-        // the map, whose nodes stay where they are while the step runs.
-        m_index.clear();
-        m_index.reserve(m_state.machines.size());
-        for (auto &[cell, machine] : m_state.machines)
-            m_index.push_back({cell, &machine});
+        // The machines lie in one array in ascending cell order (MachineMap), and nothing
+        // in a step inserts or erases one, so the step walks and searches it in place.
+        m_machines = m_state.machines.begin();
+        m_count = m_state.machines.size();
         // Work first (timers, mining, recipes, planting), then transfers, so that how far
         // a machine gets in a tick does not depend on whether its neighbours come before
         // or after it in cell order.
-        for (const auto &[cell, machine] : m_index)
-            work(cell, *machine);
-        for (m_current = 0; m_current < m_index.size(); ++m_current)
-            transfer(m_index[m_current].first, *m_index[m_current].second);
+        for (auto &[cell, machine] : m_state.machines)
+            work(cell, machine);
+        for (m_current = 0; m_current < m_count; ++m_current) {
+            auto &[cell, machine] = m_machines[std::ptrdiff_t(m_current)];
+            transfer(cell, machine);
+        }
     }
 
 private:
@@ -70,16 +70,16 @@ private:
     /// transferred: neighbours mostly have nearby cell ids, so this touches little memory.
     MachineState *machineAt(CellId cell) const
     {
-        const auto before = [](const std::pair<CellId, MachineState *> &entry, CellId c) {
-            return entry.first < c;
+        const auto cellOf = [this](std::size_t i) {
+            return m_machines[std::ptrdiff_t(i)].first;
         };
-        const std::size_t size = m_index.size();
+        const std::size_t size = m_count;
         const std::size_t here = std::min(m_current, size == 0 ? 0 : size - 1);
         std::size_t low = 0, high = size;
-        if (size > 0 && m_index[here].first < cell) {
+        if (size > 0 && cellOf(here) < cell) {
             std::size_t step = 1;
             low = here + 1;
-            while (low + step <= size && m_index[low + step - 1].first < cell) {
+            while (low + step <= size && cellOf(low + step - 1) < cell) {
                 low += step;
                 step *= 2;
             }
@@ -87,15 +87,17 @@ private:
         } else if (size > 0) {
             std::size_t step = 1;
             high = here + 1;
-            while (high > step && !(m_index[high - step - 1].first < cell)) {
+            while (high > step && !(cellOf(high - step - 1) < cell)) {
                 high -= step;
                 step *= 2;
             }
             low = high > step ? high - step : 0;
         }
-        const auto it
-            = std::lower_bound(m_index.begin() + low, m_index.begin() + high, cell, before);
-        return it != m_index.begin() + high && it->first == cell ? it->second : nullptr;
+        const auto first = m_machines + std::ptrdiff_t(low);
+        const auto last = m_machines + std::ptrdiff_t(high);
+        const auto it = std::lower_bound(
+            first, last, cell, [](const auto &entry, CellId c) { return entry.first < c; });
+        return it != last && it->first == cell ? &it->second : nullptr;
     }
 
     std::span<const CellId> neighbours(CellId cell) const
@@ -526,7 +528,10 @@ private:
     ChangeSet &m_changes;
     ItemLedger *m_ledger;
     const std::uint64_t m_stamp;
-    std::vector<std::pair<CellId, MachineState *>> m_index;
+    /// The first machine of m_state.machines, valid for the whole step (no step inserts
+    /// or erases), and how many there are.
+    MachineMap::iterator m_machines;
+    std::size_t m_count = 0;
     std::size_t m_current = 0; ///< the index of the machine being transferred
     /// (storage cell, item) -> items that entered it this tick.
     std::map<std::pair<CellId, ItemId>, std::uint32_t> m_arrivals;

@@ -41,7 +41,7 @@ private:
 };
 
 /// Every field of every machine, in cell order.
-std::uint64_t machinesHash(const std::map<CellId, MachineState> &machines)
+std::uint64_t machinesHash(const MachineMap &machines)
 {
     WordHash hash(0x6D616368696E6573ull);
     hash.add(machines.size());

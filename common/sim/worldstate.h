@@ -7,6 +7,8 @@
 
 #include <QString>
 
+#include <boost/container/flat_map.hpp>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -17,6 +19,12 @@ namespace hex::sim {
 
 using geometry::CellId;
 using geometry::ChunkId;
+
+/// Per-structure state by cell: a sorted vector of (cell, state) pairs, so walking it in
+/// ascending cell order reads contiguous memory and finding a cell is a binary search.
+/// Unlike std::map, an insert or erase moves the elements after it: it invalidates every
+/// reference, pointer and iterator into the map, so hold none across one.
+using MachineMap = boost::container::flat_map<CellId, MachineState>;
 
 /// The per-cell arrays of WorldState, for hashing.
 enum class Layer : std::uint8_t {
@@ -105,8 +113,9 @@ struct WorldState
     CellArray<std::uint8_t> orientation; ///< 0..5 (0..4 on pentagons)
     CellArray<PlayerId> owner;           ///< kNoPlayer or a player
 
-    /// Per-structure state, ordered by cell so iteration is deterministic.
-    std::map<CellId, MachineState> machines;
+    /// Per-structure state, ordered by cell so iteration is deterministic. See MachineMap
+    /// for what an insert or erase invalidates.
+    MachineMap machines;
     std::vector<Player> players;
 
     /// The XOR of cellValueHash() over every cell and layer. Whoever writes a layer

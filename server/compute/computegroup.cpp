@@ -73,7 +73,7 @@ struct ComputeGroup::Slot
 {
     enum class State {
         Running,  ///< attached, gets jobs
-        Starting, ///< launched, not attached yet: its part runs in the server
+        Starting, ///< launched, not attached yet: the server takes parts in its place
         Down,     ///< failed, waits for restartAt
         GivenUp,  ///< failed maxFailures times in a row; never restarted
     };
@@ -149,8 +149,8 @@ struct ComputeGroup::Private
         ++slot.failures;
         if (slot.failures >= options.maxFailures) {
             slot.state = Slot::State::GivenUp;
-            const QString line = tr("worker %1 given up after %2 failures in a row; its part runs "
-                                    "in the server from now on. Last: %3")
+            const QString line = tr("worker %1 given up after %2 failures in a row; the server "
+                                    "takes parts in its place from now on. Last: %3")
                                      .arg(index)
                                      .arg(slot.failures)
                                      .arg(error);
@@ -167,7 +167,7 @@ struct ComputeGroup::Private
         qCWarning(lcCompute).noquote().nospace()
             << "tick " << tick() << ": "
             << (duringJob ? "failed during a job: " : "") << stats.lastError
-            << "; its part runs in the server; restart in " << backoff.count() << " ms";
+            << "; the server takes parts in its place; restart in " << backoff.count() << " ms";
     }
 
     /// Between ticks: takes in workers that attached, restarts the ones due.
@@ -311,7 +311,13 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
         return tl::unexpected(tr("the content version \"%1\" is too long for the shared segment")
                                   .arg(content.version));
 
-    const int parts = options.workers;
+    if (options.partsPerWorker < 1 || options.workers * options.partsPerWorker > kMaxParts)
+        return tl::unexpected(tr("%1 workers with %2 parts each make more than the %3 parts a "
+                                 "world can be split into")
+                                  .arg(options.workers)
+                                  .arg(options.partsPerWorker)
+                                  .arg(kMaxParts));
+    const int parts = options.workers * options.partsPerWorker;
     const std::size_t exchangeBytes = sim::Automaton::exchangeBytesFor(*sphere, parts);
     const std::size_t arrayBytes = sim::World::arrayBytesFor(sphere->cellCount());
     const std::size_t payload = alignUp(arrayBytes) + exchangeBytes;
@@ -347,15 +353,17 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
 
     d->arena = std::make_unique<SegmentArena>(d->segment.payload(), alignUp(arrayBytes));
     d->exchange = d->segment.payload() + alignUp(arrayBytes);
-    d->stats.workers = parts;
+    d->stats.workers = options.workers;
+    d->stats.parts = parts;
+    d->stats.partsRun.assign(std::size_t(options.workers), 0);
 
-    d->workerSlots.resize(std::size_t(parts));
-    for (int i = 0; i < parts; ++i)
+    d->workerSlots.resize(std::size_t(options.workers));
+    for (int i = 0; i < options.workers; ++i)
         d->launch(i);
     const auto until = Clock::now() + options.startTimeout;
     for (;;) {
         bool waiting = false;
-        for (int i = 0; i < parts; ++i) {
+        for (int i = 0; i < options.workers; ++i) {
             Slot &slot = d->workerSlots[std::size_t(i)];
             if (slot.state != Slot::State::Starting)
                 continue;
@@ -389,14 +397,16 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
         }
         return tl::unexpected(error);
     }
-    for (int i = 0; i < parts; ++i) {
+    for (int i = 0; i < options.workers; ++i) {
         if (d->workerSlots[std::size_t(i)].state != Slot::State::Running)
-            qCWarning(lcCompute).noquote() << "tick 0:" << d->stats.lastError
-                                           << "- its part runs in the server until it restarts";
+            qCWarning(lcCompute).noquote()
+                << "tick 0:" << d->stats.lastError
+                << "- the server takes parts in its place until it restarts";
     }
     d->starting = false;
     qCInfo(lcCompute).noquote().nospace()
-        << "tick 0: " << parts << (parts == 1 ? " worker" : " workers") << " ("
+        << "tick 0: " << options.workers << (options.workers == 1 ? " worker" : " workers")
+        << " for " << parts << " parts (" 
         << wakeMethodName(options.method) << " wake-ups) attached to segment "
         << d->segment.name() << " of " << (d->segment.size() + (1 << 20) - 1) / (1 << 20)
         << " MiB";
@@ -425,8 +435,10 @@ tl::expected<void, QString> ComputeGroup::attach(sim::World &world)
     }
     d->world = &world;
     world.setStepRunner(this);
-    qCInfo(lcCompute).noquote().nospace() << "tick " << d->tick() << ": the world steps on "
-                                          << partCount() << (partCount() == 1 ? " worker" : " workers");
+    const int workers = int(d->workerSlots.size());
+    qCInfo(lcCompute).noquote().nospace()
+        << "tick " << d->tick() << ": the world steps on " << workers
+        << (workers == 1 ? " worker" : " workers") << " in " << partCount() << " parts";
     return {};
 }
 
@@ -477,7 +489,7 @@ qint64 ComputeGroup::workerPid(int slot) const
 
 int ComputeGroup::partCount() const
 {
-    return int(d->workerSlots.size());
+    return d->stats.parts;
 }
 
 std::byte *ComputeGroup::exchange()
@@ -680,39 +692,55 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     job.offsets[int(StepArray::ResourceAmount)] = offsetOf(memory.resourceAmount);
     job.offsets[int(StepArray::Dirty)] = offsetOf(memory.dirty);
     job.offsets[int(StepArray::Exchange)] = offsetOf(memory.exchange);
+    const int parts = partCount();
+    job.nextPart.store(0, std::memory_order_relaxed);
+    for (int part = 0; part < parts; ++part)
+        job.partState[part].store(0, std::memory_order_relaxed);
     // Each wake-up is an atomic read-modify-write the worker's wait acquires: the job's
     // fields above are visible to it.
 
     const std::vector<int> handedOut = d->wakeRunning();
-    std::vector<int> here;
-    for (int i = 0; i < int(d->workerSlots.size()); ++i) {
-        if (std::find(handedOut.begin(), handedOut.end(), i) == handedOut.end())
-            here.push_back(i);
-    }
-    // Parts without a worker run here while the workers run theirs.
-    for (const int part : here) {
-        automaton.runPart(phase, part, memory);
-        ++d->stats.takenOver;
+    // While a slot has no worker, this thread takes parts in its place; the workers take
+    // what is left.
+    if (handedOut.size() < d->workerSlots.size()) {
+        for (;;) {
+            const std::uint32_t part = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
+            if (part >= std::uint32_t(parts))
+                break;
+            job.partState[part].store(kPartServer, std::memory_order_relaxed);
+            automaton.runPart(phase, int(part), memory);
+            job.partState[part].store(kPartServer | kPartDone, std::memory_order_release);
+        }
     }
     const auto deadline = Clock::now() + d->options.deadline;
     // The short phases end within a few hundred microseconds: spinning that long costs
     // less than sleeping and being woken (tens of microseconds each way on a VM). The spin
     // yields the core to a worker that needs it.
     const bool shortPhase = phase != sim::AutomatonPhase::Read;
-    for (const int part : handedOut) {
-        d->workerSlots[std::size_t(part)].process->waker().setSpin(
+    for (const int slot : handedOut) {
+        d->workerSlots[std::size_t(slot)].process->waker().setSpin(
             shortPhase && d->options.method == WakeMethod::Futex
                 ? std::max<std::chrono::nanoseconds>(d->options.spin, std::chrono::microseconds(300))
                 : d->options.spin);
     }
-    for (const int part : handedOut) {
+    for (const int slot : handedOut) {
         QString why;
         bool late = false;
-        if (d->waitFor(part, job.sequence, deadline, why, late))
-            continue;
-        d->failedJob(part, why, late);
-        automaton.runPart(phase, part, memory);
-        ++d->stats.takenOver;
+        if (!d->waitFor(slot, job.sequence, deadline, why, late))
+            d->failedJob(slot, why, late); // killed and reaped: it writes nothing more
+    }
+    // Every worker answered or is gone. The parts a failed worker took and did not finish,
+    // and any nobody took (all failed), run here.
+    for (int part = 0; part < parts; ++part) {
+        const std::uint32_t state = job.partState[part].load(std::memory_order_acquire);
+        const std::uint32_t runner = state & ~kPartDone;
+        if (!(state & kPartDone) || runner == kPartServer) {
+            if (!(state & kPartDone))
+                automaton.runPart(phase, part, memory);
+            ++d->stats.takenOver;
+        } else if (runner >= 1 && runner <= d->stats.partsRun.size()) {
+            ++d->stats.partsRun[runner - 1];
+        }
     }
 }
 

@@ -22,8 +22,12 @@ class WorkerProcess;
 
 struct ComputeOptions
 {
-    /// Worker processes, one automaton part each (1..kMaxWorkerSlots).
+    /// Worker processes (1..kMaxWorkerSlots).
     int workers = 2;
+    /// Automaton parts per worker, taken by whichever worker is free (see StepJob): more
+    /// parts even out a worker slowed by other load, at a little cost per part.
+    /// workers * partsPerWorker is at most kMaxParts.
+    int partsPerWorker = 4;
     WakeMethod method = WakeMethod::Futex;
     /// The hexsphere-worker executable.
     QString program;
@@ -45,10 +49,14 @@ struct ComputeStats
 {
     int workers = 0;         ///< slots
     int running = 0;         ///< slots whose worker is attached and answering
+    int parts = 0;           ///< automaton parts the world is split into
     std::uint64_t jobs = 0;  ///< phases handed out (one per slot per phase)
     std::uint64_t crashes = 0;        ///< workers found dead during a job
     std::uint64_t missedDeadlines = 0; ///< workers killed for taking too long
     std::uint64_t takenOver = 0;      ///< parts' phases the server computed itself
+    /// Per slot: the parts' phases its workers ran. A slot whose worker shares its core
+    /// with other load runs fewer.
+    std::vector<std::uint64_t> partsRun;
     std::uint64_t restarts = 0;       ///< workers started again after a failure
     /// Bytes of world state copied between the server's memory and the segment: the
     /// arrays moved in at start (and out at the end); never per tick.
@@ -59,16 +67,17 @@ struct ComputeStats
 };
 
 /// The server's compute workers for one World: a shared-memory segment holding the world's
-/// cell arrays and the automaton's exchange, and one hexsphere-worker process per part.
-/// Installed as the World's StepRunner: each automaton phase is published in the segment's
-/// StepJob, the workers are woken, step their parts in place and answer; the server goes on
-/// when all have.
+/// cell arrays and the automaton's exchange, and hexsphere-worker processes. Installed as
+/// the World's StepRunner: each automaton phase is published in the segment's StepJob, the
+/// workers are woken, take the phase's parts one at a time until none is left (several per
+/// worker, so a worker slowed by other load takes fewer), step them in place and answer; the
+/// server goes on when all have.
 ///
-/// Supervision: a worker found dead, failing to wake, or past the deadline is killed, and its
-/// part's phase is computed here in the same tick (so no tick is lost or doubled; see
-/// Automaton::runPart() for why a rerun is safe). It is restarted with backoff without
-/// stalling ticks (its part runs here until it attaches); after maxFailures failures in a
-/// row its slot is given up and reported.
+/// Supervision: a worker found dead, failing to wake, or past the deadline is killed, and
+/// the parts it took and did not finish are computed here in the same tick (so no tick is
+/// lost or doubled; see Automaton::runPart() for why a rerun is safe). It is restarted with
+/// backoff without stalling ticks (while a slot is down this thread takes parts too); after
+/// maxFailures failures in a row its slot is given up and reported.
 ///
 /// Use from one thread (the World's). Destroying it stops the workers, moves the arrays
 /// back into the heap, uninstalls it from the World and removes the segment.

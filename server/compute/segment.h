@@ -15,9 +15,11 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 5;
+inline constexpr std::uint32_t kLayoutVersion = 6;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
+/// The most automaton parts a world is split into (several per worker: see StepJob).
+inline constexpr int kMaxParts = 64;
 
 /// What a worker slot is doing. Stored in WorkerSlot::state.
 enum class SlotState : std::uint32_t {
@@ -64,21 +66,32 @@ enum class StepArray : int {
     Count,
 };
 
+/// StepJob::partState of a part the server runs itself, and the flag added to a part's
+/// state once its phase is finished (who ran it stays in the low bits).
+inline constexpr std::uint32_t kPartServer = 0xFFFF;
+inline constexpr std::uint32_t kPartDone = 0x8000'0000;
+
 /// The world a segment holds and the job every worker runs next. The server writes the
 /// world fields before it starts any worker, and the job fields before each wake-up (the
-/// wake-up orders them); workers only read it.
+/// wake-up orders them); workers only read them, and take parts through nextPart.
+///
+/// A phase's parts are not tied to workers: there are several parts per worker, and each
+/// woken worker takes the next untaken part (nextPart) until none is left, then answers. A
+/// worker that a neighbour process or the hypervisor slows down takes fewer parts, instead
+/// of holding up the whole phase with a fixed share. partState records who runs what, so
+/// that the parts a failed worker took and did not finish are run again by the server.
 struct StepJob
 {
     // The world, fixed for the segment's life.
     std::int32_t subdivisions; ///< HexSphere(subdivisions, chunkSplit)
     std::int32_t chunkSplit;
     std::uint32_t cellCount;
-    std::uint32_t parts;         ///< automaton parts; worker slot i runs part i
+    std::uint32_t parts;         ///< automaton parts, 1..kMaxParts
     std::uint64_t exchangeBytes; ///< Automaton::exchangeBytes() for `parts` parts
     char contentVersion[64];     ///< Content::version, NUL-terminated
     /// The partition table: part i steps the cells [partCells[i], partCells[i + 1]) (and
     /// part 0 the twelve pentagons among them), for i < parts.
-    std::uint32_t partCells[kMaxWorkerSlots + 1];
+    std::uint32_t partCells[kMaxParts + 1];
 
     // The job.
     std::uint64_t sequence; ///< bumped for every job; answered in WorkerSlot::done
@@ -88,6 +101,12 @@ struct StepJob
     std::uint32_t phase;    ///< hex::sim::AutomatonPhase
     std::uint32_t reserved;
     std::uint64_t offsets[static_cast<int>(StepArray::Count)];
+    /// The next part to take; >= parts: none left. Reset to 0 for every job.
+    alignas(64) std::atomic<std::uint32_t> nextPart;
+    /// Per part, for this job: 0 not taken, 1 + slot while a worker runs it, kPartServer
+    /// while the server does; kPartDone is added when it is finished. Reset to 0 for every
+    /// job.
+    std::atomic<std::uint32_t> partState[kMaxParts];
 };
 
 /// StepJob::phase of a bulk job: work the BulkRing until no job is left, then answer.

@@ -314,7 +314,7 @@ tl::expected<void, QString> unpackChunk(QByteArrayView packed, geometry::ChunkId
     return {};
 }
 
-QByteArray encodeMachines(const std::map<sim::CellId, sim::MachineState> &machines)
+QByteArray encodeMachines(const sim::MachineMap &machines)
 {
     Writer w;
     w.put(std::uint32_t(machines.size()));
@@ -336,8 +336,7 @@ QByteArray encodeMachines(const std::map<sim::CellId, sim::MachineState> &machin
     return compressWithFormat(kMachinesFormat, w.bytes());
 }
 
-tl::expected<std::map<sim::CellId, sim::MachineState>, QString>
-decodeMachines(QByteArrayView blob, std::uint32_t cellCount)
+tl::expected<sim::MachineMap, QString> decodeMachines(QByteArrayView blob, std::uint32_t cellCount)
 {
     const QString what = tr("The machine state");
     auto raw = decompressWithFormat(blob, kMachinesFormat, what, kMaxBlobSize);
@@ -347,7 +346,14 @@ decodeMachines(QByteArrayView blob, std::uint32_t cellCount)
     std::uint32_t count = 0;
     if (!r.get(count))
         return tl::unexpected(tr("%1 is truncated.").arg(what));
-    std::map<sim::CellId, sim::MachineState> machines;
+    // The fewest bytes a machine takes (cell, recipe, progress, running, next side, last
+    // received tick, two empty stack lists, lane count, the lane's slots): a bound on the
+    // count, so that a bad one cannot make reserve() ask for gigabytes.
+    constexpr qsizetype kMinMachineBytes
+        = 4 + 2 + 2 + 1 + 1 + 8 + 2 + 2 + 1 + sim::ConveyorLane::kLaneSlots * (2 + 2);
+    sim::MachineMap machines;
+    // Cells come in ascending order, so each emplace_hint() at the end appends.
+    machines.reserve(std::min<std::size_t>(count, std::size_t(r.remaining() / kMinMachineBytes)));
     sim::CellId previous = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
         sim::CellId cell = 0;

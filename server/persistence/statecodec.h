@@ -34,9 +34,10 @@ tl::expected<void, QString> unpackChunk(QByteArrayView packed, geometry::ChunkId
                                         const sim::Content &content, sim::WorldState &state);
 
 /// The machine state of every structure, compressed.
-QByteArray encodeMachines(const std::map<sim::CellId, sim::MachineState> &machines);
-tl::expected<std::map<sim::CellId, sim::MachineState>, QString>
-decodeMachines(QByteArrayView blob, std::uint32_t cellCount);
+QByteArray encodeMachines(const sim::MachineMap &machines);
+/// Decodes encodeMachines()'s blob. Checks the format byte, that the cells are below
+/// `cellCount` and ascending, and the running flags and lane counts; says why when it is bad.
+tl::expected<sim::MachineMap, QString> decodeMachines(QByteArrayView blob, std::uint32_t cellCount);
 /// The players (name, inventory, cells owned), in id order, compressed.
 QByteArray encodePlayers(std::span<const sim::Player> players);
 tl::expected<std::vector<sim::Player>, QString> decodePlayers(QByteArrayView blob);

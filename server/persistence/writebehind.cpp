@@ -10,8 +10,10 @@
 #include <QMetaObject>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -39,13 +41,77 @@ double msSince(Clock::time_point start)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+/// Steps a snapshot waits for a gap that fits a write before it writes one batch anyway.
+constexpr std::uint64_t kMaxStarvedSteps = 4;
+/// Spacings of beforeStep() calls the tick period is measured over (their median).
+constexpr std::size_t kPeriodSamples = 16;
+
+std::int64_t nanoseconds(Clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+Clock::time_point fromNanoseconds(std::int64_t ns)
+{
+    return Clock::time_point(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+/// What a chunk batch costs, learnt from the last ones: milliseconds = fixed + perChunk *
+/// chunks, fitted by least squares in which each older batch weighs 10% less. A fixed
+/// part (a transaction's commit) makes a small batch dearer per chunk than a big one.
+class BatchCost
+{
+public:
+    void add(double chunks, double ms)
+    {
+        constexpr double keep = 0.9;
+        m_w = keep * m_w + 1;
+        m_x = keep * m_x + chunks;
+        m_y = keep * m_y + ms;
+        m_xx = keep * m_xx + chunks * chunks;
+        m_xy = keep * m_xy + chunks * ms;
+    }
+    bool known() const { return m_w > 0; }
+    /// The most chunks a batch is expected to write in `ms`; may be negative.
+    double chunksWithin(double ms) const
+    {
+        const double meanX = m_x / m_w;
+        const double meanY = m_y / m_w;
+        const double variance = m_xx / m_w - meanX * meanX;
+        double perChunk = meanX > 0 ? meanY / meanX : meanY;
+        double fixed = 0;
+        if (variance > 0.25) {
+            // Two or more sizes seen: the fit, unless noise makes it absurd.
+            const double slope = (m_xy / m_w - meanX * meanY) / variance;
+            const double intercept = meanY - slope * meanX;
+            if (slope > 0 && intercept >= 0) {
+                perChunk = slope;
+                fixed = intercept;
+            }
+        }
+        if (perChunk <= 0)
+            return ms >= fixed ? 1e9 : -1;
+        return (ms - fixed) / perChunk;
+    }
+
+private:
+    double m_w = 0;
+    double m_x = 0;
+    double m_y = 0;
+    double m_xx = 0;
+    double m_xy = 0;
+};
+
 /// Nice steps the write-behind thread runs below the tick thread.
 constexpr int kNiceSteps = 10;
 
 /// Makes the calling thread yield the CPU to the tick thread when both want it: on two
 /// cores the compression and the writes of a snapshot otherwise stretch ticks (the
 /// longest tick at n=512 went from 1.3-1.55 to 0.85-1.06 times the longest without
-/// persistence in bench_persistence). Linux gives each thread its own nice value.
+/// persistence in bench_persistence, before the writes went into the gaps; with them,
+/// 0.6-0.98 against 1.1-1.45 at the tick thread's priority, interleaved runs on
+/// PostgreSQL). Linux gives each thread its own nice value.
 void lowerThisThreadsPriority()
 {
     const auto thread = id_t(::syscall(SYS_gettid));
@@ -59,11 +125,17 @@ void lowerThisThreadsPriority()
 
 } // namespace
 
-/// A snapshot on its way to the store: copied, then packed, then written batch by batch.
+/// A snapshot on its way to the store: copied, then packed and written batch by batch.
 struct PendingSnapshot
 {
+    /// record.machines and record.players are encoded from these before the commit
+    /// (unless `encoded`), in a gap too.
     SnapshotRecord record;
+    std::optional<sim::MachineMap> machines;
+    std::vector<sim::Player> players;
+    /// The cells of chunks[packed..] are still raw (rawChunk()), not packChunk()ed.
     std::vector<ChunkRecord> chunks;
+    std::size_t packed = 0;
     /// Chunk records already written (a batch is one transaction).
     std::size_t written = 0;
     std::uint64_t cells = 0;
@@ -116,6 +188,17 @@ struct WriteBehind::Private
     std::size_t playersAtLastStep = 0;
     std::uint64_t hashAtLastStep = 0;
 
+    // --- The step clock: written by the tick thread, read by the background thread.
+    /// beforeStep() and afterStep() calls so far: odd while a step runs.
+    std::atomic<std::uint64_t> stepEdges{0};
+    /// When the last step began (steady clock, ns; 0: none yet) and the median spacing
+    /// of the last beforeStep() calls (ns; 0: too few yet).
+    std::atomic<std::int64_t> lastStepStartNs{0};
+    std::atomic<std::int64_t> measuredPeriodNs{0};
+    /// The last spacings of beforeStep() calls, in ns. Tick thread only.
+    std::array<std::int64_t, kPeriodSamples> spacings{};
+    std::size_t spacingsSeen = 0;
+
     // --- The queue, under mutex.
     std::mutex mutex;
     std::condition_variable wake;
@@ -140,11 +223,30 @@ struct WriteBehind::Private
     Clock::time_point nextSnapshot;
     Clock::time_point lostSince;
     Clock::time_point nextReconnect;
+    BatchCost batchCost;
+    /// Milliseconds a snapshot's commit took, a moving average; negative: none yet.
+    double commitCostMs = -1;
+    /// stepEdges when the snapshot under way last wrote (or was copied).
+    std::uint64_t edgesAtLastWrite = 0;
+    /// The last write was forced: the next one is too, after the next step, unless a gap
+    /// fits it first.
+    bool starving = false;
+    /// stepEdges when a deferred write was last counted in writesDeferred.
+    std::uint64_t edgesAtLastDeferral = ~std::uint64_t(0);
+    /// The snapshot's next write waits for a step to end or until snapshotRetryAt.
+    bool snapshotDeferred = false;
+    Clock::time_point snapshotRetryAt;
 
     void run(WriteBehind *q);
     bool commitTicks(WriteBehind *q);
     bool writePlayers(WriteBehind *q);
-    bool writeSnapshotBatch();
+    bool writeSnapshotBatch(std::size_t chunks, bool forced);
+    std::size_t nextWrite(bool *forced);
+    /// When the next step is due, less a margin; nullopt when no step is expected (none
+    /// yet, or the last one is a period overdue: paused).
+    std::optional<Clock::time_point> gapEnd(Clock::time_point now) const;
+    std::int64_t tickPeriodNs() const;
+    void noteStepStart(Clock::time_point start);
     std::optional<PendingSnapshot> tryCopy();
     void failed(const char *what, std::uint64_t tick);
     void updateBacklog(WriteBehind *q);
@@ -189,6 +291,11 @@ bool WriteBehind::start(std::uint64_t snapshotTick, std::uint64_t durableTick)
     const QString connectionName
         = QStringLiteral("hex-writebehind-%1-%2").arg(d->worldName).arg(counter.fetch_add(1));
     d->thread = std::thread([this, connectionName, opened = std::move(opened)]() mutable {
+        // Also when writing in the gaps: what still meets a step (forced writes, a batch
+        // that runs late) yields to it. The copy, which holds the world lock at this
+        // priority, gives the lock back before the next step is due, so that other
+        // processes preempting it seldom make a step wait (they did, up to 240 ms at
+        // n=512 on a busy machine, when the copy ran until a step came).
         lowerThisThreadsPriority();
         QString error;
         d->store = WorldStore::open(d->location, d->worldName, connectionName, &error);
@@ -222,8 +329,11 @@ void WriteBehind::beforeStep()
 {
     if (!d->thread.joinable())
         return;
-    d->stepWantsLock.store(true, std::memory_order_release);
     const auto start = Clock::now();
+    d->noteStepStart(start);
+    // From here on the background thread starts no snapshot write.
+    d->stepEdges.fetch_add(1, std::memory_order_acq_rel);
+    d->stepWantsLock.store(true, std::memory_order_release);
     d->stepLock.lock();
     d->stepWantsLock.store(false, std::memory_order_release);
     const double waited = msSince(start);
@@ -266,7 +376,26 @@ void WriteBehind::afterStep(const sim::StepResult &step)
     }
     if (d->stepLock.owns_lock())
         d->stepLock.unlock();
+    d->stepEdges.fetch_add(1, std::memory_order_acq_rel);
     d->wake.notify_all();
+}
+
+void WriteBehind::Private::noteStepStart(Clock::time_point start)
+{
+    const std::int64_t now = nanoseconds(start);
+    const std::int64_t previous = lastStepStartNs.load(std::memory_order_relaxed);
+    if (previous != 0) {
+        spacings[spacingsSeen++ % kPeriodSamples] = now - previous;
+        // The median: a pause, or a step started late and the next one early to catch
+        // up, does not move it.
+        if (spacingsSeen >= 4) {
+            std::array<std::int64_t, kPeriodSamples> sorted = spacings;
+            const std::size_t n = std::min(spacingsSeen, kPeriodSamples);
+            std::nth_element(sorted.begin(), sorted.begin() + n / 2, sorted.begin() + n);
+            measuredPeriodNs.store(sorted[n / 2], std::memory_order_release);
+        }
+    }
+    lastStepStartNs.store(now, std::memory_order_release);
 }
 
 PersistenceStats WriteBehind::stats() const
@@ -324,7 +453,7 @@ bool WriteBehind::stop(int timeoutMs)
             ChunkRecord chunk;
             chunk.chunk = c;
             chunk.tick = state.tick;
-            chunk.cells = packChunk(rawChunk(state, c));
+            chunk.cells = rawChunk(state, c); // packed by the background thread
             last.cells += state.sphere->chunkCells(c).size();
             last.chunks.push_back(std::move(chunk));
         }
@@ -502,10 +631,17 @@ std::optional<PendingSnapshot> WriteBehind::Private::tryCopy()
     // they are dirty again and copied anew): a copy that gives way to a step resumes
     // where it stopped, and completes in the first gap that leaves nothing dirty.
     const bool mayAbandon = abandonedCopies < kMaxAbandonedCopies;
+    // Writing in the gaps, the copy also gives the lock back before the next step is
+    // due: a step then seldom finds it held (by a thread another process may preempt).
+    const std::optional<Clock::time_point> deadline
+        = options.writeInGaps ? gapEnd(Clock::now()) : std::nullopt;
+    unsigned copied = 0;
     for (geometry::ChunkId c = 0; c < dirty.size(); ++c) {
         if (!dirty[c])
             continue;
-        if (mayAbandon && stepWantsLock.load(std::memory_order_acquire)) {
+        if (mayAbandon
+            && (stepWantsLock.load(std::memory_order_acquire)
+                || (deadline && copied++ % 8 == 0 && Clock::now() >= *deadline))) {
             ++abandonedCopies;
             return std::nullopt;
         }
@@ -535,49 +671,170 @@ std::optional<PendingSnapshot> WriteBehind::Private::tryCopy()
             << " steps and then finished while a step waited (" << raws.size() << " chunks)";
     }
 
-    // Outside the lock: compression.
-    copy.record.machines = encodeMachines(machines);
-    copy.record.players = encodePlayers(players);
+    // Outside the lock. The chunks are packed batch by batch and the machines and players
+    // encoded before the commit, all in the gaps between steps (the copy may have used
+    // its gap up to the next step).
+    copy.machines = std::move(machines);
+    copy.players = std::move(players);
     copy.chunks.reserve(raws.size());
-    for (const auto &[chunk, raw] : raws) {
+    for (auto &[chunk, raw] : raws) {
         ChunkRecord record;
         record.chunk = chunk;
         record.tick = copy.record.tick;
-        record.cells = packChunk(raw);
+        record.cells = std::move(raw);
         copy.cells += state.sphere->chunkCells(chunk).size();
         copy.chunks.push_back(std::move(record));
     }
     return copy;
 }
 
-bool WriteBehind::Private::writeSnapshotBatch()
+std::int64_t WriteBehind::Private::tickPeriodNs() const
+{
+    const std::int64_t planned = std::int64_t(std::max(options.tickPeriodMs, 0)) * 1'000'000;
+    const std::int64_t measured = measuredPeriodNs.load(std::memory_order_acquire);
+    if (planned > 0 && measured > 0)
+        return std::min(planned, measured);
+    return std::max(planned, measured);
+}
+
+std::optional<Clock::time_point> WriteBehind::Private::gapEnd(Clock::time_point now) const
+{
+    const std::int64_t periodNs = tickPeriodNs();
+    const std::int64_t lastStart = lastStepStartNs.load(std::memory_order_acquire);
+    if (periodNs <= 0 || lastStart == 0)
+        return std::nullopt;
+    const auto period = std::chrono::nanoseconds(periodNs);
+    const Clock::time_point due = fromNanoseconds(lastStart) + period;
+    if (now >= due + period)
+        return std::nullopt;
+    const auto margin
+        = std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(1), period / 20);
+    return due - std::chrono::duration_cast<Clock::duration>(margin);
+}
+
+std::size_t WriteBehind::Private::nextWrite(bool *forced)
+{
+    *forced = false;
+    const PendingSnapshot &s = *snapshot;
+    const bool commit = s.written == s.chunks.size();
+    const auto most = std::size_t(std::max(options.chunksPerBatch, 1));
+    const std::size_t all = commit ? 1 : std::min(most, s.chunks.size() - s.written);
+    const auto now = Clock::now();
+    const std::uint64_t edges = stepEdges.load(std::memory_order_acquire);
+    const std::int64_t periodNs = tickPeriodNs();
+    const auto period = std::chrono::nanoseconds(periodNs > 0 ? periodNs : 50'000'000);
+    const auto defer = [&](Clock::time_point retry) -> std::size_t {
+        snapshotRetryAt = std::max(retry, now + std::chrono::milliseconds(1));
+        if (edges != edgesAtLastDeferral) {
+            edgesAtLastDeferral = edges;
+            std::lock_guard lock(mutex);
+            ++stats.writesDeferred;
+        }
+        return 0;
+    };
+    // Starved: the steps leave no gap that fits. One batch per step then, at a gap's
+    // start if this thread gets there in time, else at once: a server whose steps fill
+    // their period still completes its snapshots.
+    const std::uint64_t starved = (edges - edgesAtLastWrite) / 2;
+    const std::uint64_t patience = starving ? 1 : kMaxStarvedSteps;
+    if (starved >= patience + (edges % 2 == 1 ? 2 : 0)) {
+        *forced = true;
+        return all;
+    }
+    if (edges % 2 == 1)
+        return defer(now + period); // a step runs; its afterStep() wakes this thread
+    // No step expected (none yet, or paused): nothing to give way to.
+    const std::optional<Clock::time_point> end = gapEnd(now);
+    if (!end)
+        return all;
+    const double leftMs = std::chrono::duration<double, std::milli>(*end - now).count();
+    std::size_t fits = 0;
+    // Nothing measured yet: early in a gap, and for a chunk batch a small one, to learn.
+    const bool early = leftMs > 0.5 * double(periodNs) / 1e6;
+    if (commit) {
+        fits = (commitCostMs < 0 ? early : commitCostMs <= leftMs) ? 1 : 0;
+    } else if (!batchCost.known()) {
+        fits = early ? std::max<std::size_t>(1, most / 8) : 0;
+    } else {
+        const double within = std::floor(batchCost.chunksWithin(leftMs));
+        fits = within < 1 ? 0 : std::size_t(std::min(within, 1e9));
+    }
+    fits = std::min(fits, all);
+    // A batch much smaller than it could be costs a transaction for little: rather wait
+    // for a longer gap, unless that leaves the last few.
+    const std::size_t smallest = std::min(all, std::max<std::size_t>(1, most / 8));
+    if (fits >= smallest)
+        return fits;
+    // After the next step (it wakes this thread), or when it is a period late.
+    return defer(*end + period + period / 10);
+}
+
+bool WriteBehind::Private::writeSnapshotBatch(std::size_t chunks, bool forced)
 {
     PendingSnapshot &s = *snapshot;
+    const std::uint64_t edgesBefore = stepEdges.load(std::memory_order_acquire);
     const auto start = Clock::now();
+    const auto finish = [&](bool ok, double writeMs, double packMs) {
+        const auto end = Clock::now();
+        const std::uint64_t edgesAfter = stepEdges.load(std::memory_order_acquire);
+        if (ok) {
+            edgesAtLastWrite = edgesAfter;
+            starving = forced;
+        }
+        {
+            std::lock_guard lock(mutex);
+            stats.flushMs += writeMs;
+            stats.packMs += packMs;
+            stats.writesForced += forced ? 1 : 0;
+            stats.writesDuringSteps += edgesBefore % 2 == 1 || edgesAfter != edgesBefore ? 1 : 0;
+            stats.chunksPending = s.chunks.size() - s.written;
+        }
+        if (options.snapshotWriteObserver)
+            options.snapshotWriteObserver(start, end);
+        return ok;
+    };
     if (s.written < s.chunks.size()) {
-        const std::size_t n = std::min(s.chunks.size() - s.written,
-                                       std::size_t(std::max(options.chunksPerBatch, 1)));
+        const std::size_t n
+            = std::min(s.chunks.size() - s.written, std::max<std::size_t>(chunks, 1));
+        for (; s.packed < s.written + n; ++s.packed)
+            s.chunks[s.packed].cells = packChunk(s.chunks[s.packed].cells);
+        const double packMs = msSince(start);
+        const auto writeStart = Clock::now();
         if (!store->writeChunks(std::span<const ChunkRecord>(s.chunks).subspan(s.written, n))) {
             failed("snapshot chunks", s.record.tick);
-            return false;
+            return finish(false, 0, packMs);
         }
+        const double writeMs = msSince(writeStart);
+        batchCost.add(double(n), packMs + writeMs);
         s.written += n;
-        std::lock_guard lock(mutex);
-        stats.chunksWritten += n;
-        stats.flushMs += msSince(start);
-        return true;
+        {
+            std::lock_guard lock(mutex);
+            stats.chunksWritten += n;
+        }
+        return finish(true, writeMs, packMs);
     }
+    if (s.machines) {
+        s.record.machines = encodeMachines(*s.machines);
+        s.record.players = encodePlayers(s.players);
+        s.machines.reset();
+        s.players.clear();
+    }
+    const double encodeMs = msSince(start);
+    const auto commitStart = Clock::now();
     if (!store->commitSnapshot(s.record)) {
         failed("a snapshot", s.record.tick);
-        return false;
+        return finish(false, 0, encodeMs);
     }
+    const double commitMs = msSince(commitStart);
+    commitCostMs
+        = commitCostMs < 0 ? encodeMs + commitMs : 0.7 * commitCostMs + 0.3 * (encodeMs + commitMs);
     {
         std::lock_guard lock(mutex);
         stats.cellsWritten += s.cells;
-        stats.flushMs += msSince(start);
         stats.snapshotTick = s.record.tick;
         ++stats.snapshotsWritten;
     }
+    finish(true, commitMs, encodeMs);
     qCDebug(lcWriteBehind).nospace()
         << "tick " << s.record.tick << ": snapshot written, " << s.chunks.size() << " chunks";
     snapshot.reset();
@@ -596,9 +853,13 @@ void WriteBehind::Private::run(WriteBehind *q)
             std::unique_lock lock(mutex);
             // A copy waiting for the next gap between ticks looks again soon (a step
             // wakes it sooner).
-            const auto until = !connected    ? nextReconnect
-                               : copyWaiting ? Clock::now() + std::chrono::milliseconds(50)
-                                             : nextSnapshot;
+            auto until = !connected    ? nextReconnect
+                         : copyWaiting ? Clock::now() + std::chrono::milliseconds(50)
+                                       : nextSnapshot;
+            // A snapshot write waiting for a gap: a step's end wakes this thread, and
+            // snapshotRetryAt is when no step came (the ticks stopped).
+            if (connected && snapshot && snapshotDeferred)
+                until = std::min(until, snapshotRetryAt);
             wake.wait_until(lock, until, [&] {
                 if (abort || stopping)
                     return true;
@@ -608,8 +869,9 @@ void WriteBehind::Private::run(WriteBehind *q)
                                        [](const QueuedPlayer &p) { return bool(p.saved); });
                 }
                 return !ticks.empty() || !playerSaves.empty() || snapshotRequested
-                       || bool(snapshot);
+                       || (snapshot && !snapshotDeferred);
             });
+            snapshotDeferred = false;
             if (abort)
                 break;
             stopNow = stopping;
@@ -673,11 +935,24 @@ void WriteBehind::Private::run(WriteBehind *q)
             playersWanted.store(true, std::memory_order_release);
             snapshot = tryCopy();
             copyWaiting = !snapshot;
-            if (snapshot)
+            if (snapshot) {
                 nextSnapshot = Clock::now() + interval;
+                edgesAtLastWrite = stepEdges.load(std::memory_order_acquire);
+                std::lock_guard lock(mutex);
+                stats.chunksPending = snapshot->chunks.size();
+            }
         }
-        if (ok && snapshot)
-            ok = writeSnapshotBatch();
+        if (ok && snapshot) {
+            // In the gaps between steps; stop() wants it all now.
+            bool forced = false;
+            const std::size_t chunks = stopNow || !options.writeInGaps
+                                           ? std::size_t(std::max(options.chunksPerBatch, 1))
+                                           : nextWrite(&forced);
+            if (chunks > 0)
+                ok = writeSnapshotBatch(chunks, forced);
+            else
+                snapshotDeferred = true;
+        }
 
         if (ok && stopNow && !snapshot) {
             // Drained: the final snapshot, then done.
@@ -692,7 +967,8 @@ void WriteBehind::Private::run(WriteBehind *q)
             if (last) {
                 snapshot = std::move(last);
                 while (ok && snapshot)
-                    ok = writeSnapshotBatch();
+                    ok = writeSnapshotBatch(std::size_t(std::max(options.chunksPerBatch, 1)),
+                                            false);
                 if (!ok) {
                     std::lock_guard lock(mutex);
                     finalSnapshot = std::move(snapshot);

@@ -6,6 +6,7 @@
 #include <QString>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,14 +26,28 @@ struct WriteBehindOptions
 {
     /// Milliseconds between snapshot flushes of the dirty chunks.
     int flushIntervalMs = 5000;
-    /// Chunk records per transaction while flushing.
+    /// Chunk records per transaction while flushing: the most; a batch shrinks to fit the
+    /// gap between two steps.
     int chunksPerBatch = 64;
+    /// Milliseconds from one step's start to the next's as the tick loop plans it (1000 /
+    /// UPS); 0: unknown. The write-behind also measures the spacing of beforeStep() calls
+    /// and uses the shorter of the two.
+    int tickPeriodMs = 0;
+    /// False: snapshot writes go as soon as they can, steps or not (as before gap
+    /// scheduling; for comparisons in benchmarks).
+    bool writeInGaps = true;
     /// Events kept in memory while the database cannot take them. Past this, the
     /// server refuses new actions (backlogFull()) until the backlog drains; warnings are
     /// logged at 10%, 50% and 90% of it.
     std::size_t maxBacklogEvents = 200'000;
     /// Milliseconds between reconnection attempts while the database is gone.
     int reconnectIntervalMs = 1000;
+    /// For tests and benchmarks: called on the background thread after each snapshot
+    /// write (a chunk batch or the snapshot's commit, successful or not) with the steady
+    /// clock times it started and ended. Must be quick and thread-safe.
+    std::function<void(std::chrono::steady_clock::time_point,
+                       std::chrono::steady_clock::time_point)>
+        snapshotWriteObserver;
 };
 
 /// What the write-behind has done, for /api/v1/status, logs and tests. A copy.
@@ -51,10 +66,24 @@ struct PersistenceStats
     std::uint64_t snapshotTick = 0;
     std::uint64_t snapshotsWritten = 0;
     /// Chunk records written, the cells they hold, and the milliseconds spent writing
-    /// them (compression and transactions, not the copy).
+    /// them: the store's writeChunks() and commitSnapshot() calls only, not the copy, the
+    /// compression (packMs) or the waits for a gap between steps.
     std::uint64_t chunksWritten = 0;
     std::uint64_t cellsWritten = 0;
     double flushMs = 0;
+    /// Milliseconds spent compressing the snapshots' chunks, machines and players.
+    double packMs = 0;
+    /// Chunk records of the snapshot under way still to be written.
+    std::uint64_t chunksPending = 0;
+    /// Snapshot writes that waited for a step to end or for a gap long enough for them,
+    /// counted once per step waited for.
+    std::uint64_t writesDeferred = 0;
+    /// Snapshot writes started although no gap was expected to fit them, because the
+    /// snapshot had waited for several steps (ticks that nearly fill their period).
+    std::uint64_t writesForced = 0;
+    /// Snapshot writes (forced or not) that overlapped a step: a step began before they
+    /// ended.
+    std::uint64_t writesDuringSteps = 0;
     /// Milliseconds the tick thread waited in beforeStep() (a copy running late), the
     /// longest wait and their sum.
     double longestStepWaitMs = 0;
@@ -67,6 +96,16 @@ struct PersistenceStats
 /// (group commit) and advances durableTick(), and every flushIntervalMs writes a
 /// consistent snapshot of the chunks that changed since the last one, in batches of
 /// chunksPerBatch per transaction.
+///
+/// The snapshot's writes run in the gaps between steps: the database (PostgreSQL's
+/// backend on the same cores, too) then seldom competes with a step for a core. A chunk
+/// batch starts only when no step runs and it is expected to end before the next step
+/// is due (the tick period is measured from the spacing of beforeStep() calls, the cost
+/// of a batch from the last ones); it shrinks to fit a short gap. A snapshot that found
+/// no gap for 4 steps writes one batch anyway, and then one after each step until a gap
+/// fits again, so it always progresses; with no steps coming (a paused server, stop())
+/// it writes freely. The copy, too, gives the lock back before the next step is due. The
+/// group commit of the events does not wait for gaps.
 ///
 /// The tick thread never waits on the database. The snapshot's copy of the dirty
 /// chunks and the machine state is taken by the background thread between two ticks,

@@ -7,7 +7,9 @@
 //   engine runs once per frame it submits to the renderer, and only once the renderer
 //   took the previous one; Qt3D paces frames at 60 Hz at most, and under Xvfb there is
 //   no vsync). Also measured: the frame time before the planet is shown (the floor:
-//   Qt3D, the clear, the present) and at the closest zoom (the mesh of every cell);
+//   Qt3D, the clear, the present; its p50, its p99, which shows what Qt3D's pacing
+//   alone allows, and its process CPU per frame) and at the closest zoom (the mesh of
+//   every cell);
 // - CPU time per frame of the whole process, GL's rasteriser threads included;
 // - delta apply: the CPU time of the client's path for a server tick's cell changes
 //   (protocol::applyChunkDelta() into the mirror for every changed chunk, then
@@ -31,11 +33,14 @@
 //   --quick    1.5 s per size instead of 5, for a smoke test
 //   --size N   only this n (repeatable); the JSON keys need 128 and 256
 //   --seconds  seconds measured per size
-//   --msaa N   samples per pixel of the 3D window (0, 2, 4 or 8; default 4, the
-//              client's default setting)
+//   --msaa N   samples per pixel of the 3D window (0, 2, 4 or 8; default: what the
+//              client's default setting, automatic, gives on this GL: 0 on a software
+//              rasteriser such as llvmpipe, 4 on a graphics card)
 //   --capture PREFIX  after each size, saves the view as PREFIX-n<N>.png (whole planet)
 //                     and PREFIX-n<N>-near.png (closest zoom)
 
+#include "app/settings.h"
+#include "render/glinfo.h"
 #include "render/orbitcamera.h"
 #include "render/planetview.h"
 #include "render/structurelayer.h"
@@ -51,9 +56,6 @@
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QImage>
-#include <QOffscreenSurface>
-#include <QOpenGLContext>
-#include <QOpenGLFunctions>
 #include <QSurfaceFormat>
 #include <QTimer>
 
@@ -71,6 +73,9 @@
 #include <vector>
 
 using namespace hex;
+using hex::client::glRendererName;
+using hex::client::isSoftwareRenderer;
+using hex::client::Settings;
 
 namespace {
 
@@ -129,6 +134,10 @@ struct Result
     double nearP50FrameMs = 0;
     /// p50 frame time before the planet is shown: the floor under any planet.
     double emptyP50FrameMs = 0;
+    /// p99 of the same frames: what Qt3D's pacing alone allows, with nothing to draw.
+    double emptyP99FrameMs = 0;
+    /// CPU time of the whole process per frame before the planet is shown (no ticks).
+    double emptyCpuMsPerFrame = 0;
     /// CPU time of the whole process (GL's threads included) per frame, less what
     /// applying the ticks took: what a frame costs, whatever else the machine runs.
     double cpuMsPerFrame = 0;
@@ -235,6 +244,10 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         std::vector<double> emptyMs;
         Clock::time_point last = Clock::now();
         bool first = true;
+        // CPU time over the second half of the frames (see below).
+        bool halfway = false;
+        double cpuAtHalf = 0;
+        std::size_t framesAtHalf = 0;
         QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
             const Clock::time_point now = Clock::now();
             if (!first)
@@ -244,12 +257,23 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         });
         QElapsedTimer shown;
         shown.start();
-        while (shown.elapsed() < 1500)
+        while (shown.elapsed() < 1500) {
             waitForEvents();
+            if (!halfway && shown.elapsed() >= 750) {
+                halfway = true;
+                cpuAtHalf = cpuSeconds();
+                framesAtHalf = emptyMs.size();
+            }
+        }
         QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
+        const double cpuEmptyMs = (cpuSeconds() - cpuAtHalf) * 1000.0;
+        const auto framesAfterHalf = double(emptyMs.size()) - double(framesAtHalf);
+        result.emptyCpuMsPerFrame = framesAfterHalf > 0 ? cpuEmptyMs / framesAfterHalf
+                                                        : std::nan("");
         // The first frames set up GL: the second half only.
         emptyMs.erase(emptyMs.begin(), emptyMs.begin() + std::ptrdiff_t(emptyMs.size() / 2));
         result.emptyP50FrameMs = percentile(emptyMs, 0.50);
+        result.emptyP99FrameMs = percentile(emptyMs, 0.99);
     }
     std::fprintf(stderr, "n=%d: building the planet (%u cells)...\n", n, result.cells);
     QElapsedTimer build;
@@ -423,7 +447,7 @@ int main(int argc, char **argv)
     std::vector<int> sizes;
     double seconds = 5.0;
     QString capturePrefix;
-    int msaa = 4;
+    int msaa = Settings::kMsaaAutomatic;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) {
             seconds = 1.5;
@@ -467,38 +491,34 @@ int main(int argc, char **argv)
     }
     const auto shared = std::make_shared<const sim::Content>(*content);
 
-    // Which GL the frames come from, for the table.
-    QByteArray glRenderer = "unknown";
-    {
-        QOffscreenSurface surface;
-        surface.create();
-        QOpenGLContext context;
-        if (context.create() && context.makeCurrent(&surface)) {
-            glRenderer = reinterpret_cast<const char *>(
-                context.functions()->glGetString(GL_RENDERER));
-            context.doneCurrent();
-        }
-    }
+    // Which GL the frames come from, for the table, and the samples the client's
+    // default setting gives it.
+    const QString glRenderer = glRendererName().isEmpty() ? QStringLiteral("unknown")
+                                                           : glRendererName();
+    const bool automaticMsaa = msaa == Settings::kMsaaAutomatic;
+    msaa = Settings::effectiveMsaaSamples(msaa, isSoftwareRenderer(glRendererName()));
 
     std::vector<Result> results;
     for (const int n : sizes)
         results.push_back(measure(n, seconds, shared, capturePrefix, msaa));
 
-    std::printf("Planet view, %dx%d, MSAA %d, no vsync, %d UPS, %.0f%% of cells changed per tick, "
-                "QT3D_RENDERER=%s, GL: %s\n",
-                kWidth, kHeight, msaa, kUps, kChangedShare * 100,
-                qgetenv("QT3D_RENDERER").constData(), glRenderer.constData());
+    std::printf("Planet view, %dx%d, MSAA %d%s, no vsync, %d UPS, %.0f%% of cells changed per "
+                "tick, QT3D_RENDERER=%s, GL: %s\n",
+                kWidth, kHeight, msaa,
+                automaticMsaa ? " (the client's automatic setting on this GL)" : " (--msaa)", kUps,
+                kChangedShare * 100, qgetenv("QT3D_RENDERER").constData(), qPrintable(glRenderer));
     std::printf("empty = p50 frame time before the planet is shown (Qt3D, clear, present); "
+                "empty p99, empty CPU = its p99 and process CPU ms per frame; "
                 "frame time = wall time between frames (QFrameAction); CPU/frm = process CPU "
                 "ms per frame, all threads, less delta apply;\ndelta apply = applyChunkDelta + "
                 "PlanetView::updateCells; upload = bytes handed to Qt3D updates\n\n");
-    std::printf("%5s %9s %7s %8s %8s %8s %8s %8s %7s %9s %11s %12s %13s %12s %9s\n", "n",
-                "cells", "frames", "empty", "near p50", "p50 ms", "p99 ms", "max ms", "FPS", "CPU/frm", "apply/tick",
+    std::printf("%5s %9s %7s %8s %9s %9s %8s %8s %8s %8s %7s %9s %11s %12s %13s %12s %9s\n", "n",
+                "cells", "frames", "empty", "empty p99", "empty CPU", "near p50", "p50 ms", "p99 ms", "max ms", "FPS", "CPU/frm", "apply/tick",
                 "apply/frame", "upload B/frm", "upload B/tk", "GPU B/cell");
     for (const Result &r : results) {
-        std::printf("%5d %9u %7d %8.2f %8.2f %8.2f %8.2f %8.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
+        std::printf("%5d %9u %7d %8.2f %9.2f %9.2f %8.2f %8.2f %8.2f %8.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
                     "%12.0f %9.1f\n",
-                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs,
+                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.emptyP99FrameMs, r.emptyCpuMsPerFrame, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs,
                     r.frames / std::max(r.seconds, 1e-9), r.cpuMsPerFrame, r.applyMsPerTick,
                     r.applyMsPerFrame, r.uploadBytesPerFrame, r.uploadBytesPerTick,
                     r.gpuBytesPerCell);
@@ -536,11 +556,14 @@ int main(int argc, char **argv)
                           key.c_str(), value);
         json += buffer;
     };
+    add("msaa_samples", msaa);
     for (const Result &r : results) {
         const std::string s = "_n" + std::to_string(r.n);
         add("p99_frame_ms" + s, r.p99FrameMs);
         add("p50_frame_ms" + s, r.p50FrameMs);
         add("empty_p50_frame_ms" + s, r.emptyP50FrameMs);
+        add("empty_p99_frame_ms" + s, r.emptyP99FrameMs);
+        add("empty_cpu_ms_per_frame" + s, r.emptyCpuMsPerFrame);
         add("near_p50_frame_ms" + s, r.nearP50FrameMs);
         // Per frame at the display rate (60 FPS: a tick every third frame), and per frame
         // as rendered here (slower in software GL: more ticks a frame).

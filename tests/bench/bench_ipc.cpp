@@ -3,7 +3,7 @@
 // Unix-domain-socket baseline, and tick throughput with 0, 1 and 2 compute workers.
 //
 //   build/bin/bench_ipc [--rounds N] [--worker PATH] [--ticks N] [--batches N]
-//                       [--wakeup futex|eventfd|signal] [--size N]...
+//                       [--wakeup futex|eventfd|signal] [--size N]... [--parts-per-worker N]
 //
 // Latency, per method: start hexsphere-worker --ping on a fresh segment, warm up, then time
 // --rounds round trips (wake the worker, wait for its wake-up back). The baseline: a forked
@@ -14,7 +14,9 @@
 // 2,560 cells), build the factory, run 200 ticks, and keep that state. Every configuration
 // starts a World from a copy of it: in-process on 1 thread, in-process on 2 threads (a
 // reference row), and 1 and 2 workers (ComputeGroup::start; the World keeps 1 thread, so
-// only the workers run in parallel). All four live at once and step World::step(), the
+// only the workers run in parallel; the world is cut into --parts-per-worker parts per worker,
+// the server's 4 by default, which the workers take as they become free: the table's
+// "parts %" says which share each took). All four live at once and step World::step(), the
 // server's whole tick: the same warm-up each, then --batches timed batches, taking turns batch
 // by batch (in a rotating order) so that the noisy machine's background load falls on all
 // alike; ticks/s is the median batch. The first configuration's warm-up calibrates the tick
@@ -233,6 +235,8 @@ struct Throughput
     std::uint64_t bytesMeasured = 0; ///< its growth over the measured ticks
     double bytesPerTick = 0;
     std::uint64_t takenOverMeasured = 0; ///< parts' phases the server ran itself meanwhile
+    /// Per worker slot: the share of the measured ticks' parts it ran, in percent.
+    std::vector<double> partShares;
     /// Mean milliseconds per measured tick inside the automaton's phases (handed to the
     /// workers, waited for) and in the rest of the tick (this thread alone).
     double phaseMs = 0;
@@ -455,6 +459,13 @@ SizeResult measureSize(int n, const std::shared_ptr<const hex::sim::Content> &co
                 result.bytesMeasured = result.stats.bytesCopied - run.before.bytesCopied;
                 result.bytesPerTick = double(result.bytesMeasured) / result.measuredTicks;
                 result.takenOverMeasured = result.stats.takenOver - run.before.takenOver;
+                std::uint64_t partsMeasured = result.takenOverMeasured;
+                for (std::size_t w = 0; w < result.stats.partsRun.size(); ++w)
+                    partsMeasured += result.stats.partsRun[w] - run.before.partsRun[w];
+                for (std::size_t w = 0; w < result.stats.partsRun.size(); ++w)
+                    result.partShares.push_back(
+                        100.0 * double(result.stats.partsRun[w] - run.before.partsRun[w])
+                        / double(std::max<std::uint64_t>(1, partsMeasured)));
                 result.phaseMs = 1000.0 * run.measuredPhaseSeconds / result.measuredTicks;
                 result.restMs = 1000.0 * (run.measuredSeconds - run.measuredPhaseSeconds)
                                 / result.measuredTicks;
@@ -598,8 +609,13 @@ int main(int argc, char *argv[])
         QStringLiteral("size"),
         QStringLiteral("Throughput at this n only (repeatable; default 256 and 512)."),
         QStringLiteral("n"));
-    parser.addOptions(
-        {roundsOption, workerOption, ticksOption, batchesOption, wakeupOption, sizeOption});
+    const QCommandLineOption partsOption(
+        QStringLiteral("parts-per-worker"),
+        QStringLiteral("Automaton parts per worker in the throughput runs (default: the "
+                       "server's)."),
+        QStringLiteral("n"));
+    parser.addOptions({roundsOption, workerOption, ticksOption, batchesOption, wakeupOption,
+                       sizeOption, partsOption});
     parser.process(app);
     bool ok = false;
     const int rounds = parser.value(roundsOption).toInt(&ok);
@@ -630,6 +646,15 @@ int main(int argc, char *argv[])
             return 1;
         }
         throughputMethod = *method;
+    }
+    int partsPerWorker = ComputeOptions{}.partsPerWorker;
+    if (parser.isSet(partsOption)) {
+        partsPerWorker = parser.value(partsOption).toInt(&ok);
+        if (!ok || partsPerWorker < 1 || 2 * partsPerWorker > kMaxParts) {
+            std::fprintf(stderr, "bench_ipc: --parts-per-worker must be a number from 1 to %d\n",
+                         kMaxParts / 2);
+            return 1;
+        }
     }
     std::vector<int> sizes;
     for (const QString &value : parser.values(sizeOption)) {
@@ -693,6 +718,7 @@ int main(int argc, char *argv[])
     ComputeOptions options;
     options.method = throughputMethod;
     options.program = worker;
+    options.partsPerWorker = partsPerWorker;
     std::vector<SizeResult> results;
     for (const int n : sizes)
         results.push_back(measureSize(n, content, options, plan));
@@ -701,9 +727,9 @@ int main(int argc, char *argv[])
                 "hash) on bench_sim's busy factory; workers wake by %s; ticks/s is the median "
                 "batch (slowest..fastest in brackets)\n",
                 qPrintable(wakeMethodName(throughputMethod)));
-    std::printf("\n%4s %-28s %9s %19s %8s %8s %8s %8s %10s %10s %6s\n", "n", "configuration",
+    std::printf("\n%4s %-28s %9s %19s %8s %8s %8s %8s %10s %10s %6s %9s\n", "n", "configuration",
                 "ticks/s", "(batches)", "ms/tick", "vs 1 thr", "phase ms", "rest ms", "copy/tick",
-                "copy@start", "by srv");
+                "copy@start", "by srv", "parts %");
     for (const SizeResult &size : results) {
         std::printf("%4d %u cells, %zu structures; %d warm-up ticks, then %d batches of %d ticks\n",
                     size.n, size.cells, size.structures, size.plan.warmUpTicks, size.plan.batches,
@@ -722,14 +748,18 @@ int main(int argc, char *argv[])
                                        row.ticksPerSecond / reference.ticksPerSecond, 0, 'f', 2)
                                                 : QStringLiteral("-");
             const bool workers = kConfigs[i].workers > 0;
-            std::printf("%4d %-28s %9.1f %19s %8.3f %8s %8s %8s %10s %10s %6s\n", size.n,
+            QStringList shares;
+            for (const double share : row.partShares)
+                shares << QString::number(share, 'f', 0);
+            std::printf("%4d %-28s %9.1f %19s %8.3f %8s %8s %8s %10s %10s %6s %9s\n", size.n,
                         kConfigs[i].label, row.ticksPerSecond, qPrintable(range),
                         1000.0 / row.ticksPerSecond, qPrintable(versus),
                         workers ? qPrintable(QString::number(row.phaseMs, 'f', 3)) : "-",
                         workers ? qPrintable(QString::number(row.restMs, 'f', 3)) : "-",
                         workers ? qPrintable(formatBytes(row.bytesPerTick)) : "-",
                         workers ? qPrintable(formatBytes(double(row.bytesAtStart))) : "-",
-                        workers ? qPrintable(QString::number(row.takenOverMeasured)) : "-");
+                        workers ? qPrintable(QString::number(row.takenOverMeasured)) : "-",
+                        workers ? qPrintable(shares.join(QLatin1Char('/'))) : "-");
         }
     }
     for (const SizeResult &size : results) {
@@ -752,7 +782,9 @@ int main(int argc, char *argv[])
                 "server's thread alone); copy/tick: growth of ComputeStats::bytesCopied over the "
                 "measured ticks / ticks; copy@start: bytesCopied right after "
                 "ComputeGroup::start; by srv: parts' phases the server ran itself during the "
-                "measured ticks)\n");
+                "measured ticks; parts %%: the share of the measured ticks' parts each worker "
+                "took, %d per worker, taken by whichever worker is free)\n",
+                options.partsPerWorker);
 
     const auto findSize = [&](int n) -> const SizeResult * {
         for (const SizeResult &size : results) {

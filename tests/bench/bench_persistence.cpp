@@ -16,9 +16,12 @@
 // and as its last stdout line one JSON object.
 //
 // Usage: bench_persistence [--sizes N[,N...]] [--ticks T] [--backends pg,sqlite]
+//                          [--gaps on|off]
 //   --sizes     world sizes n (default 256,512); the n512 keys need 512
 //   --ticks     ticks per off/on phase of the stall run (default 120)
 //   --backends  which stores (default pg,sqlite)
+//   --gaps      off: the write-behind writes its snapshots as soon as it can instead of
+//               in the gaps between steps (WriteBehindOptions::writeInGaps), to compare
 
 #include "busyfactory.h"
 
@@ -254,7 +257,7 @@ struct Phase
 /// world as it is now), snapshotting every `flushIntervalMs`; the tick then is
 /// beforeStep + step + afterStep. 0: persistence off.
 Phase runPhase(World &world, const Backend &backend, const QString &name, int ticks,
-               int flushIntervalMs)
+               int flushIntervalMs, bool writeInGaps)
 {
     Phase phase;
     std::unique_ptr<persistence::WriteBehind> writer;
@@ -268,6 +271,9 @@ Phase runPhase(World &world, const Backend &backend, const QString &name, int ti
         persistence::WriteBehindOptions options;
         options.flushIntervalMs = flushIntervalMs;
         options.chunksPerBatch = kChunksPerBatch;
+        // As the server sets it.
+        options.tickPeriodMs = 1000 / kUps;
+        options.writeInGaps = writeInGaps;
         writer = std::make_unique<persistence::WriteBehind>(world, backend.location, name, options);
         if (!writer->start(world.state().tick, world.state().tick))
             die(QStringLiteral("WriteBehind::start: %1").arg(writer->errorString()));
@@ -433,6 +439,7 @@ int main(int argc, char **argv)
     QLoggingCategory::setFilterRules(QStringLiteral("hex.db.debug=false\nhex.db.info=false"));
     std::vector<int> sizes{256, 512};
     int ticks = 120;
+    bool writeInGaps = true;
     QStringList backendKeys{QStringLiteral("pg"), QStringLiteral("sqlite")};
     const QStringList args = app.arguments();
     for (qsizetype i = 1; i < args.size(); ++i) {
@@ -452,6 +459,11 @@ int main(int argc, char **argv)
             if (!ok || ticks < 10)
                 die(QStringLiteral("--ticks: '%1' is not a number of ticks (10 or more)")
                         .arg(args[i]));
+        } else if (args[i] == QLatin1String("--gaps") && hasValue) {
+            const QString value = args[++i];
+            if (value != QLatin1String("on") && value != QLatin1String("off"))
+                die(QStringLiteral("--gaps: '%1' is neither on nor off").arg(value));
+            writeInGaps = value == QLatin1String("on");
         } else if (args[i] == QLatin1String("--backends") && hasValue) {
             backendKeys = args[++i].split(QLatin1Char(','), Qt::SkipEmptyParts);
             for (const QString &key : backendKeys) {
@@ -460,7 +472,7 @@ int main(int argc, char **argv)
             }
         } else {
             die(QStringLiteral("unknown argument '%1'. Usage: bench_persistence [--sizes "
-                               "N[,N...]] [--ticks T] [--backends pg,sqlite]")
+                               "N[,N...]] [--ticks T] [--backends pg,sqlite] [--gaps on|off]")
                     .arg(args[i]));
         }
     }
@@ -589,7 +601,8 @@ int main(int argc, char **argv)
                         ? "off"
                         : qPrintable(
                             QStringLiteral("on, snapshots every %1 ms").arg(run.intervalMs)));
-                const Phase phase = runPhase(*world, backend, name, run.ticks, run.intervalMs);
+                const Phase phase
+                    = runPhase(*world, backend, name, run.ticks, run.intervalMs, writeInGaps);
                 const double longest = *std::max_element(phase.tickMs.begin(), phase.tickMs.end());
                 if (run.intervalMs == 0) {
                     r.offMs.insert(r.offMs.end(), phase.tickMs.begin(), phase.tickMs.end());
@@ -615,12 +628,16 @@ int main(int argc, char **argv)
                     stderr,
                     "  longest tick %.2f ms, median %.2f ms; %llu snapshots, %.0f "
                     "changed cells, %llu chunk cells written in %.0f ms; durable "
-                    "tick %llu; stop took %.0f ms\n",
+                    "tick %llu; stop took %.0f ms; writes: %llu deferred, %llu forced, %llu "
+                    "during steps; packing %.0f ms\n",
                     longest, median(phase.tickMs),
                     static_cast<unsigned long long>(phase.stats.snapshotsWritten),
                     phase.changedCells, static_cast<unsigned long long>(phase.stats.cellsWritten),
                     phase.stats.flushMs, static_cast<unsigned long long>(phase.stats.durableTick),
-                    phase.stopMs);
+                    phase.stopMs, static_cast<unsigned long long>(phase.stats.writesDeferred),
+                    static_cast<unsigned long long>(phase.stats.writesForced),
+                    static_cast<unsigned long long>(phase.stats.writesDuringSteps),
+                    phase.stats.packMs);
             }
             results.push_back(std::move(r));
         }
@@ -662,11 +679,12 @@ int main(int argc, char **argv)
                     r.flushFast.chunkCellsPerSecond(), r.flushFast.changeRate());
     }
     std::printf("\nTick stall: %d ticks per phase at %d UPS, off/on/off/on interleaved; on =\n"
-                "beforeStep + step + afterStep with snapshots every second. Wall-clock ms;\n"
+                "beforeStep + step + afterStep with snapshots every second, written %s.\n"
+                "Wall-clock ms;\n"
                 "cpu = the longest tick in the tick thread's own CPU time (a tick long in wall\n"
                 "time but not in CPU time waited for a lock or a core); step wait = the longest\n"
                 "wait in beforeStep() for the snapshot copy (PersistenceStats).\n\n",
-                ticks, kUps);
+                ticks, kUps, writeInGaps ? "in the gaps between steps" : "as soon as possible");
     std::printf("%-10s %4s %8s %8s %8s %8s %8s %8s %8s %8s %9s %6s %6s\n", "backend", "n",
                 "p50 off", "p99 off", "max off", "p50 on", "p99 on", "max on", "cpu off", "cpu on",
                 "step wait", "stall", "cpu st");

@@ -6,6 +6,7 @@
 #include "app/settings.h"
 #include "app/shell.h"
 #include "net/serverlistmodel.h"
+#include "render/glinfo.h"
 #include "render/planetview.h"
 #include "ui/builddock.h"
 #include "ui/hostdialog.h"
@@ -38,6 +39,8 @@
 #include <QTest>
 #include <QTreeWidget>
 
+#include <algorithm>
+
 using namespace hex::client;
 
 class tst_Shell : public QObject
@@ -65,6 +68,8 @@ private slots:
 
     void settingsDefaults();
     void settingsRoundTrip();
+    void automaticMsaa_data();
+    void automaticMsaa();
     void settingsDialogRoundTrip();
     void settingsDialogRefusesDuplicateKeys();
 
@@ -432,7 +437,7 @@ void tst_Shell::settingsDefaults()
 {
     const Settings settings(settingsFile(QStringLiteral("defaults.ini")));
     QCOMPARE(settings.playerName(), ClientOptions::defaultPlayerName());
-    QCOMPARE(settings.msaaSamples(), 4);
+    QCOMPARE(settings.msaaSamples(), Settings::kMsaaAutomatic);
     QCOMPARE(settings.vsync(), true);
     QCOMPARE(settings.defaultServer(), QString());
     QCOMPARE(settings.keyBinding(KeyAction::RotateStructure), QKeySequence(Qt::Key_R));
@@ -473,7 +478,34 @@ void tst_Shell::settingsRoundTrip()
     settings.setKeyBinding(KeyAction::Chat, QKeySequence());
     QCOMPARE(settings.keyBinding(KeyAction::Chat), QKeySequence(Qt::Key_T));
     settings.setMsaaSamples(3);
-    QCOMPARE(settings.msaaSamples(), 4);
+    QCOMPARE(settings.msaaSamples(), Settings::kMsaaAutomatic);
+}
+
+void tst_Shell::automaticMsaa_data()
+{
+    QTest::addColumn<QString>("renderer");
+    QTest::addColumn<bool>("software");
+    QTest::newRow("Mesa llvmpipe") << QStringLiteral("llvmpipe (LLVM 15.0.6, 256 bits)") << true;
+    QTest::newRow("Mesa softpipe") << QStringLiteral("softpipe") << true;
+    QTest::newRow("Mesa swrast") << QStringLiteral("Mesa X11 swrast") << true;
+    QTest::newRow("a software rasterizer") << QStringLiteral("Software Rasterizer") << true;
+    QTest::newRow("Intel") << QStringLiteral("Mesa Intel(R) UHD Graphics 620 (KBL GT2)") << false;
+    QTest::newRow("NVIDIA") << QStringLiteral("NVIDIA GeForce RTX 3060/PCIe/SSE2") << false;
+    QTest::newRow("AMD") << QStringLiteral("AMD Radeon RX 6600 (navi23, LLVM 15.0.6, DRM 3.49)")
+                         << false;
+    QTest::newRow("no context") << QString() << false;
+}
+
+void tst_Shell::automaticMsaa()
+{
+    QFETCH(QString, renderer);
+    QFETCH(bool, software);
+    QCOMPARE(isSoftwareRenderer(renderer), software);
+    // Automatic: off on a software rasteriser, 4 samples on a graphics card; a choice
+    // the player made is kept either way.
+    QCOMPARE(Settings::effectiveMsaaSamples(Settings::kMsaaAutomatic, software), software ? 0 : 4);
+    for (const int samples : {0, 2, 4, 8})
+        QCOMPARE(Settings::effectiveMsaaSamples(samples, software), samples);
 }
 
 void tst_Shell::settingsDialogRoundTrip()
@@ -484,7 +516,8 @@ void tst_Shell::settingsDialogRoundTrip()
     {
         SettingsDialog dialog(&settings);
         QCOMPARE(dialog.nameEdit()->text(), QStringLiteral("Ada"));
-        QCOMPARE(dialog.msaaCombo()->currentData().toInt(), 4);
+        QCOMPARE(dialog.msaaCombo()->currentData().toInt(), Settings::kMsaaAutomatic);
+        QCOMPARE(dialog.msaaCombo()->currentText(), QStringLiteral("Automatic"));
         QVERIFY(dialog.vsyncCheck()->isChecked());
         QCOMPARE(dialog.keyEdit(KeyAction::GameMenu)->keySequence(), QKeySequence(Qt::Key_Escape));
         QCOMPARE(dialog.keyTable()->rowCount(), int(Settings::keyActions().size()));
@@ -571,6 +604,13 @@ void tst_Shell::hostLeaveAndReturn()
     // Escape with a tool held puts the tool away; with none, it opens the game menu.
     MainWindow *window = shell.gameWindow();
     QWindow *view = window->planetView()->window3D();
+    // The default MSAA setting (automatic) gave the 3D view the samples that suit this GL:
+    // none under Xvfb's software rasteriser.
+    const QString renderer = glRendererName();
+    qInfo("GL renderer: %s; the game window's samples: %d", qPrintable(renderer),
+          view->format().samples());
+    QCOMPARE(std::max(0, view->format().samples()),
+             Settings::effectiveMsaaSamples(Settings::kMsaaAutomatic, isSoftwareRenderer(renderer)));
     BuildTool claim;
     claim.kind = BuildTool::Kind::Claim;
     window->buildDock()->selectTool(claim);

@@ -140,6 +140,11 @@ void tst_ServerWorkers::stepsOnWorkersAndReplacesAKilledOne()
     QVERIFY2(compute.value(QStringLiteral("running")).toInt() == 2, qPrintable(describe(s)));
     QCOMPARE(compute.value(QStringLiteral("workers")).toInt(), 2);
     QCOMPARE(compute.value(QStringLiteral("takenOver")).toDouble(), 0.0);
+    // The parts go to whichever worker is free: both took some.
+    QCOMPARE(compute.value(QStringLiteral("parts")).toInt(), 8);
+    const QJsonArray partsRun = compute.value(QStringLiteral("partsRun")).toArray();
+    QVERIFY2(partsRun.size() == 2 && partsRun.at(0).toDouble() > 0 && partsRun.at(1).toDouble() > 0,
+             qPrintable(describe(s)));
     const QString segment = compute.value(QStringLiteral("segment")).toString();
     QVERIFY2(segmentExists(segment), qPrintable(segment));
     const qint64 first = pidAt(compute, 0);

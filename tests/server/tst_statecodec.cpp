@@ -4,6 +4,8 @@
 
 #include <QTest>
 
+#include <zstd.h>
+
 using namespace hex;
 using namespace hex::server::persistence;
 
@@ -194,6 +196,8 @@ void tst_StateCodec::badBlobs_data()
     QTest::newRow("players wrong format") << 3 << "The player list has format 9";
     QTest::newRow("machine on a cell past the last") << 4 << "The machine state names cell";
     QTest::newRow("bad chunk inside a snapshot") << 5 << "Chunk 2: cell";
+    QTest::newRow("machine count far past the blob")
+        << 6 << "The machine state is truncated at machine 0 of 4294967295.";
 }
 
 void tst_StateCodec::badBlobs()
@@ -215,7 +219,7 @@ void tst_StateCodec::badBlobs()
         save.snapshot.players[0] = 9;
         break;
     case 4: {
-        std::map<sim::CellId, sim::MachineState> machines = m_world->state().machines;
+        sim::MachineMap machines = m_world->state().machines;
         machines[m_world->state().cellCount() + 5] = sim::MachineState{};
         save.snapshot.machines = encodeMachines(machines);
         break;
@@ -224,6 +228,19 @@ void tst_StateCodec::badBlobs()
         const sim::WorldState &state = m_world->state();
         const std::size_t cells = state.sphere->chunkCells(2).size();
         save.chunks[2].cells = packChunk(patched(rawChunk(state, 2), cells, 0, 1, cells - 1, 77));
+        break;
+    }
+    case 6: {
+        // Format 1, then a count of 2^32 - 1 machines and none of them: the decoder must
+        // answer, not try to make room for them all.
+        const char raw[4] = {'\xff', '\xff', '\xff', '\xff'};
+        QByteArray blob(qsizetype(1 + ZSTD_compressBound(sizeof raw)), Qt::Uninitialized);
+        blob[0] = 1;
+        const std::size_t written
+            = ZSTD_compress(blob.data() + 1, std::size_t(blob.size() - 1), raw, sizeof raw, 1);
+        QVERIFY(!ZSTD_isError(written));
+        blob.resize(qsizetype(1 + written));
+        save.snapshot.machines = blob;
         break;
     }
     }

@@ -201,7 +201,9 @@ inline std::vector<CellId> findLine(const geometry::HexSphere &sphere, int lengt
     return {};
 }
 
-/// Places a structure directly (no cost, no ownership checks), as a test set-up.
+/// Places a structure directly (no cost, no ownership checks), as a test set-up. The
+/// machine it returns stays valid only until the next insert into or erase from
+/// state.machines (the next place(), for one).
 inline MachineState &place(WorldState &state, CellId cell, PrototypeId prototype,
                            std::uint8_t orientation)
 {
@@ -209,8 +211,9 @@ inline MachineState &place(WorldState &state, CellId cell, PrototypeId prototype
     ignored.reset(state.cellCount());
     state.set(Layer::Structure, state.structure, cell, prototype, ignored);
     state.set(Layer::Orientation, state.orientation, cell, orientation, ignored);
-    state.machines[cell] = MachineState{};
-    return state.machines[cell];
+    MachineState &machine = state.machines[cell];
+    machine = MachineState{};
+    return machine;
 }
 
 /// One step of the machines with a fresh change set; advances the tick.

@@ -2,10 +2,15 @@
 // Each fragment reads the id of the cell in its direction and how near that cell's
 // centre it lies from the cell-id map (an octahedral projection of the sphere, see
 // PlanetMesh::cellIdMap()), then the cell's look from the look texture: the same
-// colours, shading towards the edges and lighting as planet.frag.
+// colours, shading towards the edges and lighting as planet.frag (the light's diffuse
+// term comes from the vertices, see planetfar.vert).
+//
+// Kept to the fewest operations: a software rasteriser (llvmpipe) runs this for every
+// pixel of the globe. No branch (both sides of a varying one are run anyway), no
+// normalisation, integer texel coordinates only where the texture needs them.
 
 in vec3 direction;
-in vec3 worldNormal;
+in float diffuse;
 
 out vec4 fragColor;
 
@@ -14,26 +19,22 @@ uniform int cellIdMapSize;
 uniform sampler2D cellLooks;
 uniform int lookRowShift; // log2 of the look texture's width
 uniform float cornerShade;
-uniform vec3 lightDirection; // towards the light, need not be unit
 uniform float lightIntensity;
 
 void main()
 {
     // PlanetMesh::octahedralTexel(): fold the lower hemisphere onto the corners.
     vec3 d = direction / (abs(direction.x) + abs(direction.y) + abs(direction.z));
-    vec2 uv = d.xy;
-    if (d.z < 0.0) {
-        vec2 away = vec2(d.x >= 0.0 ? 1.0 : -1.0, d.y >= 0.0 ? 1.0 : -1.0);
-        uv = (1.0 - abs(d.yx)) * away;
-    }
-    ivec2 at = clamp(ivec2((uv * 0.5 + 0.5) * float(cellIdMapSize)), ivec2(0),
-                     ivec2(cellIdMapSize - 1));
-    ivec4 texel = ivec4(texelFetch(cellIds, at, 0) * 255.0 + 0.5);
-    int id = texel.r | (texel.g << 8) | (texel.b << 16);
+    vec2 away = vec2(greaterThanEqual(d.xy, vec2(0.0))) * 2.0 - 1.0;
+    vec2 uv = mix(d.xy, (1.0 - abs(d.yx)) * away, float(d.z < 0.0));
+    // uv is in [-1, 1]: only the top edge needs clamping.
+    ivec2 at = min(ivec2((uv * 0.5 + 0.5) * float(cellIdMapSize)), ivec2(cellIdMapSize - 1));
+    vec4 texel = texelFetch(cellIds, at, 0);
+    ivec3 bytes = ivec3(texel.rgb * 255.0 + 0.5);
+    int id = bytes.r | (bytes.g << 8) | (bytes.b << 16);
     // Rows of 2^lookRowShift texels: shifts, as integer division costs a software
     // rasteriser dearly.
     ivec2 look = ivec2(id & ((1 << lookRowShift) - 1), id >> lookRowShift);
-    vec3 c = texelFetch(cellLooks, look, 0).rgb * mix(cornerShade, 1.0, float(texel.a) / 255.0);
-    float diffuse = max(dot(normalize(worldNormal), normalize(lightDirection)), 0.0);
+    vec3 c = texelFetch(cellLooks, look, 0).rgb * mix(cornerShade, 1.0, texel.a);
     fragColor = vec4((c + lightIntensity * diffuse) * c, 1.0);
 }

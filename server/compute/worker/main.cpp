@@ -186,7 +186,8 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     auto segment = Segment::attach(segmentName);
     if (!segment)
         return fail(ExitBadSegment, segment.error());
-    const StepJob &job = segment->control()->job;
+    // Read only, but for the parts taken through nextPart and partState.
+    StepJob &job = segment->control()->job;
     WorkerSlot &slot = segment->slot(slotIndex);
     const pid_t serverPid = segment->control()->serverPid;
 
@@ -210,11 +211,10 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         return fail(ExitWrongWorld, tr("the segment's chunk split %1 does not fit %2 subdivisions")
                                         .arg(job.chunkSplit)
                                         .arg(job.subdivisions));
-    if (job.parts < 1 || job.parts > std::uint32_t(kMaxWorkerSlots)
-        || std::uint32_t(slotIndex) >= job.parts)
-        return fail(ExitWrongWorld, tr("slot %1 has no part: the world is split into %2 parts")
-                                        .arg(slotIndex)
-                                        .arg(job.parts));
+    if (job.parts < 1 || job.parts > std::uint32_t(kMaxParts))
+        return fail(ExitWrongWorld, tr("the world is split into %1 parts; a worker takes 1 to %2")
+                                        .arg(job.parts)
+                                        .arg(kMaxParts));
     const auto sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
     sim::Automaton automaton(sphere, *content);
     automaton.setPartCount(int(job.parts));
@@ -292,7 +292,17 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             = reinterpret_cast<std::uint16_t *>(at[int(StepArray::ResourceAmount)]);
         memory.dirty = reinterpret_cast<std::uint8_t *>(at[int(StepArray::Dirty)]);
         memory.exchange = at[int(StepArray::Exchange)];
-        automaton.runPart(sim::AutomatonPhase(job.phase), slotIndex, memory);
+        // The phase's parts go to whichever worker is free: take the next until none is
+        // left (see StepJob).
+        for (;;) {
+            const std::uint32_t part = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
+            if (part >= job.parts)
+                break;
+            const std::uint32_t mine = std::uint32_t(slotIndex) + 1;
+            job.partState[part].store(mine, std::memory_order_relaxed);
+            automaton.runPart(sim::AutomatonPhase(job.phase), int(part), memory);
+            job.partState[part].store(mine | kPartDone, std::memory_order_release);
+        }
         // Within a tick the next phase follows in microseconds: spin longer for it than
         // for the next tick, which is a whole tick away.
         (*waker)->setSpin(job.phase == std::uint32_t(sim::AutomatonPhase::Collect)
@@ -345,7 +355,7 @@ int main(int argc, char *argv[])
                                         tr("us"), QStringLiteral("20"));
     const QCommandLineOption stepOption(
         QStringLiteral("step"),
-        tr("Step mode: attach to the segment and run this slot's part of every automaton "
+        tr("Step mode: attach to the segment and run the parts it takes of every automaton "
            "phase the server asks for, until the slot is told to stop."),
         tr("segment"));
     parser.addOptions({segmentOption, pingOption, stepOption, slotOption, wakeupOption, eventFdInOption,
