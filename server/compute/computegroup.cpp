@@ -31,37 +31,6 @@ QString tr(const char *text)
     return QCoreApplication::translate("hex::server::compute::ComputeGroup", text);
 }
 
-/// Hands out the segment's array area front to back and never takes memory back: the
-/// World's arrays keep their size once placed, and the segment goes away as a whole.
-class SegmentArena final : public std::pmr::memory_resource
-{
-public:
-    SegmentArena(std::byte *begin, std::size_t size)
-        : m_begin(begin)
-        , m_size(size)
-    {}
-
-private:
-    void *do_allocate(std::size_t bytes, std::size_t alignment) override
-    {
-        const std::size_t align = std::max<std::size_t>(alignment, 64);
-        const std::size_t at = (m_used + align - 1) & ~(align - 1);
-        if (at > m_size || m_size - at < bytes)
-            throw std::bad_alloc();
-        m_used = at + bytes;
-        return m_begin + at;
-    }
-    void do_deallocate(void *, std::size_t, std::size_t) override {}
-    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
-    {
-        return this == &other;
-    }
-
-    std::byte *m_begin;
-    std::size_t m_size;
-    std::size_t m_used = 0;
-};
-
 std::size_t alignUp(std::size_t bytes)
 {
     return (bytes + 63) & ~std::size_t(63);
@@ -734,9 +703,10 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     for (int part = 0; part < parts; ++part) {
         const std::uint32_t state = job.partState[part].load(std::memory_order_acquire);
         const std::uint32_t runner = state & ~kPartDone;
-        if (!(state & kPartDone) || runner == kPartServer) {
-            if (!(state & kPartDone))
-                automaton.runPart(phase, part, memory);
+        if (!(state & kPartDone)) {
+            automaton.runPart(phase, part, memory);
+            ++d->stats.takenOver;
+        } else if (runner == kPartServer) {
             ++d->stats.takenOver;
         } else if (runner >= 1 && runner <= d->stats.partsRun.size()) {
             ++d->stats.partsRun[runner - 1];

@@ -5,10 +5,13 @@
 
 #include <tl/expected.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
+#include <new>
 
 namespace hex::server::compute {
 
@@ -210,6 +213,39 @@ private:
     std::unique_ptr<Mapping> m_mapping;
     QString m_name;
     bool m_owner = false;
+};
+
+/// A bump allocator over a segment's payload (or any fixed block): hands out blocks
+/// aligned to at least 64 bytes front to back, throws std::bad_alloc when the block is
+/// used up, and never takes memory back: the World's arrays keep their size once placed
+/// (World::placeArrays()), and the segment goes away as a whole.
+class SegmentArena final : public std::pmr::memory_resource
+{
+public:
+    SegmentArena(std::byte *begin, std::size_t size)
+        : m_begin(begin)
+        , m_size(size)
+    {}
+
+private:
+    void *do_allocate(std::size_t bytes, std::size_t alignment) override
+    {
+        const std::size_t align = std::max<std::size_t>(alignment, 64);
+        const std::size_t at = (m_used + align - 1) & ~(align - 1);
+        if (at > m_size || m_size - at < bytes)
+            throw std::bad_alloc();
+        m_used = at + bytes;
+        return m_begin + at;
+    }
+    void do_deallocate(void *, std::size_t, std::size_t) override {}
+    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
+    {
+        return this == &other;
+    }
+
+    std::byte *m_begin;
+    std::size_t m_size;
+    std::size_t m_used = 0;
 };
 
 } // namespace hex::server::compute

@@ -493,10 +493,10 @@ int main(int argc, char **argv)
 
     // Which GL the frames come from, for the table, and the samples the client's
     // default setting gives it.
-    const QString glRenderer = glRendererName().isEmpty() ? QStringLiteral("unknown")
-                                                           : glRendererName();
+    const QString renderer = glRendererName();
+    const QString glRenderer = renderer.isEmpty() ? QStringLiteral("unknown") : renderer;
     const bool automaticMsaa = msaa == Settings::kMsaaAutomatic;
-    msaa = Settings::effectiveMsaaSamples(msaa, isSoftwareRenderer(glRendererName()));
+    msaa = Settings::effectiveMsaaSamples(msaa, isSoftwareRenderer(renderer));
 
     std::vector<Result> results;
     for (const int n : sizes)

@@ -406,37 +406,6 @@ private:
     std::thread m_thread;
 };
 
-/// A bump allocator over a segment's payload that hands out 64-byte aligned blocks, as
-/// a ComputeGroup places the world's arrays; frees nothing.
-class PayloadResource final : public std::pmr::memory_resource
-{
-public:
-    PayloadResource(std::byte *begin, std::size_t size)
-        : m_begin(begin)
-        , m_size(size)
-    {}
-
-private:
-    void *do_allocate(std::size_t bytes, std::size_t alignment) override
-    {
-        const std::size_t align = std::max<std::size_t>(alignment, 64);
-        const std::size_t at = (m_used + align - 1) / align * align;
-        if (at + bytes > m_size)
-            throw std::bad_alloc();
-        m_used = at + bytes;
-        return m_begin + at;
-    }
-    void do_deallocate(void *, std::size_t, std::size_t) override {}
-    bool do_is_equal(const std::pmr::memory_resource &other) const noexcept override
-    {
-        return this == &other;
-    }
-
-    std::byte *m_begin;
-    std::size_t m_size;
-    std::size_t m_used = 0;
-};
-
 } // namespace
 
 Q_DECLARE_METATYPE(KillTiming)
@@ -1117,7 +1086,7 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     const std::size_t exchangeBytes = world->exchangeBytes(1);
     auto segment = Segment::create(world->arrayBytes() + exchangeBytes + 64);
     QVERIFY2(segment, qPrintable(errorOf(segment)));
-    PayloadResource resource(segment->payload(), world->arrayBytes() + exchangeBytes + 64);
+    SegmentArena resource(segment->payload(), world->arrayBytes() + exchangeBytes + 64);
     world->placeArrays(&resource);
     // Back into the heap before the segment goes, whatever happens below.
     const auto restore
