@@ -8,9 +8,11 @@
 
 #include <QElapsedTimer>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QTimer>
 
 #include <limits>
+#include <utility>
 
 namespace hex::client {
 
@@ -84,10 +86,8 @@ ServerConnection::ServerConnection(QObject *parent)
     connect(&m_socket, &QWebSocket::disconnected, this, &ServerConnection::onDisconnected);
     connect(&m_socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
             &ServerConnection::onSocketError);
-    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &frame) {
-        m_bytesReceived += quint64(frame.size());
-        handleFrame(frame);
-    });
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this,
+            &ServerConnection::receiveFrame);
     // The round trip the net graph shows: a WebSocket ping every 2 s while joined.
     m_pingTimer = new QTimer(this);
     connect(m_pingTimer, &QTimer::timeout, this, [this] {
@@ -141,6 +141,7 @@ void ServerConnection::open(const QUrl &url, const JoinOptions &join)
 
 void ServerConnection::close()
 {
+    m_heldFrames.clear();
     m_resuming = false;
     if (m_socket.state() == QAbstractSocket::UnconnectedState) {
         setState(State::Disconnected);
@@ -188,6 +189,8 @@ void ServerConnection::reportError(const QString &message)
 
 void ServerConnection::onConnected()
 {
+    // A resumed session's Hello says the last message received: count the held ones.
+    handleHeldFrames();
     protocol::Envelope envelope;
     protocol::Hello *hello = envelope.mutable_hello();
     hello->set_protocol_version(protocol::kProtocolVersion);
@@ -219,6 +222,8 @@ void ServerConnection::onConnected()
 
 void ServerConnection::onDisconnected()
 {
+    // What the server sent before it went (an Error saying why, the last ticks) first.
+    handleHeldFrames();
     const bool expected = m_closing;
     m_closing = false;
     // A joined connection that drops (no close frame: a network failure, not the
@@ -291,6 +296,47 @@ void ServerConnection::onSocketError(QAbstractSocket::SocketError error)
     reportError(tr("Connection to %1 failed: %2").arg(m_url.toString(), m_socket.errorString()));
     if (m_socket.state() == QAbstractSocket::UnconnectedState)
         setState(State::Disconnected);
+}
+
+void ServerConnection::setFrameScheduler(FrameScheduler scheduler)
+{
+    m_frameScheduler = std::move(scheduler);
+    // The old scheduler may never run what it was given (its window is going).
+    if (!m_frameScheduler && !m_heldFrames.empty()) {
+        QMetaObject::invokeMethod(
+            this, [this] { handleHeldFrames(); }, Qt::QueuedConnection);
+    }
+}
+
+void ServerConnection::receiveFrame(const QByteArray &frame)
+{
+    m_bytesReceived += quint64(frame.size());
+    if (!m_frameScheduler) {
+        // After any still held, in order.
+        m_heldFrames.push_back(frame);
+        handleHeldFrames();
+        return;
+    }
+    m_heldFrames.push_back(frame);
+    // One scheduled call handles all the frames held by then; the first frame held
+    // asks for it. A call that finds none held (handled earlier) does nothing.
+    if (m_heldFrames.size() == 1) {
+        m_frameScheduler([self = QPointer<ServerConnection>(this)] {
+            if (self)
+                self->handleHeldFrames();
+        });
+    }
+}
+
+void ServerConnection::handleHeldFrames()
+{
+    // One at a time off the front: handling one may close or reopen the connection,
+    // which drops the rest.
+    while (!m_heldFrames.empty()) {
+        const QByteArray frame = std::move(m_heldFrames.front());
+        m_heldFrames.pop_front();
+        handleFrame(frame);
+    }
 }
 
 void ServerConnection::handleFrame(const QByteArray &frame)

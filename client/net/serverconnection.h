@@ -14,6 +14,8 @@
 #include <QWebSocket>
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -114,6 +116,22 @@ public:
     void open(const QUrl &url, const JoinOptions &join);
     /// Closes the connection; does nothing when already closed.
     void close();
+
+    /// Where the handling of received frames is scheduled. Without a scheduler (the
+    /// default) each frame is handled as it arrives. With one, frames are held, in
+    /// order, and the scheduler is given a call of handleHeldFrames() to run later:
+    /// the game window runs it right after its next frame is drawn
+    /// (PlanetView::runAfterFrame()), so that a tick's work does not delay a frame.
+    /// Held frames are handled before anything that must follow them (a disconnect's
+    /// report, a resumed session's Hello, which says the last message received) and
+    /// dropped by open() and close().
+    using FrameScheduler = std::function<void(std::function<void()>)>;
+    /// Without one, frames still held are handled soon after, from the event loop.
+    void setFrameScheduler(FrameScheduler scheduler);
+    /// Handles every held frame, oldest first (see setFrameScheduler()).
+    void handleHeldFrames();
+    /// Frames received and not handled yet.
+    std::size_t heldFrames() const { return m_heldFrames.size(); }
 
     State state() const { return m_state; }
     QUrl url() const { return m_url; }
@@ -241,6 +259,7 @@ signals:
 private:
     void setState(State state);
     void reportError(const QString &message);
+    void receiveFrame(const QByteArray &frame);
     void handleEnvelope(const protocol::Envelope &envelope);
     void handleWorldInfo(const protocol::WorldInfo &info);
     void handleSnapshot(const protocol::Snapshot &snapshot);
@@ -289,6 +308,9 @@ private:
     int m_playerTotal = 0;
     int m_pingMs = -1;
     quint64 m_bytesReceived = 0;
+    /// See setFrameScheduler().
+    FrameScheduler m_frameScheduler;
+    std::deque<QByteArray> m_heldFrames;
     /// Pings the server every few seconds while joined.
     QTimer *m_pingTimer = nullptr;
     /// The connection dropped and the current attempt resumes (or rejoins).

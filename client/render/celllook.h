@@ -3,7 +3,9 @@
 #include "geometry/hexsphere.h"
 #include "sim/terrain.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace hex::protocol {
 struct VisibleCells;
@@ -26,6 +28,13 @@ namespace hex::client {
 /// Integer arithmetic only, so the same cell looks the same on every machine.
 /// `cell` must be below cells.cellCount().
 sim::Rgb cellColour(const protocol::VisibleCells &cells, geometry::CellId cell);
+/// cellColour() of each cell of `ids` (ids from cells.cellCount() on are skipped),
+/// written to `out + id * bytesPerCell` as red, green, blue, then 255 in any bytes left
+/// (the look texture's layout: see PlanetMesh). What a tick's changes recolour, tens of
+/// thousands of cells at n=256: without a call a cell, or a branch on what a cell holds,
+/// a third less time than cellColour() for each (bench_client's updateCells figure).
+void writeCellColours(const protocol::VisibleCells &cells, std::span<const geometry::CellId> ids,
+                      std::uint8_t *out, std::size_t bytesPerCell);
 
 /// The tint of resource `resource` (a content index, 1..255; 0 is none and gives
 /// black): 1 iron rust red-brown, 2 copper orange, 3 coal near black, 4 stone light

@@ -5,6 +5,7 @@
 #include "protocol/worldcodec.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <array>
 #include <bit>
@@ -117,11 +118,9 @@ QByteArray PlanetMesh::looks(const protocol::VisibleCells &cells)
     const std::uint32_t count = cells.cellCount();
     const QSize size = lookTextureSize(count);
     QByteArray bytes(qsizetype(size.width()) * size.height() * kLookBytesPerCell, '\0');
-    auto *out = reinterpret_cast<std::uint8_t *>(bytes.data());
-    for (CellId cell = 0; cell < count; ++cell) {
-        writeCellLook(out, cellColour(cells, cell));
-        out += kLookBytesPerCell;
-    }
+    std::vector<CellId> all(count);
+    std::iota(all.begin(), all.end(), CellId(0));
+    writeCellColours(cells, all, reinterpret_cast<std::uint8_t *>(bytes.data()), kLookBytesPerCell);
     return bytes;
 }
 

@@ -50,6 +50,7 @@
 #include <cstring>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 namespace hex::client {
 
@@ -271,6 +272,10 @@ PlanetView::PlanetView(QWidget *parent)
     m_root->addComponent(frameAction);
     connect(frameAction, &Qt3DLogic::QFrameAction::triggered, this, &PlanetView::onFrame);
 
+    m_afterFrameLatest.setSingleShot(true);
+    m_afterFrameLatest.setTimerType(Qt::PreciseTimer);
+    connect(&m_afterFrameLatest, &QTimer::timeout, this, &PlanetView::runWorkAfterFrame);
+
     m_orbit = new OrbitCamera(this);
     m_orbit->setPlanetRadius(kPlanetRadius);
     m_orbit->setFieldOfView(kFieldOfView);
@@ -431,8 +436,10 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
     m_structures->update(*m_sphere, *m_cells, cells);
     const std::uint32_t count = m_sphere->cellCount();
     auto *looks = reinterpret_cast<std::uint8_t *>(m_looks.data());
+    writeCellColours(*m_cells, cells, looks, PlanetMesh::kLookBytesPerCell);
+    // Then what the mirror does not say: the player's pending actions, the hovered cell.
     for (const geometry::CellId cell : cells) {
-        if (cell < count)
+        if (cell < count && ((m_provisional && m_provisional(cell)) || m_hovered == cell))
             PlanetMesh::writeCellLook(looks + PlanetMesh::lookOffset(cell), shownLook(cell));
     }
     std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
@@ -676,6 +683,29 @@ void PlanetView::onFrame(float seconds)
         m_structures->setTime(float(m_animationSeconds));
     drawCursors();
     emit frameRendered(seconds);
+    // The frame action runs before Qt3D draws the frame, in the same event: a queued
+    // call runs once it is drawn.
+    if (!m_afterFrame.empty() && !m_afterFrameQueued) {
+        m_afterFrameQueued = true;
+        QMetaObject::invokeMethod(this, &PlanetView::runWorkAfterFrame, Qt::QueuedConnection);
+    }
+}
+
+void PlanetView::runAfterFrame(std::function<void()> work)
+{
+    m_afterFrame.push_back(std::move(work));
+    if (!m_afterFrameLatest.isActive())
+        m_afterFrameLatest.start(kAfterFrameLatestMs);
+}
+
+void PlanetView::runWorkAfterFrame()
+{
+    m_afterFrameQueued = false;
+    m_afterFrameLatest.stop();
+    // Taken out first: the work may give more, for the next frame.
+    std::vector<std::function<void()>> work = std::exchange(m_afterFrame, {});
+    for (std::function<void()> &w : work)
+        w();
 }
 
 void PlanetView::drawCursors()

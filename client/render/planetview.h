@@ -7,13 +7,15 @@
 
 #include <QByteArray>
 #include <QQuaternion>
+#include <QTimer>
 #include <QWidget>
 
-#include <memory>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace Qt3DCore {
 class QAttribute;
@@ -151,6 +153,19 @@ public:
     Qt3DExtras::Qt3DWindow *window3D() const { return m_window; }
     /// Frames rendered since showPlanet() was last called (0 before any planet).
     quint64 framesSincePlanet() const { return m_framesSincePlanet; }
+
+    /// Runs `work` in the GUI thread right after the next frame is rendered: Qt3D draws
+    /// in the GUI thread, so work that comes at any moment (a server's tick: its parsing,
+    /// the mirror, the looks) delays the next frame when it lands just before it is due,
+    /// and almost never when it runs just after one is done. Runs it anyway
+    /// kAfterFrameLatestMs after it was given when no frame comes (a hidden window, a
+    /// stalled renderer). Work runs in the order given; work given while work runs
+    /// waits for the next frame.
+    void runAfterFrame(std::function<void()> work);
+    /// The longest runAfterFrame() waits for a frame.
+    static constexpr int kAfterFrameLatestMs = 50;
+    /// Work given to runAfterFrame() and not run yet.
+    std::size_t workAfterFrame() const { return m_afterFrame.size(); }
     /// Asks Qt3D for the next rendered frame as an image; the reply emits completed().
     /// The caller owns the reply.
     Qt3DRender::QRenderCaptureReply *requestCapture();
@@ -193,6 +208,7 @@ protected:
 private:
     void createPlanetEntity();
     void onFrame(float seconds);
+    void runWorkAfterFrame();
     void applyCamera();
     void fitDistanceLimits();
     void hoverAt(QPointF pixel);
@@ -224,6 +240,11 @@ private:
     std::unique_ptr<StructureLayer> m_structures;
     /// Seconds of frames since the view was made: drives the conveyors' stripes.
     double m_animationSeconds = 0.0;
+    /// runAfterFrame()'s work, in order; the timer runs it when no frame comes.
+    std::vector<std::function<void()>> m_afterFrame;
+    QTimer m_afterFrameLatest;
+    /// A call to runWorkAfterFrame() is queued behind the frame being rendered.
+    bool m_afterFrameQueued = false;
 
     /// True when a planet is shown and the mirror still holds its cells.
     bool mirrorMatchesSphere() const;

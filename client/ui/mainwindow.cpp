@@ -24,12 +24,15 @@
 #include <QLoggingCategory>
 #include <QMenu>
 #include <QMenuBar>
+#include <QPointer>
 #include <QScreen>
 #include <QStatusBar>
 #include <QToolTip>
 #include <QtMath>
 
 #include <cmath>
+#include <functional>
+#include <utility>
 
 namespace hex::client {
 
@@ -63,6 +66,15 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
 
     m_planetView = new PlanetView(this);
     setCentralWidget(m_planetView);
+    // What the server sends is handled right after a frame is drawn, not whenever it
+    // comes: a tick's work then seldom delays the next frame.
+    m_connection->setFrameScheduler(
+        [view = QPointer<PlanetView>(m_planetView)](std::function<void()> work) {
+            if (view)
+                view->runAfterFrame(std::move(work));
+            else
+                work();
+        });
 
     QMenu *gameMenu = menuBar()->addMenu(tr("&Game"));
     m_gameMenu = new QMenu(tr("Game menu"), this);
@@ -218,7 +230,11 @@ MainWindow::MainWindow(ServerConnection *connection, QWidget *parent)
     m_planetView->setFocus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Frames held for the view's next frame go on without it.
+    m_connection->setFrameScheduler({});
+}
 
 void MainWindow::drawMachines()
 {

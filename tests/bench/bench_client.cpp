@@ -23,8 +23,14 @@
 // - GPU bytes per cell: the planet's buffers and textures (PlanetView::gpuBytes()).
 //
 // The changes are made on a sim::WorldState and encoded as the server does
-// (protocol::encodeChunkDelta, not timed): random cells get new flora, pollution and
-// owner values. Ticks are paced by the wall clock: a late timer applies every tick due.
+// (protocol::encodeChunkDelta into a TickUpdate, serialised), random cells getting new
+// flora, pollution and owner values. Every tick of a size is made before its frames are
+// measured: making them is the server's work, and doing it between the frames took
+// twice the client's own apply time from the GUI thread. While measuring, each tick's
+// bytes are parsed as the client parses what the server sends (timed on its own: the
+// decode figures) and then applied. Ticks arrive as the wall clock says they are due (a
+// late timer brings every tick due) and are handled as the game window handles what
+// the server sends: right after the next frame is drawn (PlanetView::runAfterFrame()).
 //
 // Prints progress on stderr, a table on stdout and, as its last stdout line, one JSON
 // object. Needs a display: without $DISPLAY it runs itself again under xvfb-run.
@@ -66,6 +72,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <random>
 #include <string>
 #include <sys/resource.h>
@@ -125,6 +132,8 @@ struct Result
     double maxFrameMs = 0;
     double applyMsPerTick = 0;
     double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
+    double decodeMsPerTick = 0; ///< parsing a tick's TickUpdate, before applyMsPerTick
+    double tickBytes = 0; ///< a tick's TickUpdate, serialised
     double applyMsPerFrame = 0;
     double uploadBytesPerFrame = 0;
     double uploadBytesPerTick = 0;
@@ -143,7 +152,8 @@ struct Result
     double cpuMsPerFrame = 0;
 };
 
-/// Changes 5% of the cells of `state` at random and encodes them as the server would.
+/// Changes 5% of the cells of `state` at random and encodes them as the server would:
+/// a serialised TickUpdate holding a ChunkDelta for each chunk with a changed cell.
 class ChangeMaker
 {
 public:
@@ -153,7 +163,7 @@ public:
     {
     }
 
-    std::vector<protocol::ChunkDelta> nextTick()
+    std::string nextTick(std::uint64_t tick)
     {
         const geometry::HexSphere &sphere = *m_state.sphere;
         const std::uint32_t count = m_state.cellCount();
@@ -171,7 +181,8 @@ public:
             m_state.owner[cell] = owner < 0 ? sim::kNoPlayer : sim::PlayerId(owner);
             m_byChunk[sphere.chunkOf(cell)].push_back(cell);
         }
-        std::vector<protocol::ChunkDelta> deltas;
+        protocol::TickUpdate update;
+        update.set_tick(tick);
         for (geometry::ChunkId chunk = 0; chunk < m_byChunk.size(); ++chunk) {
             std::vector<geometry::CellId> &cells = m_byChunk[chunk];
             if (cells.empty())
@@ -181,9 +192,9 @@ public:
             sim::ChunkDelta delta;
             delta.chunk = chunk;
             delta.cells = cells;
-            protocol::encodeChunkDelta(m_state, delta, &deltas.emplace_back());
+            protocol::encodeChunkDelta(m_state, delta, update.add_deltas());
         }
-        return deltas;
+        return update.SerializeAsString();
     }
 
 private:
@@ -291,8 +302,18 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         std::fprintf(stderr, "n=%d: only %llu frames in the warm-up\n", n,
                      static_cast<unsigned long long>(view.framesSincePlanet()));
 
-    ChangeMaker maker(state);
+    // Every tick measured, made and encoded before the first frame is timed.
+    const int tickCount = int(std::ceil(seconds * kUps)) + 1;
+    std::fprintf(stderr, "n=%d: encoding %d ticks...\n", n, tickCount);
+    std::vector<std::string> tickBytes;
+    tickBytes.reserve(std::size_t(tickCount));
+    {
+        ChangeMaker maker(state);
+        for (int i = 0; i < tickCount; ++i)
+            tickBytes.push_back(maker.nextTick(std::uint64_t(i + 1)));
+    }
     std::vector<double> frameMs;
+    double decodeMs = 0; // parsing the ticks' bytes, not in applyMs
     double applyMs = 0;
     double mirrorMs = 0; // the applyChunkDelta part of applyMs
     int ticks = 0;
@@ -311,14 +332,22 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         lastFrame = now;
     });
 
-    auto applyDueTicks = [&] {
-        const double elapsed = msBetween(start, Clock::now());
-        const int due = int(elapsed * kUps / 1000.0);
-        while (ticks < due) {
-            const std::vector<protocol::ChunkDelta> deltas = maker.nextTick();
+    // A tick "arrives" when the wall clock says it is due, and is handled as the client
+    // handles what the server sends: right after the next frame is drawn
+    // (PlanetView::runAfterFrame(), see ServerConnection::setFrameScheduler()).
+    int arrived = 0;
+    auto applyTick = [&](int index) {
+        {
+            const Clock::time_point td = Clock::now();
+            protocol::TickUpdate update;
+            if (!update.ParseFromString(tickBytes[std::size_t(index)])) {
+                std::fprintf(stderr, "tick %d does not parse\n", index);
+                std::exit(1);
+            }
             const Clock::time_point t0 = Clock::now();
+            decodeMs += msBetween(td, t0);
             changed.clear();
-            for (const protocol::ChunkDelta &delta : deltas) {
+            for (const protocol::ChunkDelta &delta : update.deltas()) {
                 if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
                     std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
                     std::exit(1);
@@ -332,10 +361,16 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
             ++ticks;
         }
     };
+    auto receiveDueTicks = [&] {
+        const double elapsed = msBetween(start, Clock::now());
+        const int due = std::min(int(elapsed * kUps / 1000.0), tickCount);
+        for (; arrived < due; ++arrived)
+            view.runAfterFrame([&applyTick, index = arrived] { applyTick(index); });
+    };
     QTimer tickTimer;
     tickTimer.setTimerType(Qt::PreciseTimer);
     tickTimer.setInterval(1000 / kUps);
-    QObject::connect(&tickTimer, &QTimer::timeout, applyDueTicks);
+    QObject::connect(&tickTimer, &QTimer::timeout, receiveDueTicks);
     tickTimer.start();
 
     double nextReport = 1000.0;
@@ -349,6 +384,9 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         }
     }
     tickTimer.stop();
+    // The ticks that arrived and wait for a frame are handled (and counted) too.
+    while (view.workAfterFrame() > 0)
+        waitForEvents();
     QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
     result.seconds = msBetween(start, Clock::now()) / 1000.0;
     const double cpuMs = (cpuSeconds() - cpuBefore) * 1000.0;
@@ -362,9 +400,17 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     const double frames = std::max(1, result.frames);
     result.applyMsPerTick = ticks ? applyMs / ticks : 0.0;
     result.mirrorMsPerTick = ticks ? mirrorMs / ticks : 0.0;
+    result.decodeMsPerTick = ticks ? decodeMs / ticks : 0.0;
+    result.tickBytes = ticks ? double(std::accumulate(tickBytes.begin(), tickBytes.begin() + ticks,
+                                                      std::size_t(0),
+                                                      [](std::size_t sum, const std::string &b) {
+                                                          return sum + b.size();
+                                                      }))
+                                   / ticks
+                             : 0.0;
     result.applyMsPerFrame = applyMs / frames;
     result.uploadBytesPerFrame = uploaded / frames;
-    result.cpuMsPerFrame = (cpuMs - applyMs) / frames;
+    result.cpuMsPerFrame = (cpuMs - applyMs - decodeMs) / frames;
     result.uploadBytesPerTick = ticks ? uploaded / ticks : 0.0;
     std::fprintf(stderr, "n=%d: done: %d frames, %d ticks in %.1f s (far view: %s)\n", n,
                  result.frames, ticks, result.seconds, view.isFarView() ? "yes" : "no");
@@ -510,7 +556,7 @@ int main(int argc, char **argv)
     std::printf("empty = p50 frame time before the planet is shown (Qt3D, clear, present); "
                 "empty p99, empty CPU = its p99 and process CPU ms per frame; "
                 "frame time = wall time between frames (QFrameAction); CPU/frm = process CPU "
-                "ms per frame, all threads, less delta apply;\ndelta apply = applyChunkDelta + "
+                "ms per frame, all threads, less delta apply and decode;\ndelta apply = applyChunkDelta + "
                 "PlanetView::updateCells; upload = bytes handed to Qt3D updates\n\n");
     std::printf("%5s %9s %7s %8s %9s %9s %8s %8s %8s %8s %7s %9s %11s %12s %13s %12s %9s\n", "n",
                 "cells", "frames", "empty", "empty p99", "empty CPU", "near p50", "p50 ms", "p99 ms", "max ms", "FPS", "CPU/frm", "apply/tick",
@@ -526,9 +572,10 @@ int main(int argc, char **argv)
     std::printf("\n");
     for (const Result &r : results) {
         std::printf("n=%d: delta apply %.3f ms a tick (applyChunkDelta %.3f, updateCells %.3f): "
-                    "%.3f ms a frame at 60 FPS\n",
+                    "%.3f ms a frame at 60 FPS; before it, parsing the tick's %.0f bytes: "
+                    "%.3f ms\n",
                     r.n, r.applyMsPerTick, r.mirrorMsPerTick, r.applyMsPerTick - r.mirrorMsPerTick,
-                    r.applyMsPerTick * kUps / kDisplayFps);
+                    r.applyMsPerTick * kUps / kDisplayFps, r.tickBytes, r.decodeMsPerTick);
     }
     std::printf("\n");
     for (const Result &r : results) {
@@ -571,6 +618,8 @@ int main(int argc, char **argv)
         add("delta_apply_ms_per_measured_frame" + s, r.applyMsPerFrame);
         add("delta_apply_ms_per_tick" + s, r.applyMsPerTick);
         add("delta_mirror_ms_per_tick" + s, r.mirrorMsPerTick);
+        add("delta_decode_ms_per_tick" + s, r.decodeMsPerTick);
+        add("tick_bytes" + s, r.tickBytes);
         add("upload_bytes_per_frame" + s, r.uploadBytesPerTick * kUps / kDisplayFps);
         add("upload_bytes_per_measured_frame" + s, r.uploadBytesPerFrame);
         add("upload_bytes_per_tick" + s, r.uploadBytesPerTick);

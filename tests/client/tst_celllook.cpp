@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <vector>
 
 using hex::client::cellColour;
 using hex::client::playerColour;
@@ -107,6 +108,8 @@ private slots:
     void ownersCanBeToldApart_data();
     void ownersCanBeToldApart();
     void derivedColoursAreStable();
+    void batchWritesWhatCellColourGives_data();
+    void batchWritesWhatCellColourGives();
 };
 
 void tst_CellLook::bareGroundIsTheTerrainColour_data()
@@ -354,6 +357,64 @@ void tst_CellLook::derivedColoursAreStable()
     QVERIFY(distance(playerColour(300), playerColour(301)) > 0);
     QCOMPARE(distance(playerColour(kNoOwner), Rgb{}), 0);
     QVERIFY(distance(resourceColour(77), resourceColour(78)) > 0);
+}
+
+void tst_CellLook::batchWritesWhatCellColourGives_data()
+{
+    QTest::addColumn<int>("bytesPerCell");
+    QTest::newRow("the look texture's 4 bytes") << 4;
+    QTest::newRow("packed RGB") << 3;
+}
+
+void tst_CellLook::batchWritesWhatCellColourGives()
+{
+    // Every layer at random, with owners past the palette, structures and a terrain no
+    // content has: the batch takes other paths than cellColour() (a ground table, blends
+    // of weight 0 for what is absent) and must give the same colours.
+    QFETCH(int, bytesPerCell);
+    constexpr std::uint32_t count = 5000;
+    VisibleCells cells;
+    cells.resize(count);
+    std::srand(7);
+    auto random = [](int below) { return std::rand() % below; };
+    for (std::uint32_t c = 0; c < count; ++c) {
+        cells.terrain[c] = std::uint8_t(random(10));
+        cells.elevation[c] = std::uint8_t(random(256));
+        cells.flora[c] = std::uint8_t(random(256));
+        cells.water[c] = std::uint8_t(random(256));
+        cells.pollution[c] = std::uint8_t(random(256));
+        cells.resource[c] = random(3) == 0 ? std::uint8_t(random(8)) : 0;
+        cells.structure[c] = random(10) == 0 ? std::uint16_t(random(14)) : 0;
+        cells.owner[c] = random(4) == 0 ? 0xFFFF : std::uint16_t(random(12));
+    }
+    // Every third cell, unsorted, with ids past the end mixed in.
+    std::vector<hex::geometry::CellId> ids;
+    for (std::uint32_t c = 0; c < count; c += 3)
+        ids.push_back(c);
+    std::reverse(ids.begin(), ids.begin() + 500);
+    ids.insert(ids.begin() + 100, count);
+    ids.push_back(count + 7);
+    ids.push_back(~0u);
+
+    const auto width = std::size_t(bytesPerCell);
+    // A guard of 16 cells past the end: nothing may be written there.
+    std::vector<std::uint8_t> out((count + 16) * width, 0xAB);
+    hex::client::writeCellColours(cells, ids, out.data(), width);
+    for (std::uint32_t c = 0; c < count + 16; ++c) {
+        const std::uint8_t *texel = out.data() + c * width;
+        const bool listed = c < count && c % 3 == 0;
+        if (!listed) {
+            for (std::size_t b = 0; b < width; ++b)
+                QCOMPARE(int(texel[b]), 0xAB);
+            continue;
+        }
+        const Rgb expected = cellColour(cells, c);
+        QCOMPARE(int(texel[0]), int(expected.r));
+        QCOMPARE(int(texel[1]), int(expected.g));
+        QCOMPARE(int(texel[2]), int(expected.b));
+        for (std::size_t b = 3; b < width; ++b)
+            QCOMPARE(int(texel[b]), 255);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_CellLook)

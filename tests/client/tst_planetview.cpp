@@ -7,6 +7,7 @@
 #include "protocol/worldcodec.h"
 #include "sim/terrain.h"
 
+#include <QElapsedTimer>
 #include <QTest>
 
 #include <optional>
@@ -73,6 +74,7 @@ private slots:
     void hoverBrightensOneCellAndRestoresIt();
     void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps_data();
     void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps();
+    void workAfterFrameRunsWhenNoFrameComes();
 };
 
 void tst_PlanetView::showPlanetColoursEveryCell()
@@ -293,6 +295,35 @@ void tst_PlanetView::theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps()
     QVERIFY(!view.isFarView());
     orbit->setDistance(orbit->maximumDistance());
     QVERIFY(view.isFarView());
+}
+
+void tst_PlanetView::workAfterFrameRunsWhenNoFrameComes()
+{
+    // A view never shown draws no frame: work waits kAfterFrameLatestMs, then runs, in
+    // the order given; work given while it runs waits its own turn.
+    PlanetView view;
+    QStringList ran;
+    QElapsedTimer clock;
+    clock.start();
+    qint64 firstRanAt = -1;
+    qint64 lateRanAt = -1;
+    view.runAfterFrame([&] {
+        firstRanAt = clock.elapsed();
+        ran << QStringLiteral("a");
+        view.runAfterFrame([&] {
+            lateRanAt = clock.elapsed();
+            ran << QStringLiteral("c");
+        });
+    });
+    view.runAfterFrame([&] { ran << QStringLiteral("b"); });
+    QVERIFY(ran.isEmpty());
+    QCOMPARE(view.workAfterFrame(), std::size_t(2));
+    QTRY_COMPARE(ran, QStringList({"a", "b"}));
+    QVERIFY2(firstRanAt >= PlanetView::kAfterFrameLatestMs - 1, qPrintable(QString::number(firstRanAt)));
+    QCOMPARE(view.workAfterFrame(), std::size_t(1));
+    QTRY_COMPARE(ran, QStringList({"a", "b", "c"}));
+    QVERIFY(lateRanAt - firstRanAt >= PlanetView::kAfterFrameLatestMs - 1);
+    QCOMPARE(view.workAfterFrame(), std::size_t(0));
 }
 
 QTEST_MAIN(tst_PlanetView)

@@ -5,12 +5,14 @@
 #include "protocol/protocolversion.h"
 #include "protocol/worldcodec.h"
 
+#include <QPointer>
 #include <QSignalSpy>
 #include <QTest>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
 #include <functional>
+#include <utility>
 #include <vector>
 
 using hex::client::ServerConnection;
@@ -182,6 +184,7 @@ public:
         connect(&m_server, &QWebSocketServer::newConnection, this, [this] {
             QWebSocket *socket = m_server.nextPendingConnection();
             socket->setParent(this);
+            m_sockets.push_back(socket);
             connect(socket, &QWebSocket::binaryMessageReceived, this,
                     [this, socket](const QByteArray &frame) {
                         const auto envelope = protocol::decodeEnvelope(frame);
@@ -207,12 +210,23 @@ public:
         return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_server.serverPort()));
     }
     const protocol::Hello &hello() const { return m_hello; }
+    /// Sends `frames` to every client still connected.
+    void sendAgain(const QList<Frame> &frames)
+    {
+        for (const QPointer<QWebSocket> &socket : m_sockets) {
+            for (const Frame &f : frames) {
+                if (socket)
+                    socket->sendBinaryMessage(f.bytes);
+            }
+        }
+    }
     /// The ClientActions received, in order.
     const std::vector<protocol::ClientAction> &actions() const { return m_actions; }
 
 private:
     QWebSocketServer m_server;
     QList<Frame> m_script;
+    std::vector<QPointer<QWebSocket>> m_sockets;
     protocol::Hello m_hello;
     std::vector<protocol::ClientAction> m_actions;
 };
@@ -269,6 +283,8 @@ private slots:
     void sendsActionsAndRoutesResults();
     void rejectsBadResults_data();
     void rejectsBadResults();
+    void heldFramesWaitForTheScheduler();
+    void openDropsHeldFrames();
 };
 
 void tst_ServerConnection::joinsAndMirrorsTheWorld()
@@ -684,6 +700,101 @@ void tst_ServerConnection::rejectsBadResults()
     QCOMPARE(errors.size(), 1);
     QCOMPARE(errors.first().first().toString(), message);
     QCOMPARE(results.size(), 0);
+}
+
+void tst_ServerConnection::heldFramesWaitForTheScheduler()
+{
+    const HexSphere shape(2, 1);
+    const std::vector<CellId> inChunk0 = cellsOf(shape, 0, 2);
+    FakeServer server({{worldInfo(2)},
+                       {snapshot(42)},
+                       {tick(9, {delta(0, inChunk0, 40)}, 0x1234)},
+                       {tick(10, {}, 0x5678)}});
+    QVERIFY(server.listen());
+
+    ServerConnection connection;
+    std::vector<std::function<void()>> scheduled;
+    connection.setFrameScheduler(
+        [&](std::function<void()> work) { scheduled.push_back(std::move(work)); });
+    QStringList order;
+    connect(&connection, &ServerConnection::snapshotReceived, this,
+            [&](quint64 tick) { order << QStringLiteral("snapshot %1").arg(tick); });
+    connect(&connection, &ServerConnection::tickReceived, this,
+            [&](quint64 tick) { order << QStringLiteral("tick %1").arg(tick); });
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    connection.open(server.url(), QStringLiteral("Ada"));
+
+    // Everything arrives and waits: nothing handled, and one call asked for.
+    QTRY_COMPARE(connection.heldFrames(), std::size_t(4));
+    QCOMPARE(scheduled.size(), std::size_t(1));
+    QVERIFY(order.isEmpty());
+    QCOMPARE(connection.state(), ServerConnection::State::Joining);
+    QVERIFY(!connection.hasSnapshot());
+    QVERIFY(connection.bytesReceived() > 0);
+
+    // The call handles them all, in order.
+    std::exchange(scheduled, {}).front()();
+    QCOMPARE(connection.heldFrames(), std::size_t(0));
+    QCOMPARE(order, QStringList({"snapshot 8", "tick 9", "tick 10"}));
+    QCOMPARE(errors.size(), 0);
+    QCOMPARE(connection.state(), ServerConnection::State::Joined);
+    QVERIFY(connection.cells() == expectedMirror(42, {{inChunk0, 40}}));
+    QCOMPARE(connection.lastTick(), 10ull);
+
+    // Without a scheduler, frames still held are handled from the event loop, and new
+    // ones after them.
+    server.sendAgain({Frame{tick(11, {}, 0x9abc)}});
+    QTRY_COMPARE(connection.heldFrames(), std::size_t(1));
+    QCOMPARE(scheduled.size(), std::size_t(1));
+    connection.setFrameScheduler({});
+    QCOMPARE(connection.heldFrames(), std::size_t(1)); // not from inside the call
+    QTRY_COMPARE(connection.heldFrames(), std::size_t(0));
+    QCOMPARE(order.last(), QStringLiteral("tick 11"));
+    server.sendAgain({Frame{tick(12, {}, 0xdef0)}});
+    QTRY_COMPARE(connection.lastTick(), 12ull);
+    QCOMPARE(order.last(), QStringLiteral("tick 12"));
+    // The call the first scheduler still holds finds nothing to do.
+    scheduled.front()();
+    QCOMPARE(order.size(), 5);
+    QCOMPARE(errors.size(), 0);
+    connection.close();
+}
+
+void tst_ServerConnection::openDropsHeldFrames()
+{
+    FakeServer first({{worldInfo(2)}, {snapshot(42)}, {tick(9, {}, 0x1234)}});
+    FakeServer second({{worldInfo(3)}, {snapshot(92)}});
+    QVERIFY(first.listen());
+    QVERIFY(second.listen());
+
+    ServerConnection connection;
+    std::vector<std::function<void()>> scheduled;
+    connection.setFrameScheduler(
+        [&](std::function<void()> work) { scheduled.push_back(std::move(work)); });
+    QSignalSpy worlds(&connection, &ServerConnection::worldReceived);
+    QSignalSpy ticks(&connection, &ServerConnection::tickReceived);
+    QSignalSpy errors(&connection, &ServerConnection::errorOccurred);
+    connection.open(first.url(), QStringLiteral("Ada"));
+    QTRY_COMPARE(connection.heldFrames(), std::size_t(3));
+
+    // Another server before the first one's frames were handled: they are dropped,
+    // never applied to the new connection's mirror.
+    connection.open(second.url(), QStringLiteral("Ada"));
+    QCOMPARE(connection.heldFrames(), std::size_t(0));
+    QTRY_COMPARE(connection.heldFrames(), std::size_t(2));
+    for (std::function<void()> &work : scheduled)
+        work();
+    QCOMPARE(connection.heldFrames(), std::size_t(0));
+    QCOMPARE(worlds.size(), 1);
+    QCOMPARE(worlds.first().first().value<WorldDescription>().subdivisions, 3);
+    QCOMPARE(connection.cells().cellCount(), 92u);
+    QCOMPARE(connection.lastTick(), 8ull); // the second server's snapshot
+    QCOMPARE(ticks.size(), 0);             // the first one's tick 9 never came through
+    QCOMPARE(errors.size(), 0);
+
+    // close() drops them too.
+    connection.close();
+    QCOMPARE(connection.heldFrames(), std::size_t(0));
 }
 
 QTEST_GUILESS_MAIN(tst_ServerConnection)

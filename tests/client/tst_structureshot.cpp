@@ -83,6 +83,7 @@ private slots:
     void cleanupTestCase();
     void aBuiltFurnaceIsDrawnOnItsCell();
     void aWorkingExtractorShowsItsProgressAndItsItems();
+    void serverFramesWaitForTheNextDrawnFrame();
 
 private:
     /// Waits for `frames` more frames of the 3D view.
@@ -431,6 +432,41 @@ void tst_StructureShot::aWorkingExtractorShowsItsProgressAndItsItems()
     const QImage machines = capture();
     QVERIFY(!machines.isNull());
     QVERIFY(machines.save(kArtifacts + QStringLiteral("/machines.png")));
+}
+
+void tst_StructureShot::serverFramesWaitForTheNextDrawnFrame()
+{
+    // Work given during a frame runs once that frame is drawn, before the next one.
+    PlanetView *view = m_window->planetView();
+    std::vector<std::pair<quint64, quint64>> givenAndRun; // frame counts
+    bool given = false;
+    const auto connection = connect(view, &PlanetView::frameRendered, this, [&] {
+        if (given)
+            return;
+        given = true;
+        const quint64 frame = view->framesSincePlanet();
+        view->runAfterFrame([&, frame] {
+            givenAndRun.emplace_back(frame, view->framesSincePlanet());
+        });
+    });
+    QTRY_COMPARE_WITH_TIMEOUT(givenAndRun.size(), std::size_t(1), 10'000);
+    disconnect(connection);
+    QCOMPARE(givenAndRun.front().second, givenAndRun.front().first);
+
+    // The window handles what the server sends that way: frames wait, then go together.
+    std::size_t mostHeld = 0;
+    std::vector<quint64> ticks;
+    const auto watch = connect(view, &PlanetView::frameRendered, this, [&] {
+        mostHeld = std::max(mostHeld, m_connection->heldFrames());
+    });
+    const auto counter = connect(m_connection, &ServerConnection::tickReceived, this,
+                                 [&](quint64 tick) { ticks.push_back(tick); });
+    QTRY_VERIFY_WITH_TIMEOUT(ticks.size() >= 10, 10'000);
+    disconnect(watch);
+    disconnect(counter);
+    QVERIFY2(mostHeld >= 1, "no frame of the server's was ever held for a drawn frame");
+    for (std::size_t i = 1; i < ticks.size(); ++i)
+        QCOMPARE(ticks[i], ticks[i - 1] + 1);
 }
 
 QTEST_MAIN(tst_StructureShot)
