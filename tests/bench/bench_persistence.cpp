@@ -52,6 +52,7 @@
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -259,6 +260,26 @@ struct Phase
     double changedCells = 0;
     persistence::PersistenceStats stats;
     double stopMs = 0;
+    /// On: whether a snapshot write (a chunk batch or a commit, by the write-behind's
+    /// observer) ran during each tick.
+    std::vector<bool> tickMetWrite;
+    /// The longest tick no snapshot write ran during (on), or 0.
+    double longestWithoutWriteMs() const
+    {
+        double longest = 0;
+        for (std::size_t t = 0; t < tickMs.size(); ++t) {
+            if (t >= tickMetWrite.size() || !tickMetWrite[t])
+                longest = std::max(longest, tickMs[t]);
+        }
+        return longest;
+    }
+    /// Whether the longest tick met a write (on).
+    bool longestMetWrite() const
+    {
+        const auto longest = std::max_element(tickMs.begin(), tickMs.end());
+        const auto t = std::size_t(longest - tickMs.begin());
+        return longest != tickMs.end() && t < tickMetWrite.size() && tickMetWrite[t];
+    }
 };
 
 /// Steps `world` `ticks` times at 20 UPS. With a flush interval (persistence on), a
@@ -270,6 +291,10 @@ Phase runPhase(World &world, const Backend &backend, const QString &name, int ti
 {
     Phase phase;
     std::unique_ptr<persistence::WriteBehind> writer;
+    // The snapshot writes' times, from the write-behind's thread.
+    std::mutex writesMutex;
+    std::vector<std::pair<Clock::time_point, Clock::time_point>> writes;
+    std::vector<std::pair<Clock::time_point, Clock::time_point>> tickTimes;
     std::uint64_t snapshotTick = world.state().tick;
     if (flushIntervalMs > 0) {
         {
@@ -283,6 +308,10 @@ Phase runPhase(World &world, const Backend &backend, const QString &name, int ti
         // As the server sets it.
         options.tickPeriodMs = 1000 / kUps;
         options.writeInGaps = writeInGaps;
+        options.snapshotWriteObserver = [&](Clock::time_point start, Clock::time_point end) {
+            std::lock_guard lock(writesMutex);
+            writes.emplace_back(start, end);
+        };
         writer = std::make_unique<persistence::WriteBehind>(world, backend.location, name, options);
         if (!writer->start(world.state().tick, world.state().tick))
             die(QStringLiteral("WriteBehind::start: %1").arg(writer->errorString()));
@@ -320,6 +349,7 @@ Phase runPhase(World &world, const Backend &backend, const QString &name, int ti
             writer->afterStep(step);
         phase.tickMs.push_back(millisecondsSince(start));
         phase.tickCpuMs.push_back(threadCpuMs() - cpuStart);
+        tickTimes.emplace_back(start, Clock::now());
         if (!writer)
             continue;
         std::vector<CellId> changed;
@@ -340,6 +370,16 @@ Phase runPhase(World &world, const Backend &backend, const QString &name, int ti
             die(QStringLiteral("WriteBehind::stop: %1").arg(writer->errorString()));
         phase.stopMs = millisecondsSince(stopStart);
         phase.stats = writer->stats();
+        writer.reset(); // no more observer calls
+        phase.tickMetWrite.assign(tickTimes.size(), false);
+        for (std::size_t t = 0; t < tickTimes.size(); ++t) {
+            for (const auto &[writeStart, writeEnd] : writes) {
+                if (writeStart < tickTimes[t].second && writeEnd > tickTimes[t].first) {
+                    phase.tickMetWrite[t] = true;
+                    break;
+                }
+            }
+        }
         // stop() wrote a final snapshot at the world's tick: it covers the rest.
         countUpTo(phase.stats.snapshotTick);
         if (phase.stats.snapshotTick != world.state().tick)
@@ -394,6 +434,8 @@ struct Result
     double longestOn = 0;  ///< of every on phase
     std::vector<double> phaseLongestOff; ///< each off phase's longest tick, in order
     std::vector<double> phaseLongestOn;  ///< each on phase's
+    std::vector<bool> phaseLongestOnMetWrite; ///< a snapshot write ran during it
+    std::vector<double> phaseLongestOnWithoutWrite; ///< the longest no write ran during
     double medianLongestOff() const { return median(phaseLongestOff); }
     double medianLongestOn() const { return median(phaseLongestOn); }
     double longestStepWaitMs = 0;
@@ -644,6 +686,8 @@ int main(int argc, char **argv)
                                      phase.tickCpuMs.end());
                     r.longestOn = std::max(r.longestOn, longest);
                     r.phaseLongestOn.push_back(longest);
+                    r.phaseLongestOnMetWrite.push_back(phase.longestMetWrite());
+                    r.phaseLongestOnWithoutWrite.push_back(phase.longestWithoutWriteMs());
                     r.longestStepWaitMs
                         = std::max(r.longestStepWaitMs, phase.stats.longestStepWaitMs);
                     r.flushFast.add(phase);
@@ -652,11 +696,13 @@ int main(int argc, char **argv)
                 }
                 std::fprintf(
                     stderr,
-                    "  longest tick %.2f ms, median %.2f ms; %llu snapshots, %.0f "
+                    "  longest tick %.2f ms%s, median %.2f ms; longest that met no snapshot "
+                    "write %.2f ms; %llu snapshots, %.0f "
                     "changed cells, %llu chunk cells written in %.0f ms; durable "
                     "tick %llu; stop took %.0f ms; writes: %llu deferred, %llu forced, %llu "
                     "during steps; packing %.0f ms\n",
-                    longest, median(phase.tickMs),
+                    longest, phase.longestMetWrite() ? " (a snapshot write met it)" : "",
+                    median(phase.tickMs), phase.longestWithoutWriteMs(),
                     static_cast<unsigned long long>(phase.stats.snapshotsWritten),
                     phase.changedCells, static_cast<unsigned long long>(phase.stats.cellsWritten),
                     phase.stats.flushMs, static_cast<unsigned long long>(phase.stats.durableTick),
@@ -725,11 +771,15 @@ int main(int argc, char **argv)
                     r.longestCpu(r.offCpuMs), r.longestCpu(r.onCpuMs), r.longestStepWaitMs,
                     r.stallRatio(), r.maxStallRatio(), r.cpuStallRatio());
     }
-    std::printf("\nEach phase's longest tick, ms, in the order run (off, on, off, on, ...):\n");
+    std::printf("\nEach phase's longest tick, ms, in the order run (off / on, ...); w: a snapshot\n"
+                "write ran during that tick; (x): the longest tick of the on phase that no write\n"
+                "ran during:\n");
     for (const Result &r : results) {
         std::printf("%-10s %4d", qPrintable(r.backend), r.n);
-        for (std::size_t i = 0; i < r.phaseLongestOn.size(); ++i)
-            std::printf("  %6.2f / %6.2f", r.phaseLongestOff[i], r.phaseLongestOn[i]);
+        for (std::size_t i = 0; i < r.phaseLongestOn.size(); ++i) {
+            std::printf("  %6.2f / %6.2f%s (%.2f)", r.phaseLongestOff[i], r.phaseLongestOn[i],
+                        r.phaseLongestOnMetWrite[i] ? "w" : " ", r.phaseLongestOnWithoutWrite[i]);
+        }
         std::printf("   medians %.2f / %.2f\n", r.medianLongestOff(), r.medianLongestOn());
     }
     for (const Result &r : results)
