@@ -27,7 +27,8 @@
 // ComputeStats::bytesCopied over the measured ticks divided by the ticks. For the worker
 // rows a thin StepRunner in front of the ComputeGroup times the automaton's phases, so the
 // table splits their tick into the workers' part and the rest (the server's thread alone),
-// and the summary gives the most that halving the workers' part could yield (Amdahl).
+// and the summary gives the most that halving the workers' part could yield (Amdahl)
+// and each phase's time with 1 and with 2 workers (which phase does not halve).
 //
 // Progress goes to stderr; stdout gets the tables, then as its last line a JSON object with
 // the figures (null for one not measured).
@@ -241,6 +242,8 @@ struct Throughput
     /// workers, waited for) and in the rest of the tick (this thread alone).
     double phaseMs = 0;
     double restMs = 0;
+    /// phaseMs by phase (AutomatonPhase order: survey, read, write, collect).
+    std::array<double, hex::sim::kAutomatonPhaseCount> phaseMsBy{};
     ComputeStats stats; ///< at the end
 };
 
@@ -252,8 +255,12 @@ public:
     explicit PhaseTimer(hex::sim::StepRunner &inner)
         : m_inner(inner)
     {}
-    /// Seconds spent in runPhase() so far.
+    /// Seconds spent in runPhase() so far, and by phase.
     double seconds() const { return m_seconds; }
+    double seconds(hex::sim::AutomatonPhase phase) const
+    {
+        return m_phaseSeconds[std::size_t(phase)];
+    }
 
     int partCount() const override { return m_inner.partCount(); }
     std::byte *exchange() override { return m_inner.exchange(); }
@@ -263,12 +270,15 @@ public:
     {
         const Clock::time_point start = Clock::now();
         m_inner.runPhase(phase, memory, automaton);
-        m_seconds += secondsSince(start);
+        const double seconds = secondsSince(start);
+        m_seconds += seconds;
+        m_phaseSeconds[std::size_t(phase)] += seconds;
     }
 
 private:
     hex::sim::StepRunner &m_inner;
     double m_seconds = 0;
+    std::array<double, hex::sim::kAutomatonPhaseCount> m_phaseSeconds{};
 };
 
 /// One configuration's World (and workers) for one n, alive for the whole measurement so
@@ -289,6 +299,8 @@ struct Run
     std::vector<double> rates;
     double measuredSeconds = 0;      ///< in the timed batches
     double measuredPhaseSeconds = 0; ///< of which in the automaton's phases (workers only)
+    /// measuredPhaseSeconds by phase
+    std::array<double, hex::sim::kAutomatonPhaseCount> measuredSecondsBy{};
     Throughput result;
 
     /// Stops the workers (the group back in place first, so that it uninstalls itself and
@@ -435,13 +447,22 @@ SizeResult measureSize(int n, const std::shared_ptr<const hex::sim::Content> &co
             if (!run.world)
                 continue;
             const double phaseSeconds = run.timer ? run.timer->seconds() : 0.0;
+            std::array<double, hex::sim::kAutomatonPhaseCount> bySeconds{};
+            for (int p = 0; run.timer && p < hex::sim::kAutomatonPhaseCount; ++p)
+                bySeconds[std::size_t(p)] = run.timer->seconds(hex::sim::AutomatonPhase(p));
             const Clock::time_point start = Clock::now();
             run.step(plan.batchTicks);
             const double seconds = std::max(secondsSince(start), 1e-9);
             run.rates.push_back(plan.batchTicks / seconds);
             run.measuredSeconds += seconds;
-            if (run.timer)
+            if (run.timer) {
                 run.measuredPhaseSeconds += run.timer->seconds() - phaseSeconds;
+                for (int p = 0; p < hex::sim::kAutomatonPhaseCount; ++p) {
+                    run.measuredSecondsBy[std::size_t(p)]
+                        += run.timer->seconds(hex::sim::AutomatonPhase(p))
+                           - bySeconds[std::size_t(p)];
+                }
+            }
         }
         std::fprintf(stderr, "n=%d: batch %d of %d done\n", n, b + 1, plan.batches);
     }
@@ -467,6 +488,8 @@ SizeResult measureSize(int n, const std::shared_ptr<const hex::sim::Content> &co
                         100.0 * double(result.stats.partsRun[w] - run.before.partsRun[w])
                         / double(std::max<std::uint64_t>(1, partsMeasured)));
                 result.phaseMs = 1000.0 * run.measuredPhaseSeconds / result.measuredTicks;
+                for (std::size_t p = 0; p < result.phaseMsBy.size(); ++p)
+                    result.phaseMsBy[p] = 1000.0 * run.measuredSecondsBy[p] / result.measuredTicks;
                 result.restMs = 1000.0 * (run.measuredSeconds - run.measuredPhaseSeconds)
                                 / result.measuredTicks;
             }
@@ -835,6 +858,14 @@ int main(int argc, char *argv[])
                 "2 the phases took %.3f ms (1 worker's / 2 workers' = %.2fx), the rest %.3f ms\n",
                 size.n, one.phaseMs, one.phaseMs + one.restMs, amdahlBound(one).value_or(0.0),
                 two.phaseMs, one.phaseMs / two.phaseMs, two.restMs);
+            static constexpr const char *kPhaseNames[] = {"survey", "read", "write", "collect"};
+            std::printf("n=%d: by phase, ms a tick, 1 worker / 2 workers (ratio):", size.n);
+            for (std::size_t p = 0; p < one.phaseMsBy.size(); ++p) {
+                std::printf("%s %s %.3f / %.3f (%.2fx)", p ? ";" : "", kPhaseNames[p],
+                            one.phaseMsBy[p], two.phaseMsBy[p],
+                            two.phaseMsBy[p] > 0 ? one.phaseMsBy[p] / two.phaseMsBy[p] : 0.0);
+            }
+            std::printf("\n");
         }
     }
 
