@@ -118,9 +118,14 @@ QByteArray PlanetMesh::looks(const protocol::VisibleCells &cells)
     const std::uint32_t count = cells.cellCount();
     const QSize size = lookTextureSize(count);
     QByteArray bytes(qsizetype(size.width()) * size.height() * kLookBytesPerCell, '\0');
-    std::vector<CellId> all(count);
-    std::iota(all.begin(), all.end(), CellId(0));
-    writeCellColours(cells, all, reinterpret_cast<std::uint8_t *>(bytes.data()), kLookBytesPerCell);
+    auto *out = reinterpret_cast<std::uint8_t *>(bytes.data());
+    // A block of ids at a time: all of them would be 10 MiB at n=512.
+    std::array<CellId, 4096> ids;
+    for (CellId first = 0; first < count; first += CellId(ids.size())) {
+        const std::size_t n = std::min<std::size_t>(ids.size(), count - first);
+        std::iota(ids.begin(), ids.begin() + std::ptrdiff_t(n), first);
+        writeCellColours(cells, std::span<const CellId>(ids.data(), n), out, kLookBytesPerCell);
+    }
     return bytes;
 }
 
