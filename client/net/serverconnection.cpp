@@ -311,13 +311,12 @@ void ServerConnection::setFrameScheduler(FrameScheduler scheduler)
 void ServerConnection::receiveFrame(const QByteArray &frame)
 {
     m_bytesReceived += quint64(frame.size());
+    // Behind any still held, in order.
+    m_heldFrames.push_back(frame);
     if (!m_frameScheduler) {
-        // After any still held, in order.
-        m_heldFrames.push_back(frame);
         handleHeldFrames();
         return;
     }
-    m_heldFrames.push_back(frame);
     // One scheduled call handles all the frames held by then; the first frame held
     // asks for it. A call that finds none held (handled earlier) does nothing.
     if (m_heldFrames.size() == 1) {
