@@ -4,6 +4,7 @@
 #include "app/displaycheck.h"
 #include "app/settings.h"
 #include "app/shell.h"
+#include "render/framepacer.h"
 #include "render/glinfo.h"
 #include "ui/mainwindow.h"
 #include "ui/startscreen.h"
@@ -162,6 +163,9 @@ int main(int argc, char *argv[])
 
     QApplication app(argumentCount, argumentPointers.data());
     setUpApplication();
+    // Frames start on even 16 ms deadlines, not up to a millisecond late as Qt's timers
+    // would start them.
+    FramePacer::installForApplication();
     QGuiApplication::setApplicationDisplayName(QCoreApplication::translate("main", "Hexsphere"));
     Settings settings;
     // --lang wins over the language chosen in the Settings.

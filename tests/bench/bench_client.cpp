@@ -6,10 +6,13 @@
 //   thread at each PlanetView::frameRendered() (Qt3D's QFrameAction, which the aspect
 //   engine runs once per frame it submits to the renderer, and only once the renderer
 //   took the previous one; Qt3D paces frames at 60 Hz at most, and under Xvfb there is
-//   no vsync). Also measured: the frame time before the planet is shown (the floor:
-//   Qt3D, the clear, the present; its p50, its p99, which shows what Qt3D's pacing
-//   alone allows, and its process CPU per frame) and at the closest zoom (the mesh of
-//   every cell);
+//   no vsync). Frames are paced as the client paces them (client::FramePacer). Also
+//   measured: the time between frames as drawn (a queued call from each frame action
+//   runs once Qt3D has drawn and presented that frame); the frame time before the
+//   planet is shown (the floor: Qt3D, the clear, the present; its p50, its p99, which
+//   shows what the pacing alone allows, and its process CPU per frame), there also with
+//   Qt's own animation timer in place of the pacer (the baseline the pacer replaced);
+//   and the frame time at the closest zoom (the mesh of every cell);
 // - CPU time per frame of the whole process, GL's rasteriser threads included;
 // - delta apply: the CPU time of the client's path for a server tick's cell changes
 //   (protocol::applyChunkDelta() into the mirror for every changed chunk, then
@@ -35,10 +38,11 @@
 // Prints progress on stderr, a table on stdout and, as its last stdout line, one JSON
 // object. Needs a display: without $DISPLAY it runs itself again under xvfb-run.
 //
-// Usage: bench_client [--quick] [--size N]... [--seconds S]
+// Usage: bench_client [--quick] [--size N]... [--seconds S] [--qt-timer]
 //   --quick    1.5 s per size instead of 5, for a smoke test
 //   --size N   only this n (repeatable); the JSON keys need 128 and 256
 //   --seconds  seconds measured per size
+//   --qt-timer Qt's own animation timer drives the frames throughout, not the pacer
 //   --msaa N   samples per pixel of the 3D window (0, 2, 4 or 8; default: what the
 //              client's default setting, automatic, gives on this GL: 0 on a software
 //              rasteriser such as llvmpipe, 4 on a graphics card)
@@ -46,6 +50,7 @@
 //                     and PREFIX-n<N>-near.png (closest zoom)
 
 #include "app/settings.h"
+#include "render/framepacer.h"
 #include "render/glinfo.h"
 #include "render/orbitcamera.h"
 #include "render/planetview.h"
@@ -73,6 +78,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <sys/resource.h>
@@ -133,6 +139,9 @@ struct Result
     double p50FrameMs = 0;
     double p99FrameMs = 0;
     double maxFrameMs = 0;
+    /// p50 and p99 of the time between frames as drawn (presented).
+    double p50DrawnMs = 0;
+    double p99DrawnMs = 0;
     double applyMsPerTick = 0;
     double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
     double decodeMsPerTick = 0; ///< parsing a tick's TickUpdate, before applyMsPerTick
@@ -146,8 +155,11 @@ struct Result
     double nearP50FrameMs = 0;
     /// p50 frame time before the planet is shown: the floor under any planet.
     double emptyP50FrameMs = 0;
-    /// p99 of the same frames: what Qt3D's pacing alone allows, with nothing to draw.
+    /// p99 of the same frames: what the pacing alone allows, with nothing to draw.
     double emptyP99FrameMs = 0;
+    /// The same two with Qt's own animation timer driving the frames.
+    double emptyQtP50FrameMs = 0;
+    double emptyQtP99FrameMs = 0;
     /// CPU time of the whole process per frame before the planet is shown (no ticks).
     double emptyCpuMsPerFrame = 0;
     /// CPU time of the whole process (GL's threads included) per frame, less what
@@ -233,8 +245,77 @@ void capture(client::PlanetView &view, const QString &path)
         std::fprintf(stderr, "saved %s\n", qPrintable(path));
 }
 
+/// The time between consecutive frames of a view: at each frame action (the frame
+/// time), and once each frame is drawn (a call queued by the frame action runs after
+/// Qt3D has drawn and presented the frame, in the same event).
+class FrameTimes
+{
+public:
+    explicit FrameTimes(client::PlanetView &view)
+        : m_view(view)
+    {
+        QObject::connect(&view, &client::PlanetView::frameRendered, &m_context, [this](float) {
+            stamp(m_frameMs, m_lastFrame);
+            QMetaObject::invokeMethod(
+                &m_context, [this] { stamp(m_drawnMs, m_lastDrawn); }, Qt::QueuedConnection);
+        });
+    }
+
+    /// Stops measuring; what was measured stays.
+    void stop() { QObject::disconnect(&m_view, nullptr, &m_context, nullptr); }
+
+    std::vector<double> &frameMs() { return m_frameMs; }
+    std::vector<double> &drawnMs() { return m_drawnMs; }
+
+private:
+    static void stamp(std::vector<double> &intervals, std::optional<Clock::time_point> &last)
+    {
+        const Clock::time_point now = Clock::now();
+        if (last)
+            intervals.push_back(msBetween(*last, now));
+        last = now;
+    }
+
+    client::PlanetView &m_view;
+    QObject m_context; // the connections' context: they end with this object
+    std::vector<double> m_frameMs;
+    std::vector<double> m_drawnMs;
+    std::optional<Clock::time_point> m_lastFrame;
+    std::optional<Clock::time_point> m_lastDrawn;
+};
+
+/// p50 and p99 frame time of `view` before any planet is shown, over `ms` milliseconds
+/// less the first half (the first frames set up GL). Also the process CPU per frame
+/// over that second half, if `cpuMsPerFrame`.
+std::pair<double, double> emptyFrameTimes(client::PlanetView &view, int ms,
+                                          double *cpuMsPerFrame = nullptr)
+{
+    FrameTimes times(view);
+    double cpuAtHalf = 0;
+    std::size_t framesAtHalf = 0;
+    bool halfway = false;
+    QElapsedTimer shown;
+    shown.start();
+    while (shown.elapsed() < ms) {
+        waitForEvents();
+        if (!halfway && shown.elapsed() >= ms / 2) {
+            halfway = true;
+            cpuAtHalf = cpuSeconds();
+            framesAtHalf = times.frameMs().size();
+        }
+    }
+    times.stop();
+    std::vector<double> &frameMs = times.frameMs();
+    const auto framesAfterHalf = double(frameMs.size()) - double(framesAtHalf);
+    if (cpuMsPerFrame)
+        *cpuMsPerFrame = framesAfterHalf > 0 ? (cpuSeconds() - cpuAtHalf) * 1000.0 / framesAfterHalf
+                                             : std::nan("");
+    frameMs.erase(frameMs.begin(), frameMs.begin() + std::ptrdiff_t(framesAtHalf));
+    return {percentile(frameMs, 0.50), percentile(frameMs, 0.99)};
+}
+
 Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> &content,
-               const QString &capturePrefix, int msaa)
+               const QString &capturePrefix, int msaa, client::FramePacer *pacer)
 {
     Result result;
     result.n = n;
@@ -253,41 +334,19 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     view.resize(kWidth, kHeight);
     view.show();
     // As in the client, the window renders (empty space) before the world arrives: the
-    // cost of a frame with nothing in it (Qt3D's frame, the clear, the present).
-    {
-        std::vector<double> emptyMs;
-        Clock::time_point last = Clock::now();
-        bool first = true;
-        // CPU time over the second half of the frames (see below).
-        bool halfway = false;
-        double cpuAtHalf = 0;
-        std::size_t framesAtHalf = 0;
-        QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
-            const Clock::time_point now = Clock::now();
-            if (!first)
-                emptyMs.push_back(msBetween(last, now));
-            first = false;
-            last = now;
-        });
-        QElapsedTimer shown;
-        shown.start();
-        while (shown.elapsed() < 1500) {
-            waitForEvents();
-            if (!halfway && shown.elapsed() >= 750) {
-                halfway = true;
-                cpuAtHalf = cpuSeconds();
-                framesAtHalf = emptyMs.size();
-            }
-        }
-        QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
-        const double cpuEmptyMs = (cpuSeconds() - cpuAtHalf) * 1000.0;
-        const auto framesAfterHalf = double(emptyMs.size()) - double(framesAtHalf);
-        result.emptyCpuMsPerFrame = framesAfterHalf > 0 ? cpuEmptyMs / framesAfterHalf
-                                                        : std::nan("");
-        // The first frames set up GL: the second half only.
-        emptyMs.erase(emptyMs.begin(), emptyMs.begin() + std::ptrdiff_t(emptyMs.size() / 2));
-        result.emptyP50FrameMs = percentile(emptyMs, 0.50);
-        result.emptyP99FrameMs = percentile(emptyMs, 0.99);
+    // cost of a frame with nothing in it (Qt3D's frame, the clear, the present). First
+    // with Qt's own animation timer driving the frames, the baseline, then as the
+    // client paces them.
+    if (pacer) {
+        pacer->uninstall();
+        std::tie(result.emptyQtP50FrameMs, result.emptyQtP99FrameMs) = emptyFrameTimes(view, 1500);
+        pacer->install();
+    }
+    std::tie(result.emptyP50FrameMs, result.emptyP99FrameMs) =
+        emptyFrameTimes(view, 1500, &result.emptyCpuMsPerFrame);
+    if (!pacer) {
+        result.emptyQtP50FrameMs = result.emptyP50FrameMs;
+        result.emptyQtP99FrameMs = result.emptyP99FrameMs;
     }
     std::fprintf(stderr, "n=%d: building the planet (%u cells)...\n", n, result.cells);
     QElapsedTimer build;
@@ -318,7 +377,6 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         for (int i = 0; i < madeCount; ++i)
             tickBytes.push_back(maker.nextTick(std::uint64_t(i + 1)));
     }
-    std::vector<double> frameMs;
     double decodeMs = 0; // parsing the ticks' bytes, not in applyMs
     double applyMs = 0;
     double mirrorMs = 0; // the applyChunkDelta part of applyMs
@@ -328,15 +386,8 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
 
     const double cpuBefore = cpuSeconds();
     const Clock::time_point start = Clock::now();
-    Clock::time_point lastFrame = start;
-    bool firstFrame = true;
-    QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
-        const Clock::time_point now = Clock::now();
-        if (!firstFrame)
-            frameMs.push_back(msBetween(lastFrame, now));
-        firstFrame = false;
-        lastFrame = now;
-    });
+    FrameTimes times(view);
+    const std::vector<double> &frameMs = times.frameMs();
 
     // A tick "arrives" when the wall clock says it is due, and is handled as the client
     // handles what the server sends: right after the next frame is drawn
@@ -391,13 +442,15 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     // The ticks that arrived and wait for a frame are handled (and counted) too.
     while (view.workAfterFrame() > 0)
         waitForEvents();
-    QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
+    times.stop();
     result.seconds = msBetween(start, Clock::now()) / 1000.0;
     const double cpuMs = (cpuSeconds() - cpuBefore) * 1000.0;
     result.frames = int(frameMs.size());
     result.ticks = ticks;
     result.p50FrameMs = percentile(frameMs, 0.50);
     result.p99FrameMs = percentile(frameMs, 0.99);
+    result.p50DrawnMs = percentile(times.drawnMs(), 0.50);
+    result.p99DrawnMs = percentile(times.drawnMs(), 0.99);
     result.maxFrameMs = frameMs.empty() ? std::nan("")
                                         : *std::max_element(frameMs.begin(), frameMs.end());
     const double uploaded = double(view.uploadedBytes() - uploadedBefore);
@@ -428,24 +481,15 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     while (settle.elapsed() < 1500)
         waitForEvents();
     {
-        std::vector<double> nearMs;
-        Clock::time_point last = Clock::now();
-        bool first = true;
-        QObject::connect(&view, &client::PlanetView::frameRendered, &view, [&](float) {
-            const Clock::time_point now = Clock::now();
-            if (!first)
-                nearMs.push_back(msBetween(last, now));
-            first = false;
-            last = now;
-        });
-        QElapsedTimer near;
-        near.start();
-        while (near.elapsed() < 2000)
+        FrameTimes near(view);
+        QElapsedTimer elapsed;
+        elapsed.start();
+        while (elapsed.elapsed() < 2000)
             waitForEvents();
-        QObject::disconnect(&view, &client::PlanetView::frameRendered, &view, nullptr);
-        result.nearP50FrameMs = percentile(nearMs, 0.50);
+        near.stop();
+        result.nearP50FrameMs = percentile(near.frameMs(), 0.50);
         std::fprintf(stderr, "n=%d: closest zoom: %zu frames in 2 s (far view: %s)\n", n,
-                     nearMs.size(), view.isFarView() ? "yes" : "no");
+                     near.frameMs().size(), view.isFarView() ? "yes" : "no");
     }
     if (!capturePrefix.isEmpty())
         capture(view, QStringLiteral("%1-n%2-near.png").arg(capturePrefix).arg(n));
@@ -496,8 +540,11 @@ int main(int argc, char **argv)
     double seconds = 5.0;
     QString capturePrefix;
     int msaa = Settings::kMsaaAutomatic;
+    bool qtTimer = false;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--quick")) {
+        if (!std::strcmp(argv[i], "--qt-timer")) {
+            qtTimer = true;
+        } else if (!std::strcmp(argv[i], "--quick")) {
             seconds = 1.5;
         } else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) {
             const int n = std::atoi(argv[++i]);
@@ -522,7 +569,7 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            std::fprintf(stderr, "usage: bench_client [--quick] [--size N]... [--seconds S] [--msaa N] [--capture PREFIX]\n");
+            std::fprintf(stderr, "usage: bench_client [--quick] [--size N]... [--seconds S] [--msaa N] [--capture PREFIX] [--qt-timer]\n");
             return 2;
         }
     }
@@ -530,6 +577,8 @@ int main(int argc, char **argv)
         sizes = {64, 128, 256};
 
     QApplication app(argc, argv);
+    // As the client does (main.cpp), unless asked for Qt's own timer.
+    client::FramePacer *pacer = qtTimer ? nullptr : client::FramePacer::installForApplication();
     QTimer heartbeat; // see waitForEvents()
     heartbeat.start(100);
     const auto content = sim::loadDefaultContent();
@@ -548,25 +597,27 @@ int main(int argc, char **argv)
 
     std::vector<Result> results;
     for (const int n : sizes)
-        results.push_back(measure(n, seconds, shared, capturePrefix, msaa));
+        results.push_back(measure(n, seconds, shared, capturePrefix, msaa, pacer));
 
-    std::printf("Planet view, %dx%d, MSAA %d%s, no vsync, %d UPS, %.0f%% of cells changed per "
-                "tick, QT3D_RENDERER=%s, GL: %s\n",
+    std::printf("Planet view, %dx%d, MSAA %d%s, no vsync, frames paced by %s, %d UPS, %.0f%% of "
+                "cells changed per tick, QT3D_RENDERER=%s, GL: %s\n",
                 kWidth, kHeight, msaa,
-                automaticMsaa ? " (the client's automatic setting on this GL)" : " (--msaa)", kUps,
+                automaticMsaa ? " (the client's automatic setting on this GL)" : " (--msaa)",
+                pacer ? "the client's FramePacer" : "Qt's animation timer (--qt-timer)", kUps,
                 kChangedShare * 100, qgetenv("QT3D_RENDERER").constData(), qPrintable(glRenderer));
     std::printf("empty = p50 frame time before the planet is shown (Qt3D, clear, present); "
-                "empty p99, empty CPU = its p99 and process CPU ms per frame; "
-                "frame time = wall time between frames (QFrameAction); CPU/frm = process CPU "
+                "empty p99, empty CPU = its p99 and process CPU ms per frame; Qt p50/p99 = the "
+                "same with Qt's animation timer driving frames;\nframe time = wall time between "
+                "frames (QFrameAction); drawn = between frames drawn and presented; CPU/frm = process CPU "
                 "ms per frame, all threads, less delta apply and decode;\ndelta apply = applyChunkDelta + "
                 "PlanetView::updateCells; upload = bytes handed to Qt3D updates\n\n");
-    std::printf("%5s %9s %7s %8s %9s %9s %8s %8s %8s %8s %7s %9s %11s %12s %13s %12s %9s\n", "n",
-                "cells", "frames", "empty", "empty p99", "empty CPU", "near p50", "p50 ms", "p99 ms", "max ms", "FPS", "CPU/frm", "apply/tick",
+    std::printf("%5s %9s %7s %8s %9s %9s %7s %7s %8s %8s %8s %8s %10s %7s %9s %11s %12s %13s %12s %9s\n", "n",
+                "cells", "frames", "empty", "empty p99", "empty CPU", "Qt p50", "Qt p99", "near p50", "p50 ms", "p99 ms", "max ms", "drawn p99", "FPS", "CPU/frm", "apply/tick",
                 "apply/frame", "upload B/frm", "upload B/tk", "GPU B/cell");
     for (const Result &r : results) {
-        std::printf("%5d %9u %7d %8.2f %9.2f %9.2f %8.2f %8.2f %8.2f %8.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
+        std::printf("%5d %9u %7d %8.2f %9.2f %9.2f %7.2f %7.2f %8.2f %8.2f %8.2f %8.2f %10.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
                     "%12.0f %9.1f\n",
-                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.emptyP99FrameMs, r.emptyCpuMsPerFrame, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs,
+                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.emptyP99FrameMs, r.emptyCpuMsPerFrame, r.emptyQtP50FrameMs, r.emptyQtP99FrameMs, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs, r.p99DrawnMs,
                     r.frames / std::max(r.seconds, 1e-9), r.cpuMsPerFrame, r.applyMsPerTick,
                     r.applyMsPerFrame, r.uploadBytesPerFrame, r.uploadBytesPerTick,
                     r.gpuBytesPerCell);
@@ -613,6 +664,10 @@ int main(int argc, char **argv)
         add("empty_p50_frame_ms" + s, r.emptyP50FrameMs);
         add("empty_p99_frame_ms" + s, r.emptyP99FrameMs);
         add("empty_cpu_ms_per_frame" + s, r.emptyCpuMsPerFrame);
+        add("empty_qt_timer_p50_frame_ms" + s, r.emptyQtP50FrameMs);
+        add("empty_qt_timer_p99_frame_ms" + s, r.emptyQtP99FrameMs);
+        add("p50_drawn_ms" + s, r.p50DrawnMs);
+        add("p99_drawn_ms" + s, r.p99DrawnMs);
         add("near_p50_frame_ms" + s, r.nearP50FrameMs);
         // Per frame at the display rate (60 FPS: a tick every third frame), and per frame
         // as rendered here (slower in software GL: more ticks a frame).
