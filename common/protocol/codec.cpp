@@ -2,6 +2,8 @@
 
 #include <QCoreApplication>
 
+#include <optional>
+
 namespace hex::protocol {
 
 QString describe(DecodeError error)
@@ -19,17 +21,45 @@ QString describe(DecodeError error)
     return {};
 }
 
-tl::expected<Envelope, DecodeError> decodeEnvelope(QByteArrayView frame)
+namespace {
+
+std::optional<DecodeError> parseFrame(QByteArrayView frame, Envelope &envelope)
 {
     if (frame.isEmpty())
-        return tl::make_unexpected(DecodeError::Empty);
+        return DecodeError::Empty;
     if (frame.size() > kMaxFrameBytes)
-        return tl::make_unexpected(DecodeError::TooLarge);
-    Envelope envelope;
+        return DecodeError::TooLarge;
     if (!envelope.ParseFromArray(frame.data(), int(frame.size()))
         || envelope.body_case() == Envelope::BODY_NOT_SET)
-        return tl::make_unexpected(DecodeError::Malformed);
+        return DecodeError::Malformed;
+    return std::nullopt;
+}
+
+} // namespace
+
+tl::expected<Envelope, DecodeError> decodeEnvelope(QByteArrayView frame)
+{
+    Envelope envelope;
+    if (const auto error = parseFrame(frame, envelope))
+        return tl::make_unexpected(*error);
     return envelope;
+}
+
+tl::expected<Envelope *, DecodeError> decodeEnvelope(QByteArrayView frame,
+                                                     google::protobuf::Arena &arena)
+{
+    auto *envelope = google::protobuf::Arena::CreateMessage<Envelope>(&arena);
+    if (const auto error = parseFrame(frame, *envelope))
+        return tl::make_unexpected(*error);
+    return envelope;
+}
+
+google::protobuf::ArenaOptions frameArenaOptions()
+{
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 * 1024;
+    options.max_block_size = 1024 * 1024;
+    return options;
 }
 
 QByteArray encodeEnvelope(const Envelope &envelope)

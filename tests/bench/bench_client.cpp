@@ -26,12 +26,13 @@
 // - GPU bytes per cell: the planet's buffers and textures (PlanetView::gpuBytes()).
 //
 // The changes are made on a sim::WorldState and encoded as the server does
-// (protocol::encodeChunkDelta into a TickUpdate, serialised), random cells getting new
-// flora, pollution and owner values. Every tick of a size is made before its frames are
-// measured: making them is the server's work, and doing it between the frames took
-// twice the client's own apply time from the GUI thread. While measuring, each tick's
-// bytes are parsed as the client parses what the server sends (timed on its own: the
-// decode figures) and then applied. Ticks arrive as the wall clock says they are due (a
+// (protocol::encodeChunkDelta into a TickUpdate, in an Envelope, serialised), random
+// cells getting new flora, pollution and owner values. Every tick of a size is made
+// before its frames are measured: making them is the server's work, and doing it
+// between the frames took twice the client's own apply time from the GUI thread. While
+// measuring, each tick's frame is decoded as ServerConnection decodes what the server
+// sends (protocol::decodeEnvelope into an arena; the decode figures time it on its own,
+// with freeing the messages afterwards) and then applied. Ticks arrive as the wall clock says they are due (a
 // late timer brings every tick due) and are handled as the game window handles what
 // the server sends: right after the next frame is drawn (PlanetView::runAfterFrame()).
 //
@@ -57,6 +58,7 @@
 #include "render/structurelayer.h"
 
 #include "geometry/hexsphere.h"
+#include "protocol/codec.h"
 #include "protocol/worldcodec.h"
 #include "sim/content.h"
 #include "sim/world.h"
@@ -145,7 +147,7 @@ struct Result
     double applyMsPerTick = 0;
     double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
     double decodeMsPerTick = 0; ///< parsing a tick's TickUpdate, before applyMsPerTick
-    double tickBytes = 0; ///< a tick's TickUpdate, serialised (the mean)
+    double tickBytes = 0; ///< a tick's frame: an Envelope holding its TickUpdate (the mean)
     double applyMsPerFrame = 0;
     double uploadBytesPerFrame = 0;
     double uploadBytesPerTick = 0;
@@ -196,7 +198,8 @@ public:
             m_state.owner[cell] = owner < 0 ? sim::kNoPlayer : sim::PlayerId(owner);
             m_byChunk[sphere.chunkOf(cell)].push_back(cell);
         }
-        protocol::TickUpdate update;
+        protocol::Envelope envelope;
+        protocol::TickUpdate &update = *envelope.mutable_tick();
         update.set_tick(tick);
         for (geometry::ChunkId chunk = 0; chunk < m_byChunk.size(); ++chunk) {
             std::vector<geometry::CellId> &cells = m_byChunk[chunk];
@@ -209,7 +212,7 @@ public:
             delta.cells = cells;
             protocol::encodeChunkDelta(m_state, delta, update.add_deltas());
         }
-        return update.SerializeAsString();
+        return envelope.SerializeAsString();
     }
 
 private:
@@ -394,26 +397,36 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     // (PlanetView::runAfterFrame(), see ServerConnection::setFrameScheduler()).
     int arrived = 0;
     auto applyTick = [&](int index) {
+        const std::string &bytes = tickBytes[std::size_t(index) % tickBytes.size()];
         const Clock::time_point td = Clock::now();
-        protocol::TickUpdate update;
-        if (!update.ParseFromString(tickBytes[std::size_t(index) % tickBytes.size()])) {
-            std::fprintf(stderr, "tick %d does not parse\n", index);
-            std::exit(1);
-        }
-        const Clock::time_point t0 = Clock::now();
-        decodeMs += msBetween(td, t0);
-        changed.clear();
-        for (const protocol::ChunkDelta &delta : update.deltas()) {
-            if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
-                std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
+        Clock::time_point t2;
+        {
+            // As ServerConnection::handleFrame() decodes a frame.
+            google::protobuf::Arena arena(protocol::frameArenaOptions());
+            const auto envelope = protocol::decodeEnvelope(
+                QByteArrayView(bytes.data(), qsizetype(bytes.size())), arena);
+            if (!envelope || !(*envelope)->has_tick()) {
+                std::fprintf(stderr, "tick %d does not decode\n", index);
                 std::exit(1);
             }
+            const protocol::TickUpdate &update = (*envelope)->tick();
+            const Clock::time_point t0 = Clock::now();
+            decodeMs += msBetween(td, t0);
+            changed.clear();
+            for (const protocol::ChunkDelta &delta : update.deltas()) {
+                if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
+                    std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
+                    std::exit(1);
+                }
+            }
+            const Clock::time_point t1 = Clock::now();
+            view.updateCells(changed);
+            t2 = Clock::now();
+            mirrorMs += msBetween(t0, t1);
+            applyMs += msBetween(t0, t2);
         }
-        const Clock::time_point t1 = Clock::now();
-        view.updateCells(changed);
-        const Clock::time_point t2 = Clock::now();
-        mirrorMs += msBetween(t0, t1);
-        applyMs += msBetween(t0, t2);
+        // Freeing the messages counts with their decoding.
+        decodeMs += msBetween(t2, Clock::now());
         ++ticks;
     };
     auto receiveDueTicks = [&] {
