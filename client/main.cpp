@@ -165,7 +165,7 @@ int main(int argc, char *argv[])
     setUpApplication();
     // Frames start on even 16 ms deadlines, not up to a millisecond late as Qt's timers
     // would start them.
-    FramePacer::installForApplication();
+    const std::unique_ptr<FramePacer> pacer = FramePacer::installForThisThread();
     QGuiApplication::setApplicationDisplayName(QCoreApplication::translate("main", "Hexsphere"));
     Settings settings;
     // --lang wins over the language chosen in the Settings.

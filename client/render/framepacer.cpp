@@ -34,9 +34,9 @@ FramePacer::~FramePacer()
     m_thread.join();
 }
 
-FramePacer *FramePacer::installForApplication()
+std::unique_ptr<FramePacer> FramePacer::installForThisThread()
 {
-    auto *pacer = new FramePacer(kDefaultPeriod, QCoreApplication::instance());
+    auto pacer = std::make_unique<FramePacer>();
     pacer->install();
     return pacer;
 }

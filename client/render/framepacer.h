@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -37,9 +38,10 @@ public:
                         QObject *parent = nullptr);
     ~FramePacer() override;
 
-    /// Creates a pacer owned by the application and installs it as the calling (GUI)
-    /// thread's animation driver. Returns it.
-    static FramePacer *installForApplication();
+    /// Creates a pacer and installs it as the calling (GUI) thread's animation driver.
+    /// Destroy it while that thread's event loop still exists (before the application
+    /// object): it uninstalls itself, and Qt's own timer takes over again.
+    static std::unique_ptr<FramePacer> installForThisThread();
 
     std::chrono::nanoseconds period() const { return m_period; }
     /// The ticks handled in the GUI thread since the pacer was made.

@@ -591,7 +591,9 @@ int main(int argc, char **argv)
 
     QApplication app(argc, argv);
     // As the client does (main.cpp), unless asked for Qt's own timer.
-    client::FramePacer *pacer = qtTimer ? nullptr : client::FramePacer::installForApplication();
+    const std::unique_ptr<client::FramePacer> ownPacer =
+        qtTimer ? nullptr : client::FramePacer::installForThisThread();
+    client::FramePacer *pacer = ownPacer.get();
     QTimer heartbeat; // see waitForEvents()
     heartbeat.start(100);
     const auto content = sim::loadDefaultContent();
