@@ -32,9 +32,10 @@
 // between the frames took twice the client's own apply time from the GUI thread. While
 // measuring, each tick's frame is decoded as ServerConnection decodes what the server
 // sends (protocol::decodeEnvelope into an arena; the decode figures time it on its own,
-// with freeing the messages afterwards) and then applied. Ticks arrive as the wall clock says they are due (a
-// late timer brings every tick due) and are handled as the game window handles what
-// the server sends: right after the next frame is drawn (PlanetView::runAfterFrame()).
+// with freeing the messages afterwards) and then applied. Ticks arrive as the wall
+// clock says they are due (a late timer brings every tick due) and are handled as the
+// game window handles what the server sends: right after the next frame is drawn
+// (PlanetView::runAfterFrame()).
 //
 // Prints progress on stderr, a table on stdout and, as its last stdout line, one JSON
 // object. Needs a display: without $DISPLAY it runs itself again under xvfb-run.
@@ -146,7 +147,7 @@ struct Result
     double p99DrawnMs = 0;
     double applyMsPerTick = 0;
     double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
-    double decodeMsPerTick = 0; ///< parsing a tick's TickUpdate, before applyMsPerTick
+    double decodeMsPerTick = 0; ///< decoding a tick's frame and freeing it, apart from applyMsPerTick
     double tickBytes = 0; ///< a tick's frame: an Envelope holding its TickUpdate (the mean)
     double applyMsPerFrame = 0;
     double uploadBytesPerFrame = 0;
@@ -380,7 +381,7 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         for (int i = 0; i < madeCount; ++i)
             tickBytes.push_back(maker.nextTick(std::uint64_t(i + 1)));
     }
-    double decodeMs = 0; // parsing the ticks' bytes, not in applyMs
+    double decodeMs = 0; // decoding the ticks' frames and freeing them, not in applyMs
     double applyMs = 0;
     double mirrorMs = 0; // the applyChunkDelta part of applyMs
     int ticks = 0;
@@ -640,8 +641,8 @@ int main(int argc, char **argv)
     std::printf("\n");
     for (const Result &r : results) {
         std::printf("n=%d: delta apply %.3f ms a tick (applyChunkDelta %.3f, updateCells %.3f): "
-                    "%.3f ms a frame at 60 FPS; before it, parsing the tick's %.0f bytes: "
-                    "%.3f ms\n",
+                    "%.3f ms a frame at 60 FPS; decoding the tick's %.0f bytes (and freeing "
+                    "them): %.3f ms\n",
                     r.n, r.applyMsPerTick, r.mirrorMsPerTick, r.applyMsPerTick - r.mirrorMsPerTick,
                     r.applyMsPerTick * kUps / kDisplayFps, r.tickBytes, r.decodeMsPerTick);
     }
