@@ -311,8 +311,8 @@ void ServerConnection::setFrameScheduler(FrameScheduler scheduler)
 void ServerConnection::receiveFrame(const QByteArray &frame)
 {
     m_bytesReceived += quint64(frame.size());
-    // Behind any still held, in order.
-    m_heldFrames.push_back(frame);
+    // Behind any still held, in order; while held, decoded on a pool thread.
+    m_heldFrames.emplace_back(frame, bool(m_frameScheduler));
     if (!m_frameScheduler) {
         handleHeldFrames();
         return;
@@ -332,18 +332,23 @@ void ServerConnection::handleHeldFrames()
     // One at a time off the front: handling one may close or reopen the connection,
     // which drops the rest.
     while (!m_heldFrames.empty()) {
-        const QByteArray frame = std::move(m_heldFrames.front());
+        DecodingFrame frame = std::move(m_heldFrames.front());
         m_heldFrames.pop_front();
-        handleFrame(frame);
+        handleDecoded(frame);
     }
 }
 
 void ServerConnection::handleFrame(const QByteArray &frame)
 {
-    // The frame's messages live in one arena, made and freed in a few large blocks: a
-    // tick of an n=512 world holds tens of thousands of them.
-    google::protobuf::Arena arena(protocol::frameArenaOptions());
-    const auto envelope = protocol::decodeEnvelope(frame, arena);
+    DecodingFrame decoding(frame, false);
+    handleDecoded(decoding);
+}
+
+void ServerConnection::handleDecoded(DecodingFrame &frame)
+{
+    // The frame's messages live in its own arena, made and freed in a few large blocks:
+    // a tick of an n=512 world holds tens of thousands of them.
+    const auto &envelope = frame.envelope();
     if (!envelope) {
         reportError(tr("The server sent a frame that could not be read: %1")
                         .arg(protocol::describe(envelope.error())));

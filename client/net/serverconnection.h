@@ -1,5 +1,6 @@
 #pragma once
 
+#include "decodingframe.h"
 #include "machinetracks.h"
 
 #include "geometry/hexsphere.h"
@@ -260,6 +261,8 @@ private:
     void setState(State state);
     void reportError(const QString &message);
     void receiveFrame(const QByteArray &frame);
+    /// Handles `frame` once decoded (waiting for its decoding, if it runs elsewhere).
+    void handleDecoded(DecodingFrame &frame);
     void handleEnvelope(const protocol::Envelope &envelope);
     void handleWorldInfo(const protocol::WorldInfo &info);
     void handleSnapshot(const protocol::Snapshot &snapshot);
@@ -310,7 +313,7 @@ private:
     quint64 m_bytesReceived = 0;
     /// See setFrameScheduler().
     FrameScheduler m_frameScheduler;
-    std::deque<QByteArray> m_heldFrames;
+    std::deque<DecodingFrame> m_heldFrames; ///< decoding in the background while held
     /// Pings the server every few seconds while joined.
     QTimer *m_pingTimer = nullptr;
     /// The connection dropped and the current attempt resumes (or rejoins).

@@ -31,8 +31,9 @@
 // before its frames are measured: making them is the server's work, and doing it
 // between the frames took twice the client's own apply time from the GUI thread. While
 // measuring, each tick's frame is decoded as ServerConnection decodes what the server
-// sends (protocol::decodeEnvelope into an arena; the decode figures time it on its own,
-// with freeing the messages afterwards) and then applied. Ticks arrive as the wall
+// sends (a DecodingFrame: on a pool thread, into an arena, from the moment it arrives
+// until it is handled; the decode figures time it on its own, with freeing the
+// messages afterwards, and the GUI thread's part of that) and then applied. Ticks arrive as the wall
 // clock says they are due (a late timer brings every tick due) and are handled as the
 // game window handles what the server sends: right after the next frame is drawn
 // (PlanetView::runAfterFrame()).
@@ -59,6 +60,7 @@
 #include "render/structurelayer.h"
 
 #include "geometry/hexsphere.h"
+#include "net/decodingframe.h"
 #include "protocol/codec.h"
 #include "protocol/worldcodec.h"
 #include "sim/content.h"
@@ -148,6 +150,7 @@ struct Result
     double applyMsPerTick = 0;
     double mirrorMsPerTick = 0; ///< of which protocol::applyChunkDelta
     double decodeMsPerTick = 0; ///< decoding a tick's frame and freeing it, apart from applyMsPerTick
+    double guiDecodeMsPerTick = 0; ///< the GUI thread's part: waiting for the decoding, freeing
     double tickBytes = 0; ///< a tick's frame: an Envelope holding its TickUpdate (the mean)
     double applyMsPerFrame = 0;
     double uploadBytesPerFrame = 0;
@@ -374,14 +377,15 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     const int tickCount = int(std::ceil(seconds * kUps)) + 1;
     const int madeCount = std::min(tickCount, kMostTicksMade);
     std::fprintf(stderr, "n=%d: encoding %d ticks...\n", n, madeCount);
-    std::vector<std::string> tickBytes;
+    std::vector<QByteArray> tickBytes;
     tickBytes.reserve(std::size_t(madeCount));
     {
         ChangeMaker maker(state);
         for (int i = 0; i < madeCount; ++i)
-            tickBytes.push_back(maker.nextTick(std::uint64_t(i + 1)));
+            tickBytes.push_back(QByteArray::fromStdString(maker.nextTick(std::uint64_t(i + 1))));
     }
-    double decodeMs = 0; // decoding the ticks' frames and freeing them, not in applyMs
+    double decodeMs = 0; // decoding the ticks' frames (wherever) and freeing them
+    double guiDecodeMs = 0; // the GUI thread's part of it: waiting for a decoding, freeing
     double applyMs = 0;
     double mirrorMs = 0; // the applyChunkDelta part of applyMs
     int ticks = 0;
@@ -397,22 +401,19 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     // handles what the server sends: right after the next frame is drawn
     // (PlanetView::runAfterFrame(), see ServerConnection::setFrameScheduler()).
     int arrived = 0;
-    auto applyTick = [&](int index) {
-        const std::string &bytes = tickBytes[std::size_t(index) % tickBytes.size()];
+    auto applyTick = [&](std::unique_ptr<client::DecodingFrame> frame, int index) {
         const Clock::time_point td = Clock::now();
         Clock::time_point t2;
         {
-            // As ServerConnection::handleFrame() decodes a frame.
-            google::protobuf::Arena arena(protocol::frameArenaOptions());
-            const auto envelope = protocol::decodeEnvelope(
-                QByteArrayView(bytes.data(), qsizetype(bytes.size())), arena);
+            const auto &envelope = frame->envelope();
             if (!envelope || !(*envelope)->has_tick()) {
                 std::fprintf(stderr, "tick %d does not decode\n", index);
                 std::exit(1);
             }
             const protocol::TickUpdate &update = (*envelope)->tick();
             const Clock::time_point t0 = Clock::now();
-            decodeMs += msBetween(td, t0);
+            guiDecodeMs += msBetween(td, t0);
+            decodeMs += frame->decodeMilliseconds();
             changed.clear();
             for (const protocol::ChunkDelta &delta : update.deltas()) {
                 if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
@@ -426,15 +427,25 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
             mirrorMs += msBetween(t0, t1);
             applyMs += msBetween(t0, t2);
         }
-        // Freeing the messages counts with their decoding.
-        decodeMs += msBetween(t2, Clock::now());
+        frame.reset(); // freeing the messages counts with their decoding
+        const double freeMs = msBetween(t2, Clock::now());
+        decodeMs += freeMs;
+        guiDecodeMs += freeMs;
         ++ticks;
     };
+    // As ServerConnection holds a frame it receives: decoding on a pool thread until the
+    // frame is handled.
     auto receiveDueTicks = [&] {
         const double elapsed = msBetween(start, Clock::now());
         const int due = std::min(int(elapsed * kUps / 1000.0), tickCount);
-        for (; arrived < due; ++arrived)
-            view.runAfterFrame([&applyTick, index = arrived] { applyTick(index); });
+        for (; arrived < due; ++arrived) {
+            auto frame = std::make_shared<std::unique_ptr<client::DecodingFrame>>(
+                std::make_unique<client::DecodingFrame>(
+                    tickBytes[std::size_t(arrived) % tickBytes.size()], true));
+            view.runAfterFrame([&applyTick, frame, index = arrived] {
+                applyTick(std::move(*frame), index);
+            });
+        }
     };
     QTimer tickTimer;
     tickTimer.setTimerType(Qt::PreciseTimer);
@@ -472,9 +483,10 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     result.applyMsPerTick = ticks ? applyMs / ticks : 0.0;
     result.mirrorMsPerTick = ticks ? mirrorMs / ticks : 0.0;
     result.decodeMsPerTick = ticks ? decodeMs / ticks : 0.0;
+    result.guiDecodeMsPerTick = ticks ? guiDecodeMs / ticks : 0.0;
     result.tickBytes = double(std::accumulate(tickBytes.begin(), tickBytes.end(), std::size_t(0),
-                                              [](std::size_t sum, const std::string &b) {
-                                                  return sum + b.size();
+                                              [](std::size_t sum, const QByteArray &b) {
+                                                  return sum + std::size_t(b.size());
                                               }))
                        / double(std::max<std::size_t>(tickBytes.size(), 1));
     result.applyMsPerFrame = applyMs / frames;
@@ -642,9 +654,11 @@ int main(int argc, char **argv)
     for (const Result &r : results) {
         std::printf("n=%d: delta apply %.3f ms a tick (applyChunkDelta %.3f, updateCells %.3f): "
                     "%.3f ms a frame at 60 FPS; decoding the tick's %.0f bytes (and freeing "
-                    "them): %.3f ms\n",
+                    "them): %.3f ms, on a pool thread while frames are drawn, of which the GUI "
+                    "thread's part (waiting, freeing): %.3f ms\n",
                     r.n, r.applyMsPerTick, r.mirrorMsPerTick, r.applyMsPerTick - r.mirrorMsPerTick,
-                    r.applyMsPerTick * kUps / kDisplayFps, r.tickBytes, r.decodeMsPerTick);
+                    r.applyMsPerTick * kUps / kDisplayFps, r.tickBytes, r.decodeMsPerTick,
+                    r.guiDecodeMsPerTick);
     }
     std::printf("\n");
     for (const Result &r : results) {
@@ -692,6 +706,7 @@ int main(int argc, char **argv)
         add("delta_apply_ms_per_tick" + s, r.applyMsPerTick);
         add("delta_mirror_ms_per_tick" + s, r.mirrorMsPerTick);
         add("delta_decode_ms_per_tick" + s, r.decodeMsPerTick);
+        add("delta_decode_gui_ms_per_tick" + s, r.guiDecodeMsPerTick);
         add("tick_bytes" + s, r.tickBytes);
         add("upload_bytes_per_frame" + s, r.uploadBytesPerTick * kUps / kDisplayFps);
         add("upload_bytes_per_measured_frame" + s, r.uploadBytesPerFrame);
