@@ -9,11 +9,24 @@
 
 namespace hex::client {
 
+namespace {
+
+/// An arena for one frame: blocks that grow from 64 KiB to 1 MiB.
+google::protobuf::ArenaOptions frameArenaOptions()
+{
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 * 1024;
+    options.max_block_size = 1024 * 1024;
+    return options;
+}
+
+} // namespace
+
 struct DecodingFrame::State
 {
     explicit State(QByteArray bytes, bool background)
         : frame(std::move(bytes))
-        , arena(protocol::frameArenaOptions())
+        , arena(frameArenaOptions())
         , inBackground(background)
     {}
 

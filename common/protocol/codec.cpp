@@ -54,14 +54,6 @@ tl::expected<Envelope *, DecodeError> decodeEnvelope(QByteArrayView frame,
     return envelope;
 }
 
-google::protobuf::ArenaOptions frameArenaOptions()
-{
-    google::protobuf::ArenaOptions options;
-    options.start_block_size = 64 * 1024;
-    options.max_block_size = 1024 * 1024;
-    return options;
-}
-
 QByteArray encodeEnvelope(const Envelope &envelope)
 {
     QByteArray bytes(qsizetype(envelope.ByteSizeLong()), Qt::Uninitialized);

@@ -28,10 +28,6 @@ QString describe(DecodeError error);
 [[nodiscard]] tl::expected<Envelope *, DecodeError> decodeEnvelope(QByteArrayView frame,
                                                                   google::protobuf::Arena &arena);
 
-/// Options for an arena that decodeEnvelope() fills with one frame: blocks that grow
-/// from 64 KiB to 1 MiB.
-google::protobuf::ArenaOptions frameArenaOptions();
-
 /// Encodes an Envelope as one binary frame.
 QByteArray encodeEnvelope(const Envelope &envelope);
 
