@@ -1,5 +1,6 @@
 #include "picking.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -59,6 +60,31 @@ std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPoi
     if (t < 0.0f)
         return std::nullopt; // The sphere is behind the camera.
     return origin + direction * t;
+}
+
+double visibleCapRadians(const CameraPose &pose, QSize viewport, float radius)
+{
+    Q_ASSERT(pose.viewCentre.isNull());
+    const double d = double(pose.position.length()) / double(radius);
+    if (d <= 1.0)
+        return std::numbers::pi;
+    const double width = double(std::max(viewport.width(), 1));
+    const double height = double(std::max(viewport.height(), 1));
+    // The corners' rays are the farthest from the axis: tan of their angle is the
+    // half-diagonal of the image plane at distance 1.
+    const double halfHeight = std::tan(double(pose.fieldOfView) * 0.5 * std::numbers::pi / 180.0);
+    const double halfDiagonal = halfHeight * std::hypot(1.0, width / height);
+    const double alpha = std::atan(halfDiagonal);
+    const double horizon = std::acos(1.0 / d);
+    // A ray at angle alpha from the axis, from distance d, meets the unit sphere at
+    // t² - 2td·cos(alpha) + d² - 1 = 0; the nearer root is the point seen.
+    const double b = d * std::cos(alpha);
+    const double discriminant = b * b - (d * d - 1.0);
+    if (discriminant <= 0.0)
+        return horizon;
+    const double t = b - std::sqrt(discriminant);
+    const double hit = std::atan2(t * std::sin(alpha), d - t * std::cos(alpha));
+    return std::min(hit, horizon);
 }
 
 std::optional<geometry::CellId> pickCell(const geometry::HexSphere &sphere,

@@ -39,6 +39,15 @@ std::optional<QPointF> projectPoint(const CameraPose &pose, QSize viewport, cons
 std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,
                                     float radius = 1.0f);
 
+/// How much of the sphere of `radius` around the scene origin a camera that looks at
+/// that origin (pose.viewCentre must be it) can see in a view of `viewport` pixels: the
+/// angle, from the origin, between the point under the camera and the farthest point
+/// of the sphere any pixel shows. That is where the rays through the view's corners
+/// meet the sphere, or the horizon when they pass it by. Every point of the sphere on
+/// screen lies within this angle of position's direction. π when the camera is
+/// inside the sphere.
+double visibleCapRadians(const CameraPose &pose, QSize viewport, float radius = 1.0f);
+
 /// The cell of `sphere` under `pixel`: the ray is intersected with the unit sphere,
 /// the hit is turned back from scene to world coordinates by the inverse of
 /// `orientation` (the planet's rotation in the scene), and HexSphere::cellAt() finds the

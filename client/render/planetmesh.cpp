@@ -47,8 +47,19 @@ PlanetMesh::PlanetMesh(const geometry::HexSphere &sphere, float radius)
     m_vertices.resize(qsizetype(vertices) * kVertexStride);
     m_indices.resize(qsizetype(triangles) * 3 * qsizetype(sizeof(std::uint32_t)));
 
+    // Triangles go in chunk order, so that each chunk's are one run of indices
+    // (chunkIndexOffsets()); within a chunk, in cell order.
+    const std::uint32_t chunks = sphere.chunkCount();
+    m_chunkIndexOffsets.assign(std::size_t(chunks) + 1, 0);
+    for (CellId cell = 0; cell < m_cellCount; ++cell)
+        m_chunkIndexOffsets[sphere.chunkOf(cell) + 1] += 3 * std::uint32_t(sphere.neighbours(cell).size());
+    std::partial_sum(m_chunkIndexOffsets.begin(), m_chunkIndexOffsets.end(),
+                     m_chunkIndexOffsets.begin());
+    Q_ASSERT(m_chunkIndexOffsets.back() == triangles * 3);
+    std::vector<std::uint32_t> chunkCursor(m_chunkIndexOffsets.begin(), m_chunkIndexOffsets.end() - 1);
+
     auto *vertex = reinterpret_cast<float *>(m_vertices.data());
-    auto *index = reinterpret_cast<std::uint32_t *>(m_indices.data());
+    auto *indexBase = reinterpret_cast<std::uint32_t *>(m_indices.data());
     auto put = [&vertex, radius](const Vec3 &unit, float mark) {
         vertex[0] = unit.x * radius;
         vertex[1] = unit.y * radius;
@@ -96,15 +107,19 @@ PlanetMesh::PlanetMesh(const geometry::HexSphere &sphere, float radius)
         }
         // Counter-clockwise seen from outside, as (centre, k, k+1) is; the centre last
         // so that it is the provoking vertex of a flat varying.
+        std::uint32_t &cursor = chunkCursor[sphere.chunkOf(cell)];
+        std::uint32_t *index = indexBase + cursor;
         for (std::size_t k = 0; k < count; ++k) {
             index[0] = corner[k];
             index[1] = corner[(k + 1) % count];
             index[2] = centre;
             index += 3;
         }
+        cursor += std::uint32_t(3 * count);
     }
     Q_ASSERT(next == vertices);
-    Q_ASSERT(reinterpret_cast<char *>(index) == m_indices.data() + m_indices.size());
+    for (std::uint32_t chunk = 0; chunk < chunks; ++chunk)
+        Q_ASSERT(chunkCursor[chunk] == m_chunkIndexOffsets[chunk + 1]);
 }
 
 QSize PlanetMesh::lookTextureSize(std::uint32_t cellCount)
@@ -294,6 +309,29 @@ std::vector<CellRange> PlanetMesh::join(std::vector<CellRange> ranges, std::uint
             joined.back().count = next.first + next.count - joined.back().first;
     }
     return joined;
+}
+
+std::vector<IndexRange> PlanetMesh::drawRanges(const std::vector<bool> &chunks,
+                                               std::span<const std::uint32_t> chunkIndexOffsets,
+                                               std::uint32_t smallGap, std::size_t maxRanges)
+{
+    Q_ASSERT(chunkIndexOffsets.size() == chunks.size() + 1);
+    // Runs of chunk ids, in join()'s terms (its ranges need not be cells).
+    std::vector<CellRange> runs;
+    for (std::uint32_t chunk = 0; chunk < chunks.size(); ++chunk) {
+        if (!chunks[chunk])
+            continue;
+        if (!runs.empty() && runs.back().first + runs.back().count == chunk)
+            ++runs.back().count;
+        else
+            runs.push_back({chunk, 1});
+    }
+    std::vector<IndexRange> ranges;
+    for (const CellRange &run : join(std::move(runs), smallGap, maxRanges)) {
+        const std::uint32_t first = chunkIndexOffsets[run.first];
+        ranges.push_back({first, chunkIndexOffsets[run.first + run.count] - first});
+    }
+    return ranges;
 }
 
 std::vector<TexelRect> PlanetMesh::texelRects(CellRange range)

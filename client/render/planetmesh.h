@@ -27,6 +27,15 @@ struct CellRange
     bool operator==(const CellRange &) const = default;
 };
 
+/// A run of a mesh's indices: first, first+1, ..., first+count-1. One draw call.
+struct IndexRange
+{
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+
+    bool operator==(const IndexRange &) const = default;
+};
+
 /// A rectangle of the look texture, in texels: what one texture upload covers.
 struct TexelRect
 {
@@ -81,8 +90,13 @@ public:
     }
     /// kVertexStride bytes per vertex, see the class comment.
     const QByteArray &vertexData() const { return m_vertices; }
-    /// Triangle indices, uint32: corner, corner, centre.
+    /// Triangle indices, uint32: corner, corner, centre; the triangles of each chunk
+    /// (HexSphere::chunkCells()) together, chunk after chunk.
     const QByteArray &indexData() const { return m_indices; }
+    /// Where each chunk's triangles start in indexData(), in indices: chunk c's are
+    /// indices [offsets[c], offsets[c + 1]). HexSphere::chunkCount() + 1 entries, the
+    /// last indexCount().
+    const std::vector<std::uint32_t> &chunkIndexOffsets() const { return m_chunkIndexOffsets; }
 
     /// The size of the look texture for `cellCount` cells: kLookTextureWidth wide and
     /// as many rows as it takes (at least one).
@@ -126,6 +140,15 @@ public:
     /// covers every cell of `ranges`, ascending.
     static std::vector<CellRange> join(std::vector<CellRange> ranges, std::uint32_t smallGap,
                                        std::size_t maxRanges);
+    /// The runs of indices that draw the chunks marked in `chunks` (one flag a chunk
+    /// id) of a mesh whose chunks start at `chunkIndexOffsets` (chunkIndexOffsets()):
+    /// the runs of consecutive marked chunk ids, joined as join() joins cell ranges
+    /// (every gap of at most `smallGap` chunks, then the smallest until at most
+    /// `maxRanges` remain), each turned into its chunks' indices. Ascending; empty
+    /// when no chunk is marked. The chunks in a joined gap are drawn too.
+    static std::vector<IndexRange> drawRanges(const std::vector<bool> &chunks,
+                                              std::span<const std::uint32_t> chunkIndexOffsets,
+                                              std::uint32_t smallGap, std::size_t maxRanges);
     /// The texture rectangles that cover `range` of the look texture, in order: at most
     /// three (the rest of its first row, its whole middle rows, the start of its last).
     static std::vector<TexelRect> texelRects(CellRange range);
@@ -134,6 +157,7 @@ private:
     std::uint32_t m_cellCount = 0;
     QByteArray m_vertices;
     QByteArray m_indices;
+    std::vector<std::uint32_t> m_chunkIndexOffsets;
 };
 
 } // namespace hex::client

@@ -8,11 +8,12 @@
 #include "planetmesh.h"
 #include "structurelayer.h"
 
+#include "geometry/chunkcover.h"
+
 #include "protocol/worldcodec.h"
 #include "sim/content.h"
 
 #include <Qt3DCore/QAttribute>
-#include <Qt3DCore/QBoundingVolume>
 #include <Qt3DCore/QBuffer>
 #include <Qt3DCore/QEntity>
 #include <Qt3DCore/QGeometry>
@@ -123,73 +124,115 @@ Qt3DRender::QMaterial *createPlanetMaterial(Qt3DCore::QNode *parent, const QStri
         Culling::BackFaces, parameters);
 }
 
-/// An entity for a mesh in PlanetMesh's layout, under a root under `parent` that turns
-/// it as the planet is. Returns the entity (without a material); its buffers, attributes
-/// and renderer are stored through the other arguments, for setMesh().
-Qt3DCore::QEntity *createMeshEntity(Qt3DCore::QNode *parent, Qt3DCore::QBuffer **vertices,
-                                    Qt3DCore::QBuffer **indices,
-                                    Qt3DCore::QAttribute **positionAttribute,
-                                    Qt3DCore::QAttribute **indexAttribute,
-                                    Qt3DRender::QGeometryRenderer **renderer)
+} // namespace
+
+/// A mesh in PlanetMesh's layout, under a root that turns it as the planet is, drawn
+/// by parts: entities that share its geometry (and, once given, its material), each
+/// drawing one run of its indices.
+struct PlanetView::MeshEntities
 {
-    // A turned root holding the transform, and the drawn entity under it, as
+    Qt3DCore::QEntity *root = nullptr;
+    Qt3DCore::QBuffer *vertices = nullptr;
+    Qt3DCore::QBuffer *indices = nullptr;
+    Qt3DCore::QAttribute *positions = nullptr;
+    Qt3DCore::QAttribute *indexAttribute = nullptr;
+    std::vector<Qt3DCore::QEntity *> parts;
+    std::vector<Qt3DRender::QGeometryRenderer *> renderers;
+    /// Indices in the mesh now set.
+    std::uint32_t indexCount = 0;
+
+    /// Makes the root, the geometry and `partCount` parts under `parent`; the parts
+    /// draw nothing until setMesh().
+    MeshEntities(Qt3DCore::QNode *parent, int partCount);
+    /// Hands `mesh` to the buffers; the first part draws all of it, the others nothing.
+    void setMesh(const PlanetMesh &mesh);
+    /// Gives every part `material`.
+    void setMaterial(Qt3DRender::QMaterial *material);
+    /// Part i draws ranges[i]; parts past ranges.size() are disabled.
+    void draw(const std::vector<IndexRange> &ranges);
+};
+
+PlanetView::MeshEntities::MeshEntities(Qt3DCore::QNode *parent, int partCount)
+{
+    // A turned root holding the transform, and the drawn entities under it, as
     // StructureLayer does (Qt3D 6.4's OpenGL renderer crashed in one of its jobs with a
     // second textured planet entity carrying its own transform). The world's north pole is +Z (sim::generateTerrain measures latitude along Z);
     // the scene's up is +Y: the root turns the planet so that north is up on screen.
     // Picking applies the inverse.
-    auto *root = new Qt3DCore::QEntity(parent);
+    root = new Qt3DCore::QEntity(parent);
     auto *orientation = new Qt3DCore::QTransform(root);
     orientation->setRotation(PlanetView::planetOrientation());
     root->addComponent(orientation);
-    auto *entity = new Qt3DCore::QEntity(root);
-    auto *geometry = new Qt3DCore::QGeometry(entity);
+    for (int i = 0; i < partCount; ++i)
+        parts.push_back(new Qt3DCore::QEntity(root));
+    // Held by a part: Qt3D 6.4's OpenGL renderer crashed in one of its jobs with the
+    // geometry a child of the turned root.
+    auto *geometry = new Qt3DCore::QGeometry(parts.front());
 
-    *vertices = new Qt3DCore::QBuffer(geometry);
-    (*vertices)->setUsage(Qt3DCore::QBuffer::StaticDraw);
-    *indices = new Qt3DCore::QBuffer(geometry);
-    (*indices)->setUsage(Qt3DCore::QBuffer::StaticDraw);
+    vertices = new Qt3DCore::QBuffer(geometry);
+    vertices->setUsage(Qt3DCore::QBuffer::StaticDraw);
+    indices = new Qt3DCore::QBuffer(geometry);
+    indices->setUsage(Qt3DCore::QBuffer::StaticDraw);
 
-    *positionAttribute = new Qt3DCore::QAttribute(geometry);
-    (*positionAttribute)->setName(Qt3DCore::QAttribute::defaultPositionAttributeName());
-    (*positionAttribute)->setAttributeType(Qt3DCore::QAttribute::VertexAttribute);
-    (*positionAttribute)->setVertexBaseType(Qt3DCore::QAttribute::Float);
-    (*positionAttribute)->setVertexSize(4);
-    (*positionAttribute)->setBuffer(*vertices);
-    (*positionAttribute)->setByteStride(PlanetMesh::kVertexStride);
-    (*positionAttribute)->setByteOffset(0);
-    geometry->addAttribute(*positionAttribute);
+    positions = new Qt3DCore::QAttribute(geometry);
+    positions->setName(Qt3DCore::QAttribute::defaultPositionAttributeName());
+    positions->setAttributeType(Qt3DCore::QAttribute::VertexAttribute);
+    positions->setVertexBaseType(Qt3DCore::QAttribute::Float);
+    positions->setVertexSize(4);
+    positions->setBuffer(vertices);
+    positions->setByteStride(PlanetMesh::kVertexStride);
+    positions->setByteOffset(0);
+    geometry->addAttribute(positions);
 
-    *indexAttribute = new Qt3DCore::QAttribute(geometry);
-    (*indexAttribute)->setAttributeType(Qt3DCore::QAttribute::IndexAttribute);
-    (*indexAttribute)->setVertexBaseType(Qt3DCore::QAttribute::UnsignedInt);
-    (*indexAttribute)->setBuffer(*indices);
-    geometry->addAttribute(*indexAttribute);
+    indexAttribute = new Qt3DCore::QAttribute(geometry);
+    indexAttribute->setAttributeType(Qt3DCore::QAttribute::IndexAttribute);
+    indexAttribute->setVertexBaseType(Qt3DCore::QAttribute::UnsignedInt);
+    indexAttribute->setBuffer(indices);
+    geometry->addAttribute(indexAttribute);
 
-    *renderer = new Qt3DRender::QGeometryRenderer(entity);
-    (*renderer)->setPrimitiveType(Qt3DRender::QGeometryRenderer::Triangles);
-    (*renderer)->setGeometry(geometry);
-
-    // The planet's extent is known: spare Qt3D a pass over a million vertices.
-    auto *bounds = new Qt3DCore::QBoundingVolume(entity);
-    bounds->setMinPoint(QVector3D(-kPlanetRadius, -kPlanetRadius, -kPlanetRadius));
-    bounds->setMaxPoint(QVector3D(kPlanetRadius, kPlanetRadius, kPlanetRadius));
-
-    entity->addComponent(*renderer);
-    entity->addComponent(bounds);
-    return entity;
+    for (Qt3DCore::QEntity *entity : parts) {
+        auto *renderer = new Qt3DRender::QGeometryRenderer(entity);
+        renderer->setPrimitiveType(Qt3DRender::QGeometryRenderer::Triangles);
+        renderer->setGeometry(geometry);
+        // The planet's extent, whole, for every part (the renderer is a bounding
+        // volume): which parts are drawn is decided here (drawVisibleChunks()).
+        renderer->setMinPoint(QVector3D(-kPlanetRadius, -kPlanetRadius, -kPlanetRadius));
+        renderer->setMaxPoint(QVector3D(kPlanetRadius, kPlanetRadius, kPlanetRadius));
+        entity->addComponent(renderer);
+        entity->setEnabled(false);
+        renderers.push_back(renderer);
+    }
 }
 
-/// Uploads `mesh` into the buffers of an entity made by createMeshEntity().
-void setMesh(const PlanetMesh &mesh, Qt3DCore::QBuffer *vertices, Qt3DCore::QBuffer *indices,
-             Qt3DCore::QAttribute *positionAttribute, Qt3DCore::QAttribute *indexAttribute,
-             Qt3DRender::QGeometryRenderer *renderer)
+void PlanetView::MeshEntities::setMesh(const PlanetMesh &mesh)
 {
     vertices->setData(mesh.vertexData());
     indices->setData(mesh.indexData());
-    positionAttribute->setCount(mesh.vertexCount());
+    positions->setCount(mesh.vertexCount());
     indexAttribute->setCount(mesh.indexCount());
-    renderer->setVertexCount(int(mesh.indexCount()));
+    indexCount = mesh.indexCount();
+    draw({IndexRange{0, indexCount}});
 }
+
+void PlanetView::MeshEntities::setMaterial(Qt3DRender::QMaterial *material)
+{
+    for (Qt3DCore::QEntity *part : parts)
+        part->addComponent(material);
+}
+
+void PlanetView::MeshEntities::draw(const std::vector<IndexRange> &ranges)
+{
+    Q_ASSERT(ranges.size() <= parts.size());
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i < ranges.size()) {
+            renderers[i]->setIndexBufferByteOffset(int(ranges[i].first * sizeof(std::uint32_t)));
+            renderers[i]->setVertexCount(int(ranges[i].count));
+        }
+        parts[i]->setEnabled(i < ranges.size());
+    }
+}
+
+namespace {
 
 /// A texture with nearest filtering, clamped, no mipmaps, no generator and no images,
 /// so that Qt3D uploads only the rectangles given to updateData() (with either, it
@@ -243,6 +286,11 @@ PlanetView::PlanetView(QWidget *parent)
 {
     m_window = new Qt3DExtras::Qt3DWindow(nullptr, renderApi());
     m_window->defaultFrameGraph()->setClearColor(kSpace);
+    // The planet's mesh is culled here, by chunk (drawVisibleChunks()). Qt3D's own
+    // frustum culling cannot be left on: the bounding volume it computes for an entity
+    // that draws a run of a shared index buffer reads that many indices from the
+    // buffer's start, whatever the run's offset, so it culled parts in plain view.
+    m_window->defaultFrameGraph()->setFrustumCullingEnabled(false);
     // Depth and stencil cleared together: the window's depth buffer is D24S8, and a
     // depth-only clear makes a software rasteriser (llvmpipe) keep every stencil byte in
     // a read-modify-write pass over the whole buffer instead of a plain fill (a tenth of
@@ -322,29 +370,22 @@ void PlanetView::createPlanetEntity()
     setUpDataTexture(m_cellIdTexture);
     m_cellIdTexture->setSize(kCellIdMapSize, kCellIdMapSize);
 
-    m_planet = createMeshEntity(m_root, &m_vertexBuffer, &m_indexBuffer, &m_positionAttribute,
-                                &m_indexAttribute, &m_renderer);
-    m_planet->addComponent(createPlanetMaterial(
-        m_planet, QStringLiteral("planet"),
+    m_planet = std::make_unique<MeshEntities>(m_root, int(kMaxDrawParts));
+    m_planet->setMaterial(createPlanetMaterial(
+        m_planet->parts.front(), QStringLiteral("planet"),
         {new Qt3DRender::QParameter(QStringLiteral("cellLooks"), m_lookTexture),
          new Qt3DRender::QParameter(QStringLiteral("lookRowShift"), kLookRowShift),
          m_lightDirection,
          new Qt3DRender::QParameter(QStringLiteral("lightIntensity"), kLightIntensity),
          new Qt3DRender::QParameter(QStringLiteral("cornerShade"), PlanetMesh::kCornerShade)}));
 
-    // The far planet: the same for every world.
-    Qt3DCore::QBuffer *vertices = nullptr;
-    Qt3DCore::QBuffer *indices = nullptr;
-    Qt3DCore::QAttribute *positions = nullptr;
-    Qt3DCore::QAttribute *indexAttribute = nullptr;
-    Qt3DRender::QGeometryRenderer *renderer = nullptr;
-    m_farPlanet = createMeshEntity(m_root, &vertices, &indices, &positions, &indexAttribute,
-                                   &renderer);
+    // The far planet: the same for every world, drawn whole.
+    m_farPlanet = std::make_unique<MeshEntities>(m_root, 1);
     const PlanetMesh far(geometry::HexSphere(kFarSubdivisions), kPlanetRadius);
-    setMesh(far, vertices, indices, positions, indexAttribute, renderer);
+    m_farPlanet->setMesh(far);
     m_farMeshBytes = quint64(far.vertexData().size() + far.indexData().size());
-    m_farPlanet->addComponent(createPlanetMaterial(
-        m_farPlanet, QStringLiteral("planetfar"),
+    m_farPlanet->setMaterial(createPlanetMaterial(
+        m_farPlanet->parts.front(), QStringLiteral("planetfar"),
         {new Qt3DRender::QParameter(QStringLiteral("cellLooks"), m_lookTexture),
          new Qt3DRender::QParameter(QStringLiteral("lookRowShift"), kLookRowShift),
          new Qt3DRender::QParameter(QStringLiteral("cellIds"), m_cellIdTexture),
@@ -371,6 +412,7 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     QElapsedTimer timer;
     timer.start();
     const PlanetMesh mesh(*sphere, kPlanetRadius);
+    m_chunkCover = std::make_unique<geometry::ChunkCover>(*sphere);
     const bool wasHovered = m_hovered.has_value();
     m_hovered.reset(); // The fresh looks carry no highlight.
     m_looks = PlanetMesh::looks(*cells);
@@ -381,8 +423,8 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
 
     if (!m_planet)
         createPlanetEntity();
-    setMesh(mesh, m_vertexBuffer, m_indexBuffer, m_positionAttribute, m_indexAttribute,
-            m_renderer);
+    m_planet->setMesh(mesh);
+    m_chunkIndexOffsets = mesh.chunkIndexOffsets();
     const QSize textureSize = PlanetMesh::lookTextureSize(cells->cellCount());
     m_lookTexture->setSize(textureSize.width(), textureSize.height());
     uploadLooks({0, 0, textureSize.width(), textureSize.height()});
@@ -407,6 +449,7 @@ void PlanetView::showPlanet(std::shared_ptr<const geometry::HexSphere> sphere,
     fitDistanceLimits();
     if (!sameSize)
         m_orbit->setDistance(m_orbit->maximumDistance());
+    applyCamera(); // which parts of the new mesh are drawn
     if (wasHovered)
         emit hoveredCellChanged();
 }
@@ -782,13 +825,56 @@ void PlanetView::applyCamera()
     const float texel = kCellIdTexelRadians * kPlanetRadius;
     m_far = texel <= kFarTexelPixels * unitsPerPixel;
     if (m_planet) {
-        m_planet->setEnabled(!m_far);
-        m_farPlanet->setEnabled(m_far);
+        std::vector<IndexRange> farRanges;
+        if (m_far)
+            farRanges.push_back(IndexRange{0, m_farPlanet->indexCount});
+        m_farPlanet->draw(farRanges);
+        drawVisibleChunks();
     }
 
     // The globe turned under a still mouse: the cell under it changed.
     if (m_mouse)
         setHoveredCell(cellAtPixel(*m_mouse));
+}
+
+std::uint64_t PlanetView::meshTriangles() const
+{
+    return m_planet ? m_planet->indexCount / 3 : 0;
+}
+
+void PlanetView::setCulling(bool culling)
+{
+    if (culling == m_culling)
+        return;
+    m_culling = culling;
+    drawVisibleChunks();
+}
+
+void PlanetView::drawVisibleChunks()
+{
+    if (!m_planet)
+        return;
+    std::vector<IndexRange> ranges;
+    if (m_far || !m_sphere) {
+        // The far planet draws the globe.
+    } else if (!m_culling) {
+        ranges.push_back({0, m_planet->indexCount});
+    } else {
+        // The chunks that reach into the cap the camera sees, with a cell's width more:
+        // the mesh's flat triangles lie inside the sphere, so their edge of the globe
+        // is a little past the sphere's.
+        const CameraPose pose = cameraPose();
+        const double margin = 1.107 / double(m_sphere->subdivisions());
+        const double cap = visibleCapRadians(pose, viewportSize(), kPlanetRadius) + margin;
+        const QVector3D towardsCamera = planetOrientation().conjugated().rotatedVector(pose.position);
+        const geometry::ChunkSet chunks = m_chunkCover->covered(
+            geometry::Vec3{towardsCamera.x(), towardsCamera.y(), towardsCamera.z()}, cap);
+        ranges = PlanetMesh::drawRanges(chunks, m_chunkIndexOffsets, kCullSmallGap, kMaxDrawParts);
+    }
+    m_drawnIndices = 0;
+    for (const IndexRange &range : ranges)
+        m_drawnIndices += range.count;
+    m_planet->draw(ranges);
 }
 
 } // namespace hex::client

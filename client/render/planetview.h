@@ -38,6 +38,9 @@ class Qt3DWindow;
 namespace hex::protocol {
 struct VisibleCells;
 }
+namespace hex::geometry {
+class ChunkCover;
+}
 
 namespace hex::client {
 
@@ -143,6 +146,22 @@ public:
     /// the mesh of every cell. Both read the same look texture.
     bool isFarView() const { return m_far; }
 
+    /// The most draw calls the cell mesh is split into: one a run of chunks in view.
+    static constexpr std::size_t kMaxDrawParts = 16;
+    /// Runs of chunks in view no more than this many chunks apart are drawn as one,
+    /// the chunks between them too.
+    static constexpr std::uint32_t kCullSmallGap = 2;
+    /// While the cell mesh is drawn, only the chunks the camera can see are: those
+    /// reaching into the cap of visibleCapRadians() (and a cell more) around the point
+    /// under the camera, as at most kMaxDrawParts runs of the mesh's indices. On by
+    /// default; off draws the whole mesh (for tests and comparisons).
+    void setCulling(bool culling);
+    bool culling() const { return m_culling; }
+    /// Triangles of the cell mesh drawn now: 0 while the far planet is drawn.
+    std::uint64_t drawnTriangles() const { return m_drawnIndices / 3; }
+    /// Triangles of the whole cell mesh.
+    std::uint64_t meshTriangles() const;
+
     /// The structures drawn on the planet, or null before showPlanet(). Kept up to date
     /// by showPlanet(), updateCells() and refreshAll().
     StructureLayer *structureLayer() const { return m_structures.get(); }
@@ -216,11 +235,17 @@ private:
     Qt3DExtras::Qt3DWindow *m_window = nullptr;
     QWidget *m_container = nullptr;
     Qt3DCore::QEntity *m_root = nullptr;
-    Qt3DCore::QEntity *m_planet = nullptr;
-    Qt3DCore::QBuffer *m_vertexBuffer = nullptr;
-    Qt3DCore::QBuffer *m_indexBuffer = nullptr;
-    Qt3DCore::QAttribute *m_positionAttribute = nullptr;
-    Qt3DCore::QAttribute *m_indexAttribute = nullptr;
+    struct MeshEntities;
+    /// The mesh of every cell (PlanetMesh), drawn in parts: the chunks in view.
+    std::unique_ptr<MeshEntities> m_planet;
+    /// Where each chunk's triangles start in the mesh's indices.
+    std::vector<std::uint32_t> m_chunkIndexOffsets;
+    /// The chunks' bounding caps, for culling.
+    std::unique_ptr<geometry::ChunkCover> m_chunkCover;
+    bool m_culling = true;
+    std::uint64_t m_drawnIndices = 0;
+    /// Draws the parts of the mesh in view (see setCulling()), or none from afar.
+    void drawVisibleChunks();
     /// One RGBA8 texel per cell: see PlanetMesh.
     Qt3DRender::QTexture2D *m_lookTexture = nullptr;
     /// Towards the light, scene coordinates: the planet shaders'.
@@ -228,12 +253,11 @@ private:
     Qt3DRender::QParameter *m_farLightDirection = nullptr;
     /// The planet from afar: a coarse sphere whose fragments find their cell in
     /// m_cellIdTexture (see PlanetMesh::cellIdMap()) and its look in m_lookTexture.
-    Qt3DCore::QEntity *m_farPlanet = nullptr;
+    std::unique_ptr<MeshEntities> m_farPlanet;
     Qt3DRender::QTexture2D *m_cellIdTexture = nullptr;
     quint64 m_farMeshBytes = 0;
     /// True while the far planet is drawn instead of the mesh.
     bool m_far = false;
-    Qt3DRender::QGeometryRenderer *m_renderer = nullptr;
     Qt3DRender::QDirectionalLight *m_light = nullptr;
     Qt3DRender::QRenderCapture *m_capture = nullptr;
     OrbitCamera *m_orbit = nullptr;

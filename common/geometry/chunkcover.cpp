@@ -27,12 +27,25 @@ ChunkCover::ChunkCover(const HexSphere &sphere)
         for (const CellId cell : sphere.chunkCells(chunk))
             sum = sum + sphere.centre(cell);
         const Vec3 centre = normalized(sum);
-        double radius = 0.0;
+        // The farthest corner is the one at the longest chord from the centre: compare
+        // squared chords, and take one angle a chunk (2 asin(chord / 2) between unit
+        // vectors) instead of an atan2 a corner. It is a corner of the chunk's outline,
+        // so only the cells on its border (a neighbour in another chunk) are looked at.
+        double longestChord2 = 0.0;
         for (const CellId cell : sphere.chunkCells(chunk)) {
+            const auto nbs = sphere.neighbours(cell);
+            if (std::all_of(nbs.begin(), nbs.end(),
+                            [&](CellId nb) { return sphere.chunkOf(nb) == chunk; }))
+                continue;
             const CellCorners corners = sphere.corners(cell);
-            for (int i = 0; i < corners.count; ++i)
-                radius = std::max(radius, angleBetween(centre, corners.points[i]));
+            for (int i = 0; i < corners.count; ++i) {
+                const double dx = double(corners.points[i].x) - double(centre.x);
+                const double dy = double(corners.points[i].y) - double(centre.y);
+                const double dz = double(corners.points[i].z) - double(centre.z);
+                longestChord2 = std::max(longestChord2, dx * dx + dy * dy + dz * dz);
+            }
         }
+        const double radius = 2.0 * std::asin(std::min(std::sqrt(longestChord2) / 2.0, 1.0));
         m_centres[chunk] = centre;
         // A little slack for float rounding in the corners and the view direction.
         m_radii[chunk] = radius + 1e-5;

@@ -12,7 +12,10 @@
 //   planet is shown (the floor: Qt3D, the clear, the present; its p50, its p99, which
 //   shows what the pacing alone allows, and its process CPU per frame), there also with
 //   Qt's own animation timer in place of the pacer (the baseline the pacer replaced);
-//   and the frame time at the closest zoom (the mesh of every cell);
+//   and, zoomed in where the cell mesh is drawn, the frame time with only the chunks in
+//   view drawn (as the client draws) and with the whole mesh (the baseline), at the
+//   closest zoom and at the widest zoom the mesh draws, and the share of the mesh's
+//   triangles drawn;
 // - CPU time per frame of the whole process, GL's rasteriser threads included;
 // - delta apply: the CPU time of the client's path for a server tick's cell changes
 //   (protocol::applyChunkDelta() into the mirror for every changed chunk, then
@@ -50,7 +53,8 @@
 //              client's default setting, automatic, gives on this GL: 0 on a software
 //              rasteriser such as llvmpipe, 4 on a graphics card)
 //   --capture PREFIX  after each size, saves the view as PREFIX-n<N>.png (whole planet)
-//                     and PREFIX-n<N>-near.png (closest zoom)
+//                     PREFIX-n<N>-near.png (closest zoom) and PREFIX-n<N>-wide.png
+//                     (the widest zoom the cell mesh draws)
 
 #include "app/settings.h"
 #include "render/framepacer.h"
@@ -157,8 +161,16 @@ struct Result
     double uploadBytesPerTick = 0;
     double gpuBytesPerCell = 0;
     double showPlanetMs = 0;
-    /// p50 frame time at the closest zoom, where the mesh of every cell is drawn.
+    /// p50 frame time at the closest zoom, where the cell mesh is drawn: only its chunks
+    /// in view (as the client draws it), and the whole mesh (the baseline); the share
+    /// of the mesh's triangles drawn in view.
     double nearP50FrameMs = 0;
+    double nearWholeP50FrameMs = 0;
+    double nearTriangleShare = 0;
+    /// The same at the widest zoom the cell mesh draws, just inside the far view.
+    double wideP50FrameMs = 0;
+    double wideWholeP50FrameMs = 0;
+    double wideTriangleShare = 0;
     /// p50 frame time before the planet is shown: the floor under any planet.
     double emptyP50FrameMs = 0;
     /// p99 of the same frames: what the pacing alone allows, with nothing to draw.
@@ -500,25 +512,49 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
         capture(view, QStringLiteral("%1-n%2.png").arg(capturePrefix).arg(n));
     }
 
-    // The closest zoom, where every cell's mesh is drawn: frame times without ticks.
-    view.orbitCamera()->setDistance(view.orbitCamera()->minimumDistance());
-    QElapsedTimer settle;
-    settle.start();
-    while (settle.elapsed() < 1500)
-        waitForEvents();
-    {
-        FrameTimes near(view);
+    // Zoomed in, where the cell mesh is drawn: frame times without ticks, with only the
+    // chunks in view drawn (the client's way) and with the whole mesh (the baseline), at
+    // the closest zoom and at the widest zoom the mesh draws (just inside the far view).
+    auto zoomFrames = [&](float distance, bool culling, double &p50, double *share) {
+        view.setCulling(culling);
+        view.orbitCamera()->setDistance(distance);
+        QElapsedTimer settle;
+        settle.start();
+        while (settle.elapsed() < 700)
+            waitForEvents();
+        FrameTimes zoomed(view);
         QElapsedTimer elapsed;
         elapsed.start();
         while (elapsed.elapsed() < 2000)
             waitForEvents();
-        near.stop();
-        result.nearP50FrameMs = percentile(near.frameMs(), 0.50);
-        std::fprintf(stderr, "n=%d: closest zoom: %zu frames in 2 s (far view: %s)\n", n,
-                     near.frameMs().size(), view.isFarView() ? "yes" : "no");
+        zoomed.stop();
+        p50 = percentile(zoomed.frameMs(), 0.50);
+        if (share)
+            *share = double(view.drawnTriangles()) / double(std::max<std::uint64_t>(view.meshTriangles(), 1));
+        std::fprintf(stderr, "n=%d: distance %.4f, %s: %zu frames in 2 s, p50 %.2f ms (far view: %s)\n",
+                     n, double(distance), culling ? "chunks in view" : "whole mesh",
+                     zoomed.frameMs().size(), p50, view.isFarView() ? "yes" : "no");
+    };
+    client::OrbitCamera *orbit = view.orbitCamera();
+    const float closest = orbit->minimumDistance();
+    // The widest zoom the mesh draws: the far view begins at one distance.
+    float meshAt = closest;
+    float farAt = orbit->maximumDistance();
+    for (int step = 0; step < 40; ++step) {
+        const float middle = 0.5f * (meshAt + farAt);
+        orbit->setDistance(middle);
+        (view.isFarView() ? farAt : meshAt) = middle;
     }
+    meshAt *= 0.999f; // clear of the edge, whichever way the yaw turns
+    zoomFrames(closest, true, result.nearP50FrameMs, &result.nearTriangleShare);
     if (!capturePrefix.isEmpty())
         capture(view, QStringLiteral("%1-n%2-near.png").arg(capturePrefix).arg(n));
+    zoomFrames(closest, false, result.nearWholeP50FrameMs, nullptr);
+    zoomFrames(meshAt, true, result.wideP50FrameMs, &result.wideTriangleShare);
+    if (!capturePrefix.isEmpty())
+        capture(view, QStringLiteral("%1-n%2-wide.png").arg(capturePrefix).arg(n));
+    zoomFrames(meshAt, false, result.wideWholeP50FrameMs, nullptr);
+    view.setCulling(true);
     return result;
 }
 
@@ -639,16 +675,27 @@ int main(int argc, char **argv)
                 "frames (QFrameAction); drawn = between frames drawn and presented; CPU/frm = process CPU "
                 "ms per frame, all threads, less delta apply and decode;\ndelta apply = applyChunkDelta + "
                 "PlanetView::updateCells; upload = bytes handed to Qt3D updates\n\n");
-    std::printf("%5s %9s %7s %8s %9s %9s %7s %7s %8s %8s %8s %8s %10s %7s %9s %11s %12s %13s %12s %9s\n", "n",
-                "cells", "frames", "empty", "empty p99", "empty CPU", "Qt p50", "Qt p99", "near p50", "p50 ms", "p99 ms", "max ms", "drawn p99", "FPS", "CPU/frm", "apply/tick",
+    std::printf("%5s %9s %7s %8s %9s %9s %7s %7s %8s %8s %8s %10s %7s %9s %11s %12s %13s %12s %9s\n", "n",
+                "cells", "frames", "empty", "empty p99", "empty CPU", "Qt p50", "Qt p99", "p50 ms", "p99 ms", "max ms", "drawn p99", "FPS", "CPU/frm", "apply/tick",
                 "apply/frame", "upload B/frm", "upload B/tk", "GPU B/cell");
     for (const Result &r : results) {
-        std::printf("%5d %9u %7d %8.2f %9.2f %9.2f %7.2f %7.2f %8.2f %8.2f %8.2f %8.2f %10.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
+        std::printf("%5d %9u %7d %8.2f %9.2f %9.2f %7.2f %7.2f %8.2f %8.2f %8.2f %10.2f %7.1f %9.2f %11.3f %12.3f %13.0f "
                     "%12.0f %9.1f\n",
-                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.emptyP99FrameMs, r.emptyCpuMsPerFrame, r.emptyQtP50FrameMs, r.emptyQtP99FrameMs, r.nearP50FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs, r.p99DrawnMs,
+                    r.n, r.cells, r.frames, r.emptyP50FrameMs, r.emptyP99FrameMs, r.emptyCpuMsPerFrame, r.emptyQtP50FrameMs, r.emptyQtP99FrameMs, r.p50FrameMs, r.p99FrameMs, r.maxFrameMs, r.p99DrawnMs,
                     r.frames / std::max(r.seconds, 1e-9), r.cpuMsPerFrame, r.applyMsPerTick,
                     r.applyMsPerFrame, r.uploadBytesPerFrame, r.uploadBytesPerTick,
                     r.gpuBytesPerCell);
+    }
+    std::printf("\nZoomed in, the cell mesh drawn (no ticks, 2 s each): in view = only the chunks the "
+                "camera can see, as the client draws; whole = every cell's mesh, the baseline; "
+                "closest = the closest zoom; widest = the farthest the mesh is drawn, just inside "
+                "the far view\n\n");
+    std::printf("%5s %15s %14s %13s %15s %14s %13s\n", "n", "closest in view", "closest whole",
+                "closest tri %", "widest in view", "widest whole", "widest tri %");
+    for (const Result &r : results) {
+        std::printf("%5d %12.2f ms %11.2f ms %12.1f%% %12.2f ms %11.2f ms %12.1f%%\n", r.n,
+                    r.nearP50FrameMs, r.nearWholeP50FrameMs, r.nearTriangleShare * 100,
+                    r.wideP50FrameMs, r.wideWholeP50FrameMs, r.wideTriangleShare * 100);
     }
     std::printf("\n");
     for (const Result &r : results) {
@@ -699,6 +746,11 @@ int main(int argc, char **argv)
         add("p50_drawn_ms" + s, r.p50DrawnMs);
         add("p99_drawn_ms" + s, r.p99DrawnMs);
         add("near_p50_frame_ms" + s, r.nearP50FrameMs);
+        add("near_whole_mesh_p50_frame_ms" + s, r.nearWholeP50FrameMs);
+        add("near_drawn_triangle_share" + s, r.nearTriangleShare);
+        add("wide_p50_frame_ms" + s, r.wideP50FrameMs);
+        add("wide_whole_mesh_p50_frame_ms" + s, r.wideWholeP50FrameMs);
+        add("wide_drawn_triangle_share" + s, r.wideTriangleShare);
         // Per frame at the display rate (60 FPS: a tick every third frame), and per frame
         // as rendered here (slower in software GL: more ticks a frame).
         add("delta_apply_ms" + s, r.applyMsPerTick * kUps / kDisplayFps);

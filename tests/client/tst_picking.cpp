@@ -62,6 +62,9 @@ private slots:
     void hitProjectsBackToThePixel_data();
     void hitProjectsBackToThePixel();
     void northIsUndone();
+    void everyPixelLiesInTheVisibleCap_data();
+    void everyPixelLiesInTheVisibleCap();
+    void aCameraInsideSeesEverything();
 };
 
 void tst_Picking::centreHitsTheCellFacingTheCamera_data()
@@ -194,6 +197,72 @@ void tst_Picking::northIsUndone()
     QCOMPARE(hex::client::pickCell(testSphere(), PlanetView::planetOrientation(), pose, viewport,
                                    QPointF(320, 240)),
              std::optional<CellId>(testSphere().cellAt({0, 0, 1})));
+}
+
+void tst_Picking::everyPixelLiesInTheVisibleCap_data()
+{
+    QTest::addColumn<float>("distance");
+    QTest::addColumn<QSize>("viewport");
+    QTest::newRow("a few cells across, wide") << 1.02f << QSize(1280, 720);
+    QTest::newRow("a few cells across, tall") << 1.02f << QSize(480, 900);
+    QTest::newRow("a region") << 1.3f << QSize(1280, 720);
+    QTest::newRow("the corners' rays pass the globe by") << 1.85f << QSize(1280, 720);
+    QTest::newRow("the whole globe") << 3.5f << QSize(800, 600);
+    QTest::newRow("far away") << 9.0f << QSize(640, 480);
+}
+
+void tst_Picking::everyPixelLiesInTheVisibleCap()
+{
+    QFETCH(float, distance);
+    QFETCH(QSize, viewport);
+    for (const auto &[yaw, pitch] : {std::pair{0.0f, 0.0f}, {37.0f, 20.0f}, {-120.0f, -75.0f}}) {
+        const CameraPose pose = orbitPose(yaw, pitch, distance);
+        const double cap = hex::client::visibleCapRadians(pose, viewport);
+        QVERIFY(cap > 0.0 && cap < std::numbers::pi / 2);
+        const QVector3D under = pose.position.normalized();
+        // Every pixel on a grid that takes in the edges and corners.
+        double farthest = 0.0;
+        bool limbInView = false;
+        constexpr int kSteps = 40;
+        for (int i = 0; i <= kSteps; ++i) {
+            for (int j = 0; j <= kSteps; ++j) {
+                const QPointF pixel(viewport.width() * double(i) / kSteps,
+                                    viewport.height() * double(j) / kSteps);
+                const std::optional<QVector3D> hit = hex::client::pickSphere(pose, viewport, pixel);
+                if (!hit) {
+                    limbInView = true;
+                    continue;
+                }
+                const QVector3D point = hit->normalized();
+                const double angle
+                    = std::atan2(double(QVector3D::crossProduct(point, under).length()),
+                                 double(QVector3D::dotProduct(point, under)));
+                QVERIFY2(angle <= cap + 1e-5,
+                         qPrintable(QStringLiteral("pixel (%1, %2) shows a point %3 rad from "
+                                                   "the camera's, past the cap's %4")
+                                        .arg(pixel.x()).arg(pixel.y()).arg(angle).arg(cap)));
+                farthest = std::max(farthest, angle);
+            }
+        }
+        // And the cap is no wider than what the pixels show: the horizon when the
+        // globe's edge is in view (the pixels next to it see ever closer to it), else
+        // about what the corners see.
+        const double horizon = std::acos(1.0 / double(pose.position.length()));
+        if (limbInView) {
+            QVERIFY2(std::abs(cap - horizon) < 1e-6,
+                     qPrintable(QStringLiteral("cap %1, horizon %2").arg(cap).arg(horizon)));
+        } else {
+            QVERIFY(cap < horizon);
+            QVERIFY2(farthest >= 0.99 * cap,
+                     qPrintable(QStringLiteral("farthest pixel %1 rad, cap %2").arg(farthest).arg(cap)));
+        }
+    }
+}
+
+void tst_Picking::aCameraInsideSeesEverything()
+{
+    const CameraPose pose{QVector3D(0, 0, 0.5f), QVector3D(0, 0, 0), QVector3D(0, 1, 0), 45.0f};
+    QCOMPARE(hex::client::visibleCapRadians(pose, QSize(640, 480)), std::numbers::pi);
 }
 
 QTEST_GUILESS_MAIN(tst_Picking)

@@ -12,6 +12,7 @@
 #include <vector>
 
 using hex::client::CellRange;
+using hex::client::IndexRange;
 using hex::client::PlanetMesh;
 using hex::client::TexelRect;
 using hex::geometry::CellId;
@@ -21,6 +22,7 @@ Q_DECLARE_METATYPE(std::vector<CellId>)
 Q_DECLARE_METATYPE(std::vector<CellRange>)
 Q_DECLARE_METATYPE(CellRange)
 Q_DECLARE_METATYPE(std::vector<TexelRect>)
+Q_DECLARE_METATYPE(std::vector<IndexRange>)
 
 class tst_PlanetMesh : public QObject
 {
@@ -38,6 +40,8 @@ private slots:
     void lookTextureSize();
     void join_data();
     void join();
+    void drawRanges_data();
+    void drawRanges();
     void texelRects_data();
     void texelRects();
     void octahedralTexel_data();
@@ -100,6 +104,7 @@ void tst_PlanetMesh::meshShape_data()
     QTest::newRow("n=1, the dodecahedron") << 1;
     QTest::newRow("n=2") << 2;
     QTest::newRow("n=16, the test world") << 16;
+    QTest::newRow("n=40, 3x3 chunks a rhombus") << 40;
 }
 
 void tst_PlanetMesh::meshShape()
@@ -141,8 +146,21 @@ void tst_PlanetMesh::meshShape()
     QVERIFY2(std::all_of(centreOf.begin(), centreOf.end(), [](int n) { return n == 1; }),
              "one centre vertex a cell");
 
+    // Each chunk's triangles are one run of indices, chunk after chunk.
+    const std::vector<std::uint32_t> &chunkStarts = mesh.chunkIndexOffsets();
+    QCOMPARE(chunkStarts.size(), std::size_t(sphere.chunkCount()) + 1);
+    QCOMPARE(chunkStarts.front(), 0u);
+    QCOMPARE(chunkStarts.back(), mesh.indexCount());
+    for (hex::geometry::ChunkId chunk = 0; chunk < sphere.chunkCount(); ++chunk) {
+        std::uint32_t triangles = 0;
+        for (const CellId cell : sphere.chunkCells(chunk))
+            triangles += HexSphere::isPentagon(cell) ? 5 : 6;
+        QCOMPARE(chunkStarts[chunk + 1] - chunkStarts[chunk], 3 * triangles);
+    }
+
     std::vector<int> uses(mesh.vertexCount(), 0);
     std::vector<int> fans(cells, 0);
+    hex::geometry::ChunkId chunk = 0;
     for (std::size_t t = 0; t < mesh.indexCount() / 3; ++t) {
         const std::uint32_t a = indices[3 * t];
         const std::uint32_t b = indices[3 * t + 1];
@@ -151,6 +169,9 @@ void tst_PlanetMesh::meshShape()
         QVERIFY2(mark(a) < 0.0f && mark(b) < 0.0f, "two corners first");
         QVERIFY2(mark(c) >= 0.0f, "the centre last: the provoking vertex");
         const auto cell = CellId(mark(c));
+        while (3 * t >= chunkStarts[chunk + 1])
+            ++chunk;
+        QVERIFY2(sphere.chunkOf(cell) == chunk, "a chunk's run holds its cells' triangles");
         ++fans[cell];
         ++uses[a];
         ++uses[b];
@@ -274,6 +295,48 @@ void tst_PlanetMesh::join_data()
     QTest::newRow("equal gaps: as many open as allowed, the first ones")
         << Ranges{{0, 1}, {11, 1}, {22, 1}, {33, 1}} << 0 << 3
         << Ranges{{0, 1}, {11, 1}, {22, 12}};
+}
+
+void tst_PlanetMesh::drawRanges_data()
+{
+    // Eight chunks of 30, 30, 18, 30, 30, 30, 30 and 30 indices.
+    QTest::addColumn<std::vector<int>>("marked");
+    QTest::addColumn<int>("smallGap");
+    QTest::addColumn<int>("maxRanges");
+    QTest::addColumn<std::vector<IndexRange>>("expected");
+
+    using Ranges = std::vector<IndexRange>;
+    using Marked = std::vector<int>;
+    QTest::newRow("none") << Marked{} << 0 << 4 << Ranges{};
+    QTest::newRow("one chunk") << Marked{3} << 0 << 4 << Ranges{{78, 30}};
+    QTest::newRow("neighbours make one run") << Marked{1, 2, 3} << 0 << 4 << Ranges{{30, 78}};
+    QTest::newRow("apart, each its own run") << Marked{0, 3, 7} << 0 << 4
+                                            << Ranges{{0, 30}, {78, 30}, {198, 30}};
+    QTest::newRow("a small gap is drawn along") << Marked{0, 2, 7} << 1 << 4
+                                               << Ranges{{0, 78}, {198, 30}};
+    QTest::newRow("too many runs: the smallest gap closes")
+        << Marked{0, 2, 7} << 0 << 2 << Ranges{{0, 78}, {198, 30}};
+    QTest::newRow("one draw at most") << Marked{0, 7} << 0 << 1 << Ranges{{0, 228}};
+    QTest::newRow("every chunk") << Marked{0, 1, 2, 3, 4, 5, 6, 7} << 0 << 1 << Ranges{{0, 228}};
+}
+
+void tst_PlanetMesh::drawRanges()
+{
+    QFETCH(std::vector<int>, marked);
+    QFETCH(int, smallGap);
+    QFETCH(int, maxRanges);
+    QFETCH(std::vector<IndexRange>, expected);
+    const std::vector<std::uint32_t> offsets = {0, 30, 60, 78, 108, 138, 168, 198, 228};
+    std::vector<bool> chunks(8, false);
+    for (const int chunk : marked)
+        chunks[std::size_t(chunk)] = true;
+    const std::vector<IndexRange> ranges
+        = PlanetMesh::drawRanges(chunks, offsets, std::uint32_t(smallGap), std::size_t(maxRanges));
+    QCOMPARE(ranges.size(), expected.size());
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+        QCOMPARE(ranges[i].first, expected[i].first);
+        QCOMPARE(ranges[i].count, expected[i].count);
+    }
 }
 
 void tst_PlanetMesh::join()
