@@ -230,6 +230,8 @@ void PlanetView::MeshEntities::draw(const std::vector<IndexRange> &ranges)
         }
         parts[i]->setEnabled(i < ranges.size());
     }
+    // Nothing drawn: Qt3D's jobs skip the whole subtree.
+    root->setEnabled(!ranges.empty());
 }
 
 namespace {
