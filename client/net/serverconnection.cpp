@@ -1,5 +1,7 @@
 #include "serverconnection.h"
 
+#include "tickdeltas.h"
+
 #include "geometry/hexsphere.h"
 #include "protocol/actioncodec.h"
 #include "protocol/codec.h"
@@ -22,57 +24,6 @@ Q_LOGGING_CATEGORY(lcNet, "hex.client.net")
 
 using geometry::CellId;
 using protocol::VisibleCells;
-
-static_assert(sizeof(VisibleCells) == 9 * sizeof(std::vector<std::uint8_t>),
-              "forEachLayer() must name every array of VisibleCells");
-
-/// Calls `f(to.array, from.array)` for each per-cell array of VisibleCells.
-template<typename To, typename From, typename F>
-void forEachLayer(To &to, From &from, F &&f)
-{
-    f(to.terrain, from.terrain);
-    f(to.elevation, from.elevation);
-    f(to.flora, from.flora);
-    f(to.water, from.water);
-    f(to.pollution, from.pollution);
-    f(to.resource, from.resource);
-    f(to.structure, from.structure);
-    f(to.orientation, from.orientation);
-    f(to.owner, from.owner);
-}
-
-/// The values cells had before a tick's deltas changed them, so that a tick whose
-/// later delta turns out bad can be taken back whole.
-class TickUndo
-{
-public:
-    /// Remembers the current values of the cells `delta` lists that exist in `cells`.
-    void save(const VisibleCells &cells, const protocol::ChunkDelta &delta)
-    {
-        for (const CellId cell : delta.cells()) {
-            if (cell >= cells.cellCount())
-                continue; // The delta is bad and will change nothing.
-            m_ids.push_back(cell);
-            forEachLayer(m_saved, cells,
-                         [cell](auto &saved, const auto &now) { saved.push_back(now[cell]); });
-        }
-    }
-
-    /// Puts every remembered value back, the latest saved first.
-    void restore(VisibleCells &cells) const
-    {
-        for (std::size_t i = m_ids.size(); i-- > 0;) {
-            const CellId cell = m_ids[i];
-            forEachLayer(cells, m_saved,
-                         [cell, i](auto &now, const auto &saved) { now[cell] = saved[i]; });
-        }
-    }
-
-private:
-    std::vector<CellId> m_ids;
-    /// Value i of each array belongs to cell m_ids[i].
-    VisibleCells m_saved;
-};
 
 } // namespace
 
@@ -530,9 +481,6 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
     const quint64 tick = update.tick();
     m_changedCells.clear();
     const bool hadSnapshot = m_hasSnapshot;
-    // Each delta is checked and applied on its own; should a later one be bad, the
-    // earlier ones are taken back, so that the mirror never shows half a tick. The last
-    // delta needs no saving: if it fails, it changed nothing.
     // Chunks newly in view come whole; each is checked before it replaces its cells.
     for (const protocol::ChunkSnapshot &chunk : update.chunks()) {
         if (m_cells->cellCount() != m_sphere->cellCount())
@@ -545,20 +493,15 @@ void ServerConnection::handleTick(const protocol::TickUpdate &update)
         }
         m_hasSnapshot = true;
     }
-    TickUndo undo;
-    const int deltaCount = update.deltas_size();
-    for (int i = 0; i < deltaCount; ++i) {
-        const protocol::ChunkDelta &delta = update.deltas(i);
-        if (i + 1 < deltaCount)
-            undo.save(*m_cells, delta);
-        const auto applied = protocol::applyChunkDelta(delta, *m_sphere, *m_cells, &m_changedCells);
-        if (!applied) {
-            undo.restore(*m_cells);
-            m_changedCells.clear();
-            reportError(tr("The server sent tick %1 with changes that do not fit the world: %2")
-                            .arg(QString::number(tick), applied.error()));
-            return;
-        }
+    // All the deltas or none (each is checked before any is written), on the GUI
+    // thread's helpers when the tick is large.
+    if (const auto applied = applyChunkDeltas(update.deltas(), *m_sphere, *m_cells, m_changedCells,
+                                              &guiStepPool());
+        !applied) {
+        m_changedCells.clear();
+        reportError(tr("The server sent tick %1 with changes that do not fit the world: %2")
+                        .arg(QString::number(tick), applied.error()));
+        return;
     }
     // Results and inventory are checked before anything is applied, so that a bad one
     // leaves the tick's own part out but keeps the cells (which were fine).

@@ -9,6 +9,8 @@
 #include "structurelayer.h"
 
 #include "geometry/chunkcover.h"
+#include "net/tickdeltas.h"
+#include "sim/steppool.h"
 
 #include "protocol/worldcodec.h"
 #include "sim/content.h"
@@ -481,16 +483,34 @@ int PlanetView::updateCells(std::span<const geometry::CellId> cells)
     m_structures->update(*m_sphere, *m_cells, cells);
     const std::uint32_t count = m_sphere->cellCount();
     auto *looks = reinterpret_cast<std::uint8_t *>(m_looks.data());
-    writeCellColours(*m_cells, cells, looks, PlanetMesh::kLookBytesPerCell);
+    std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
+    std::erase_if(ranges, [&](const CellRange &r) { return r.first >= count; });
+    if (!ranges.empty())
+        ranges.back().count = std::min(ranges.back().count, count - ranges.back().first);
+    if (cells.size() < kParallelTickCells) {
+        writeCellColours(*m_cells, cells, looks, PlanetMesh::kLookBytesPerCell);
+    } else {
+        // A large tick: each changed cell once, in slices on the GUI thread's helpers.
+        std::vector<geometry::CellId> unique;
+        unique.reserve(cells.size());
+        for (const CellRange &range : ranges) {
+            for (std::uint32_t i = 0; i < range.count; ++i)
+                unique.push_back(range.first + i);
+        }
+        sim::StepPool &pool = guiStepPool();
+        const std::size_t parts = std::size_t(pool.threadCount());
+        pool.run([&](int part) {
+            const std::size_t begin = unique.size() * std::size_t(part) / parts;
+            const std::size_t end = unique.size() * (std::size_t(part) + 1) / parts;
+            writeCellColours(*m_cells, std::span(unique).subspan(begin, end - begin), looks,
+                             PlanetMesh::kLookBytesPerCell);
+        });
+    }
     // Then what the mirror does not say: the player's pending actions, the hovered cell.
     for (const geometry::CellId cell : cells) {
         if (cell < count && ((m_provisional && m_provisional(cell)) || m_hovered == cell))
             PlanetMesh::writeCellLook(looks + PlanetMesh::lookOffset(cell), shownLook(cell));
     }
-    std::vector<CellRange> ranges = PlanetMesh::coalesce(cells);
-    std::erase_if(ranges, [&](const CellRange &r) { return r.first >= count; });
-    if (!ranges.empty())
-        ranges.back().count = std::min(ranges.back().count, count - ranges.back().first);
     int uploads = 0;
     for (CellRange range : PlanetMesh::join(std::move(ranges), kSmallGap, kMaxUploadRanges)) {
         // A range over more than one row goes up as whole rows, one rectangle: at most

@@ -235,15 +235,15 @@ tl::expected<VisibleCells, QString> decodeSnapshot(const Snapshot &s, std::uint3
     return cells;
 }
 
-tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
-                                            const geometry::HexSphere &sphere, VisibleCells &cells,
-                                            std::vector<geometry::CellId> *changed)
+tl::expected<void, QString> checkChunkDelta(const ChunkDelta &delta,
+                                            const geometry::HexSphere &sphere,
+                                            std::uint32_t mirrorCells)
 {
     if (delta.chunk() >= sphere.chunkCount())
         return tl::make_unexpected(tr("A delta names chunk %1, but the world has %2 chunks.")
                                        .arg(delta.chunk())
                                        .arg(sphere.chunkCount()));
-    if (cells.cellCount() != sphere.cellCount())
+    if (mirrorCells != sphere.cellCount())
         return tl::make_unexpected(tr("A delta arrived before the snapshot."));
     const std::size_t n = std::size_t(delta.cells_size());
     const struct
@@ -277,8 +277,16 @@ tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
                     .arg(cell));
         }
     }
+    return {};
+}
+
+void writeChunkDelta(const ChunkDelta &delta, VisibleCells &cells,
+                     std::vector<geometry::CellId> *changed)
+{
+    const std::size_t n = std::size_t(delta.cells_size());
     for (std::size_t i = 0; i < n; ++i) {
         const geometry::CellId cell = delta.cells(int(i));
+        Q_ASSERT(cell < cells.cellCount());
         cells.flora[cell] = valueAt<std::uint8_t>(delta.flora(), i);
         cells.water[cell] = valueAt<std::uint8_t>(delta.water(), i);
         cells.pollution[cell] = valueAt<std::uint8_t>(delta.pollution(), i);
@@ -289,6 +297,15 @@ tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
         if (changed)
             changed->push_back(cell);
     }
+}
+
+tl::expected<void, QString> applyChunkDelta(const ChunkDelta &delta,
+                                            const geometry::HexSphere &sphere, VisibleCells &cells,
+                                            std::vector<geometry::CellId> *changed)
+{
+    if (auto checked = checkChunkDelta(delta, sphere, cells.cellCount()); !checked)
+        return checked;
+    writeChunkDelta(delta, cells, changed);
     return {};
 }
 

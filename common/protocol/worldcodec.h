@@ -71,6 +71,15 @@ void forEachMachine(const sim::WorldState &state, geometry::ChunkId chunk,
 [[nodiscard]] tl::expected<void, QString>
 applyChunkDelta(const ChunkDelta &delta, const geometry::HexSphere &sphere, VisibleCells &cells,
                 std::vector<geometry::CellId> *changed = nullptr);
+/// applyChunkDelta() in two steps: the check, for a mirror of `mirrorCells` cells,
+/// which changes nothing...
+[[nodiscard]] tl::expected<void, QString> checkChunkDelta(const ChunkDelta &delta,
+                                                          const geometry::HexSphere &sphere,
+                                                          std::uint32_t mirrorCells);
+/// ...and the writing of a delta that check accepted (for that sphere and a mirror of
+/// that size), which checks nothing. Appends the changed cell ids to `changed` if given.
+void writeChunkDelta(const ChunkDelta &delta, VisibleCells &cells,
+                     std::vector<geometry::CellId> *changed = nullptr);
 
 /// Checks `snapshot` against `sphere` (known chunk, exactly the chunk's cells in
 /// order, field sizes) and writes it into `cells`, which must hold the sphere's cells.

@@ -17,8 +17,10 @@
 //   closest zoom and at the widest zoom the mesh draws, and the share of the mesh's
 //   triangles drawn;
 // - CPU time per frame of the whole process, GL's rasteriser threads included;
-// - delta apply: the CPU time of the client's path for a server tick's cell changes
-//   (protocol::applyChunkDelta() into the mirror for every changed chunk, then
+// - delta apply: the GUI thread's time in the client's path for a server tick's cell changes
+//   (client::applyChunkDeltas(): protocol::applyChunkDelta() into the mirror for every
+//   changed chunk, all checked before any is written, on the GUI thread's helpers
+//   when the tick is large; then
 //   PlanetView::updateCells()), per tick, per frame at the 60 FPS display rate (a tick
 //   every third frame: the JSON's delta_apply_ms_*) and per frame rendered here (all the
 //   apply time divided by the frames rendered: more ticks a frame when software GL
@@ -57,6 +59,7 @@
 //                     (the widest zoom the cell mesh draws)
 
 #include "app/settings.h"
+#include "net/tickdeltas.h"
 #include "render/framepacer.h"
 #include "render/glinfo.h"
 #include "render/orbitcamera.h"
@@ -427,11 +430,12 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
             guiDecodeMs += msBetween(td, t0);
             decodeMs += frame->decodeMilliseconds();
             changed.clear();
-            for (const protocol::ChunkDelta &delta : update.deltas()) {
-                if (auto ok = protocol::applyChunkDelta(delta, *sphere, mirror, &changed); !ok) {
-                    std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
-                    std::exit(1);
-                }
+            // As ServerConnection::handleTick() applies them.
+            if (auto ok = client::applyChunkDeltas(update.deltas(), *sphere, mirror, changed,
+                                                   &client::guiStepPool());
+                !ok) {
+                std::fprintf(stderr, "delta rejected: %s\n", qPrintable(ok.error()));
+                std::exit(1);
             }
             const Clock::time_point t1 = Clock::now();
             view.updateCells(changed);

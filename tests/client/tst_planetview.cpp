@@ -1,3 +1,4 @@
+#include "net/tickdeltas.h"
 #include "render/celllook.h"
 #include "render/orbitcamera.h"
 #include "render/planetmesh.h"
@@ -69,6 +70,7 @@ private slots:
     void updateCellsUploadsOnlyChangedRanges_data();
     void updateCellsUploadsOnlyChangedRanges();
     void scatteredChangesTakeAFewUploads();
+    void aLargeTickIsRecolouredOnHelperThreads();
     void refreshAllRecoloursEveryCell();
     void aMirrorOfAnotherWorldIsIgnored();
     void hoverBrightensOneCellAndRestoresIt();
@@ -197,6 +199,33 @@ void tst_PlanetView::scatteredChangesTakeAFewUploads()
     const std::vector<CellId> twoPlaces = {100, 101, 102, 40000, 40001};
     QCOMPARE(view.updateCells(twoPlaces), 2);
     QCOMPARE(view.uploadedBytes() - beforeTwo, quint64(5 * PlanetMesh::kLookBytesPerCell));
+}
+
+void tst_PlanetView::aLargeTickIsRecolouredOnHelperThreads()
+{
+    // Half the cells of n=64, over kParallelTickCells: written in slices on the GUI
+    // thread's helpers, each cell once, duplicates and ids past the end in the list.
+    auto sphere = std::make_shared<const HexSphere>(64);
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.showPlanet(sphere, &mirror);
+    const QByteArray before = view.lookData();
+    std::vector<CellId> changed;
+    for (CellId cell = 0; cell < sphere->cellCount(); cell += 2) {
+        changed.push_back(cell);
+        mirror.flora[cell] = std::uint8_t(cell % 251);
+        mirror.owner[cell] = std::uint16_t(cell % 5);
+    }
+    changed.push_back(10);
+    changed.push_back(sphere->cellCount() + 7);
+    QVERIFY(changed.size() >= hex::client::kParallelTickCells);
+    QVERIFY(view.updateCells(changed) >= 1);
+    for (CellId cell = 0; cell < sphere->cellCount(); ++cell) {
+        if (cell % 2 == 0)
+            QCOMPARE(shownLook(view, cell), expectedLook(mirror, cell));
+        else
+            QCOMPARE(shownLook(view, cell), before.mid(PlanetMesh::lookOffset(cell), PlanetMesh::kLookBytesPerCell));
+    }
 }
 
 void tst_PlanetView::refreshAllRecoloursEveryCell()
