@@ -19,7 +19,6 @@
 #include <memory>
 
 using hex::client::PlanetView;
-using hex::geometry::CellId;
 using hex::geometry::HexSphere;
 using hex::protocol::VisibleCells;
 

@@ -11,7 +11,6 @@
 #include <QTest>
 
 #include <random>
-#include <set>
 #include <string>
 
 using hex::client::applyChunkDeltas;
