@@ -56,8 +56,10 @@ struct CameraPose;
 /// (StructureLayer). The mesh is built once per world and never touched again: what
 /// each cell looks like is one texel of a look texture that the planet's shader reads
 /// by cell id, and changed cells are re-uploaded as a few texture rectangles
-/// (updateCells()). The planet is drawn by the OpenGL renderer's technique (GLSL 1.50
-/// core); under the RHI renderer it is not drawn. Lives in the GUI thread.
+/// (updateCells()). From afar a coarse sphere draws the same looks (isFarView()); close
+/// up the mesh draws only its chunks the camera can see (setCulling()). The planet is
+/// drawn by the OpenGL renderer's technique (GLSL 1.50 core); under the RHI renderer it
+/// is not drawn. Lives in the GUI thread.
 class PlanetView : public QWidget
 {
     Q_OBJECT
