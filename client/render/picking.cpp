@@ -62,6 +62,27 @@ std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPoi
     return origin + direction * t;
 }
 
+ViewFrustum viewFrustum(const CameraPose &pose, QSize viewport)
+{
+    const QSizeF size(std::max(viewport.width(), 1), std::max(viewport.height(), 1));
+    // The corners, going round: top left, top right, bottom right, bottom left.
+    const std::array<QVector3D, 4> corner = {
+        pickRay(pose, viewport, QPointF(0, 0)),
+        pickRay(pose, viewport, QPointF(size.width(), 0)),
+        pickRay(pose, viewport, QPointF(size.width(), size.height())),
+        pickRay(pose, viewport, QPointF(0, size.height())),
+    };
+    const QVector3D forward = (pose.viewCentre - pose.position).normalized();
+    ViewFrustum frustum{pose.position, {}};
+    for (std::size_t i = 0; i < 4; ++i) {
+        QVector3D normal = QVector3D::crossProduct(corner[i], corner[(i + 1) % 4]).normalized();
+        if (QVector3D::dotProduct(normal, forward) < 0.0f)
+            normal = -normal;
+        frustum.inward[i] = normal;
+    }
+    return frustum;
+}
+
 double visibleCapRadians(const CameraPose &pose, QSize viewport, float radius)
 {
     Q_ASSERT(pose.viewCentre.isNull());

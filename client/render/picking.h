@@ -7,6 +7,7 @@
 #include <QSize>
 #include <QVector3D>
 
+#include <array>
 #include <optional>
 
 namespace hex::client {
@@ -38,6 +39,29 @@ std::optional<QPointF> projectPoint(const CameraPose &pose, QSize viewport, cons
 /// nullopt when it misses.
 std::optional<QVector3D> pickSphere(const CameraPose &pose, QSize viewport, QPointF pixel,
                                     float radius = 1.0f);
+
+/// The sides of what a camera sees: four planes through its position, each with its
+/// normal pointing into the view (the near and far planes are left out).
+struct ViewFrustum
+{
+    QVector3D apex;
+    std::array<QVector3D, 4> inward;
+
+    /// False when the ball of `radius` around `centre` lies wholly outside a side: none
+    /// of it can be on screen. True otherwise (it may be).
+    bool mayShow(const QVector3D &centre, float radius) const
+    {
+        for (const QVector3D &normal : inward) {
+            if (QVector3D::dotProduct(normal, centre - apex) < -radius)
+                return false;
+        }
+        return true;
+    }
+};
+
+/// The sides of the view of `pose` in a viewport of `viewport` pixels: the planes
+/// through the camera and the rays of pickRay() through the view's corners.
+ViewFrustum viewFrustum(const CameraPose &pose, QSize viewport);
 
 /// How much of the sphere of `radius` around the scene origin a camera that looks at
 /// that origin (pose.viewCentre must be it) can see in a view of `viewport` pixels: the

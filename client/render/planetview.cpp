@@ -889,8 +889,22 @@ void PlanetView::drawVisibleChunks()
         const double margin = 1.107 / double(m_sphere->subdivisions());
         const double cap = visibleCapRadians(pose, viewportSize(), kPlanetRadius) + margin;
         const QVector3D towardsCamera = planetOrientation().conjugated().rotatedVector(pose.position);
-        const geometry::ChunkSet chunks = m_chunkCover->covered(
+        geometry::ChunkSet chunks = m_chunkCover->covered(
             geometry::Vec3{towardsCamera.x(), towardsCamera.y(), towardsCamera.z()}, cap);
+        // Of those, the ones that reach into the view's rectangle: the cap is the circle
+        // around it. A chunk lies in the ball around its centre through its farthest
+        // corner (the chord of its radius), a cell more.
+        const ViewFrustum frustum = viewFrustum(pose, viewportSize());
+        const QQuaternion orientation = planetOrientation();
+        for (geometry::ChunkId chunk = 0; chunk < chunks.size(); ++chunk) {
+            if (!chunks[chunk])
+                continue;
+            const geometry::Vec3 c = m_chunkCover->centre(chunk);
+            const double ball = 2.0 * std::sin(0.5 * (m_chunkCover->radius(chunk) + margin));
+            if (!frustum.mayShow(orientation.rotatedVector(QVector3D(c.x, c.y, c.z)) * kPlanetRadius,
+                                 float(ball) * kPlanetRadius))
+                chunks[chunk] = false;
+        }
         ranges = PlanetMesh::drawRanges(chunks, m_chunkIndexOffsets, kCullSmallGap, kMaxDrawParts);
     }
     m_drawnIndices = 0;

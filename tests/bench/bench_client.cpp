@@ -14,8 +14,8 @@
 //   Qt's own animation timer in place of the pacer (the baseline the pacer replaced);
 //   and, zoomed in where the cell mesh is drawn, the frame time with only the chunks in
 //   view drawn (as the client draws) and with the whole mesh (the baseline), at the
-//   closest zoom and at the widest zoom the mesh draws, and the share of the mesh's
-//   triangles drawn;
+//   closest zoom, at the widest zoom the mesh draws and 0.3 of the way between them, and
+//   the share of the mesh's triangles drawn;
 // - CPU time per frame of the whole process, GL's rasteriser threads included;
 // - delta apply: the GUI thread's time in the client's path for a server tick's cell changes
 //   (client::applyChunkDeltas(): protocol::applyChunkDelta() into the mirror for every
@@ -170,6 +170,10 @@ struct Result
     double nearP50FrameMs = 0;
     double nearWholeP50FrameMs = 0;
     double nearTriangleShare = 0;
+    /// The same at a middle zoom, 0.3 of the way from the closest to the widest.
+    double middleP50FrameMs = 0;
+    double middleWholeP50FrameMs = 0;
+    double middleTriangleShare = 0;
     /// The same at the widest zoom the cell mesh draws, just inside the far view.
     double wideP50FrameMs = 0;
     double wideWholeP50FrameMs = 0;
@@ -554,6 +558,9 @@ Result measure(int n, double seconds, const std::shared_ptr<const sim::Content> 
     if (!capturePrefix.isEmpty())
         capture(view, QStringLiteral("%1-n%2-near.png").arg(capturePrefix).arg(n));
     zoomFrames(closest, false, result.nearWholeP50FrameMs, nullptr);
+    const float middle = closest + 0.3f * (meshAt - closest);
+    zoomFrames(middle, true, result.middleP50FrameMs, &result.middleTriangleShare);
+    zoomFrames(middle, false, result.middleWholeP50FrameMs, nullptr);
     zoomFrames(meshAt, true, result.wideP50FrameMs, &result.wideTriangleShare);
     if (!capturePrefix.isEmpty())
         capture(view, QStringLiteral("%1-n%2-wide.png").arg(capturePrefix).arg(n));
@@ -693,12 +700,15 @@ int main(int argc, char **argv)
     std::printf("\nZoomed in, the cell mesh drawn (no ticks, 2 s each): in view = only the chunks the "
                 "camera can see, as the client draws; whole = every cell's mesh, the baseline; "
                 "closest = the closest zoom; widest = the farthest the mesh is drawn, just inside "
-                "the far view\n\n");
-    std::printf("%5s %15s %14s %13s %15s %14s %13s\n", "n", "closest in view", "closest whole",
-                "closest tri %", "widest in view", "widest whole", "widest tri %");
+                "the far view; middle = 0.3 of the way between them; p50 frame times\n\n");
+    std::printf("%5s %15s %14s %13s %15s %14s %13s %15s %14s %13s\n", "n", "closest in view",
+                "closest whole", "closest tri %", "middle in view", "middle whole", "middle tri %",
+                "widest in view", "widest whole", "widest tri %");
     for (const Result &r : results) {
-        std::printf("%5d %12.2f ms %11.2f ms %12.1f%% %12.2f ms %11.2f ms %12.1f%%\n", r.n,
-                    r.nearP50FrameMs, r.nearWholeP50FrameMs, r.nearTriangleShare * 100,
+        std::printf("%5d %12.2f ms %11.2f ms %12.1f%% %12.2f ms %11.2f ms %12.1f%% %12.2f ms "
+                    "%11.2f ms %12.1f%%\n",
+                    r.n, r.nearP50FrameMs, r.nearWholeP50FrameMs, r.nearTriangleShare * 100,
+                    r.middleP50FrameMs, r.middleWholeP50FrameMs, r.middleTriangleShare * 100,
                     r.wideP50FrameMs, r.wideWholeP50FrameMs, r.wideTriangleShare * 100);
     }
     std::printf("\n");
@@ -752,6 +762,9 @@ int main(int argc, char **argv)
         add("near_p50_frame_ms" + s, r.nearP50FrameMs);
         add("near_whole_mesh_p50_frame_ms" + s, r.nearWholeP50FrameMs);
         add("near_drawn_triangle_share" + s, r.nearTriangleShare);
+        add("middle_p50_frame_ms" + s, r.middleP50FrameMs);
+        add("middle_whole_mesh_p50_frame_ms" + s, r.middleWholeP50FrameMs);
+        add("middle_drawn_triangle_share" + s, r.middleTriangleShare);
         add("wide_p50_frame_ms" + s, r.wideP50FrameMs);
         add("wide_whole_mesh_p50_frame_ms" + s, r.wideWholeP50FrameMs);
         add("wide_drawn_triangle_share" + s, r.wideTriangleShare);

@@ -9,7 +9,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <limits>
 #include <optional>
+#include <random>
+#include <tuple>
 
 using hex::client::CameraPose;
 using hex::client::OrbitCamera;
@@ -65,6 +68,8 @@ private slots:
     void everyPixelLiesInTheVisibleCap_data();
     void everyPixelLiesInTheVisibleCap();
     void aCameraInsideSeesEverything();
+    void theFrustumHoldsWhatIsOnScreen_data();
+    void theFrustumHoldsWhatIsOnScreen();
 };
 
 void tst_Picking::centreHitsTheCellFacingTheCamera_data()
@@ -263,6 +268,54 @@ void tst_Picking::aCameraInsideSeesEverything()
 {
     const CameraPose pose{QVector3D(0, 0, 0.5f), QVector3D(0, 0, 0), QVector3D(0, 1, 0), 45.0f};
     QCOMPARE(hex::client::visibleCapRadians(pose, QSize(640, 480)), std::numbers::pi);
+}
+
+void tst_Picking::theFrustumHoldsWhatIsOnScreen_data()
+{
+    QTest::addColumn<QSize>("viewport");
+    QTest::newRow("wide") << QSize(1280, 720);
+    QTest::newRow("tall") << QSize(480, 900);
+}
+
+void tst_Picking::theFrustumHoldsWhatIsOnScreen()
+{
+    // Points in front of the camera: those that project into the view may show, those
+    // that project well outside it do not, and a ball around the latter that reaches
+    // back into the view may show again.
+    QFETCH(QSize, viewport);
+    std::mt19937 random(5);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    int inside = 0;
+    int outside = 0;
+    for (const auto &[yaw, pitch, distance] :
+         {std::tuple{0.0f, 0.0f, 1.05f}, {50.0f, 30.0f, 1.6f}, {-130.0f, -60.0f, 3.0f}}) {
+        const CameraPose pose = orbitPose(yaw, pitch, distance);
+        const hex::client::ViewFrustum frustum = hex::client::viewFrustum(pose, viewport);
+        for (int i = 0; i < 4000; ++i) {
+            const QVector3D point(1.5f * unit(random), 1.5f * unit(random), 1.5f * unit(random));
+            const std::optional<QPointF> pixel = hex::client::projectPoint(pose, viewport, point);
+            if (!pixel)
+                continue;
+            const QRectF screen(QPointF(0, 0), QSizeF(viewport));
+            // A few pixels of slack either way for float rounding.
+            if (screen.adjusted(2, 2, -2, -2).contains(*pixel)) {
+                QVERIFY(frustum.mayShow(point, 0.0f));
+                ++inside;
+            } else if (!screen.adjusted(-2, -2, 2, 2).contains(*pixel)) {
+                QVERIFY(!frustum.mayShow(point, 0.0f));
+                // How far outside the sides it lies: a ball that wide may show.
+                float outBy = -std::numeric_limits<float>::max();
+                for (const QVector3D &normal : frustum.inward)
+                    outBy = std::max(outBy, -QVector3D::dotProduct(normal, point - frustum.apex));
+                QVERIFY(outBy > 0.0f);
+                QVERIFY(!frustum.mayShow(point, outBy * 0.99f));
+                QVERIFY(frustum.mayShow(point, outBy * 1.01f));
+                ++outside;
+            }
+        }
+    }
+    QVERIFY2(inside > 100 && outside > 100,
+             qPrintable(QStringLiteral("%1 inside, %2 outside").arg(inside).arg(outside)));
 }
 
 QTEST_GUILESS_MAIN(tst_Picking)
