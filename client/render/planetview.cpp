@@ -87,6 +87,9 @@ constexpr float kPlanetRadius = 1.0f;
 constexpr float kFieldOfView = 45.0f;
 /// The whole globe fills at most this share of the narrower side of the view.
 constexpr float kGlobeMargin = 1.12f;
+/// One cell is about this many radians across, divided by n (an icosahedron edge, 1.107
+/// radians, cut n times).
+constexpr float kCellArcTimesN = 1.107f;
 /// Closest zoom: about this many cells across the height of the view.
 constexpr float kCellsAtClosestZoom = 6.0f;
 const QColor kSpace(8, 11, 22);
@@ -727,9 +730,8 @@ void PlanetView::fitDistanceLimits()
     const float halfNarrow = std::min(halfVertical, halfHorizontal);
     const float maximum = kPlanetRadius * kGlobeMargin / std::sin(halfNarrow);
 
-    // One cell is about 1.107/n radians across (an icosahedron edge cut n times).
     const int n = m_sphere ? m_sphere->subdivisions() : 16;
-    const float cellArc = 1.107f / float(n);
+    const float cellArc = kCellArcTimesN / float(n);
     const float closestAltitude
         = kCellsAtClosestZoom * cellArc * kPlanetRadius / (2.0f * std::tan(halfVertical));
     const float minimum = std::min(kPlanetRadius + closestAltitude, maximum * 0.9f);
@@ -886,7 +888,7 @@ void PlanetView::drawVisibleChunks()
         // the mesh's flat triangles lie inside the sphere, so their edge of the globe
         // is a little past the sphere's.
         const CameraPose pose = cameraPose();
-        const double margin = 1.107 / double(m_sphere->subdivisions());
+        const double margin = double(kCellArcTimesN) / double(m_sphere->subdivisions());
         const double cap = visibleCapRadians(pose, viewportSize(), kPlanetRadius) + margin;
         const QVector3D towardsCamera = planetOrientation().conjugated().rotatedVector(pose.position);
         geometry::ChunkSet chunks = m_chunkCover->covered(
