@@ -844,10 +844,7 @@ void PlanetView::applyCamera()
         m_structures->setLightDirection(lightFrom);
         m_structures->setMinimumScale(kStructureMinimumPixels * unitsPerPixel);
     }
-    // From afar the far planet draws the same looks with a few thousand triangles, as
-    // long as a texel of its cell-id map covers at most kFarTexelPixels pixels.
-    const float texel = kCellIdTexelRadians * kPlanetRadius;
-    m_far = texel <= kFarTexelPixels * unitsPerPixel;
+    m_far = position.length() >= farViewDistance();
     if (m_planet) {
         std::vector<IndexRange> farRanges;
         if (m_far)
@@ -859,6 +856,18 @@ void PlanetView::applyCamera()
     // The globe turned under a still mouse: the cell under it changed.
     if (m_mouse)
         setHoveredCell(cellAtPixel(*m_mouse));
+}
+
+float PlanetView::farViewDistance() const
+{
+    // From afar the far planet draws the same looks with a few thousand triangles, as
+    // long as a texel of its cell-id map covers at most kFarTexelPixels pixels at the
+    // nearest point of the surface, where a pixel is 2·altitude·tan(fov/2)/height.
+    constexpr float kDegrees = std::numbers::pi_v<float> / 180.0f;
+    const float texel = kCellIdTexelRadians * kPlanetRadius;
+    const float pixelPerAltitude = 2.0f * std::tan(m_orbit->fieldOfView() * 0.5f * kDegrees)
+                                   / float(std::max(viewportSize().height(), 1));
+    return kPlanetRadius + texel / (kFarTexelPixels * pixelPerAltitude);
 }
 
 std::uint64_t PlanetView::meshTriangles() const

@@ -147,6 +147,9 @@ public:
     /// looks its cells up per pixel in a cell-id map, false while it is drawn as
     /// the mesh of every cell. Both read the same look texture.
     bool isFarView() const { return m_far; }
+    /// The camera distance (planet radii, from the centre) from which the far planet is
+    /// drawn, for this view's height: the mesh is drawn closer in.
+    float farViewDistance() const;
 
     /// The most draw calls the cell mesh is split into: one a run of chunks in view.
     static constexpr std::size_t kMaxDrawParts = 16;

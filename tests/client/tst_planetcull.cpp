@@ -84,16 +84,13 @@ void tst_PlanetCull::initTestCase()
     m_view->showPlanet(m_sphere, &m_cells);
     QVERIFY(m_view->culling());
 
-    // The far view begins at one distance: find it.
+    // The far view begins at one distance: just inside it, the mesh is drawn.
     hex::client::OrbitCamera *orbit = m_view->orbitCamera();
-    float mesh = orbit->minimumDistance();
-    float far = orbit->maximumDistance();
-    for (int step = 0; step < 40; ++step) {
-        const float middle = 0.5f * (mesh + far);
-        orbit->setDistance(middle);
-        (m_view->isFarView() ? far : mesh) = middle;
-    }
-    m_widestMeshDistance = mesh * 0.999f;
+    orbit->setDistance(m_view->farViewDistance() * 1.001f);
+    QVERIFY(m_view->isFarView());
+    m_widestMeshDistance = m_view->farViewDistance() * 0.999f;
+    orbit->setDistance(m_widestMeshDistance);
+    QVERIFY(!m_view->isFarView());
     QVERIFY(m_widestMeshDistance > orbit->minimumDistance() * 1.5f);
 }
 
