@@ -253,9 +253,9 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
         removeStaleSegments(0);
         auto group = compute::ComputeGroup::create(sphere, *content, computeOptionsFor(m_config, workers));
         if (!group) {
-            qCWarning(lcServer).noquote() << "tick 0: compute workers did not start ("
-                                          << group.error() << "); generating and stepping on"
-                                          << m_config.threads << "threads instead";
+            qCWarning(lcServer).noquote().nospace()
+                << "tick 0: compute workers did not start (" << group.error()
+                << "); generating and stepping on " << m_config.threads << " threads instead";
             m_computeTried = true;
         } else {
             // The ground and the noise fields are most of the work: the workers and this
@@ -306,9 +306,9 @@ void GameServer::startCompute()
     removeStaleSegments(tick);
     auto group = compute::ComputeGroup::start(*m_world, computeOptionsFor(m_config, workers));
     if (!group) {
-        qCWarning(lcServer).noquote() << "tick" << tick << "compute workers did not start ("
-                                      << group.error() << "); stepping on" << m_world->threadCount()
-                                      << "threads instead";
+        qCWarning(lcServer).noquote().nospace()
+            << "tick " << tick << ": compute workers did not start (" << group.error()
+            << "); stepping on " << m_world->threadCount() << " threads instead";
         return;
     }
     m_compute = std::move(*group);

@@ -1,5 +1,6 @@
 #include "hexsphere.h"
 
+#include <QCoreApplication>
 #include <QtGlobal>
 
 #include <algorithm>
@@ -25,6 +26,11 @@
 namespace hex::geometry {
 
 namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("hex::geometry::HexSphere", text);
+}
 
 /// Double precision vector for building; the stored tables are float.
 struct DVec
@@ -126,10 +132,89 @@ HexSphere::HexSphere(int subdivisions, int chunkSplit)
     Q_ASSERT(m_k >= 1 && m_k <= m_n);
     m_cellCount = std::uint32_t(cellCountFor(m_n));
     buildCells();
+    useOwnTables();
     buildNeighbours();
+    useOwnTables();
     buildChunks();
+    useOwnTables();
     buildFaces();
     buildSearchBound();
+}
+
+tl::expected<std::shared_ptr<const HexSphere>, QString>
+HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
+{
+    auto fail = [](const QString &what, std::size_t size, std::uint64_t expected) {
+        return tl::unexpected(tr("the sphere's %1 table holds %2 entries, not %3")
+                                  .arg(what)
+                                  .arg(size)
+                                  .arg(expected));
+    };
+    if (subdivisions < 1 || subdivisions > 1024)
+        return tl::unexpected(tr("a sphere has 1 to 1024 subdivisions, not %1")
+                                  .arg(subdivisions));
+    const int k = chunkSplit == 0 ? defaultChunkSplit(subdivisions) : chunkSplit;
+    if (k < 1 || k > subdivisions)
+        return tl::unexpected(tr("a chunk split of %1 does not fit %2 subdivisions")
+                                  .arg(chunkSplit)
+                                  .arg(subdivisions));
+    const std::uint64_t cells = cellCountFor(subdivisions);
+    const std::uint64_t chunks = std::uint64_t(kDiamonds) * std::uint64_t(k) * std::uint64_t(k);
+    const std::uint64_t latticePoints
+        = std::uint64_t(kDiamonds) * std::uint64_t(subdivisions + 1) * std::uint64_t(subdivisions + 1);
+    if (tables.centres.size() != cells)
+        return fail(QStringLiteral("centre"), tables.centres.size(), cells);
+    if (tables.neighbours.size() != cells * 6)
+        return fail(QStringLiteral("neighbour"), tables.neighbours.size(), cells * 6);
+    if (tables.chunkOf.size() != cells)
+        return fail(QStringLiteral("cell chunk"), tables.chunkOf.size(), cells);
+    if (tables.chunkOffsets.size() != chunks + 1)
+        return fail(QStringLiteral("chunk offset"), tables.chunkOffsets.size(), chunks + 1);
+    if (tables.chunkCells.size() != cells)
+        return fail(QStringLiteral("chunk cell"), tables.chunkCells.size(), cells);
+    if (tables.chunkNeighbourOffsets.size() != chunks + 1)
+        return fail(QStringLiteral("chunk neighbour offset"), tables.chunkNeighbourOffsets.size(),
+                    chunks + 1);
+    if (tables.chunkNeighbours.size() != tables.chunkNeighbourOffsets.back())
+        return fail(QStringLiteral("chunk neighbour"), tables.chunkNeighbours.size(),
+                    tables.chunkNeighbourOffsets.back());
+    if (tables.lattice.size() != latticePoints)
+        return fail(QStringLiteral("lattice"), tables.lattice.size(), latticePoints);
+
+    std::shared_ptr<HexSphere> sphere(new HexSphere);
+    sphere->m_n = subdivisions;
+    sphere->m_k = k;
+    sphere->m_cellCount = std::uint32_t(cells);
+    sphere->m_centres = tables.centres;
+    sphere->m_neighbours = tables.neighbours;
+    sphere->m_chunkOf = tables.chunkOf;
+    sphere->m_chunkOffsets = tables.chunkOffsets;
+    sphere->m_chunkCellList = tables.chunkCells;
+    sphere->m_chunkNeighbourOffsets = tables.chunkNeighbourOffsets;
+    sphere->m_chunkNeighbourList = tables.chunkNeighbours;
+    sphere->m_lattice = tables.lattice;
+    sphere->m_skipRingCos = tables.skipRingCos;
+    sphere->buildFaces();
+    return sphere;
+}
+
+HexSphereTables HexSphere::tables() const
+{
+    return HexSphereTables{m_centres,       m_neighbours,           m_chunkOf,
+                           m_chunkOffsets,  m_chunkCellList,        m_chunkNeighbourOffsets,
+                           m_chunkNeighbourList, m_lattice,         m_skipRingCos};
+}
+
+void HexSphere::useOwnTables()
+{
+    m_centres = m_own.centres;
+    m_neighbours = m_own.neighbours;
+    m_chunkOf = m_own.chunkOf;
+    m_chunkOffsets = m_own.chunkOffsets;
+    m_chunkCellList = m_own.chunkCells;
+    m_chunkNeighbourOffsets = m_own.chunkNeighbourOffsets;
+    m_chunkNeighbourList = m_own.chunkNeighbours;
+    m_lattice = m_own.lattice;
 }
 
 int HexSphere::defaultChunkSplit(int subdivisions)
@@ -148,9 +233,9 @@ void HexSphere::buildCells()
     const int k = m_k;
     const auto diamonds = makeDiamonds();
 
-    m_centres.resize(m_cellCount);
-    m_chunkOf.resize(m_cellCount);
-    m_lattice.assign(std::size_t(kDiamonds) * (n + 1) * (n + 1), kNoCell);
+    m_own.centres.resize(m_cellCount);
+    m_own.chunkOf.resize(m_cellCount);
+    m_own.lattice.assign(std::size_t(kDiamonds) * (n + 1) * (n + 1), kNoCell);
 
     // Owned points, chunk by chunk, row-major inside each chunk.
     CellId next = 12;
@@ -165,10 +250,10 @@ void HexSphere::buildCells()
                         const int j = jp + 1;
                         const bool corner = i == 0 && j == n;
                         const CellId id = corner ? cornerId : next++;
-                        m_lattice[latticeIndex(d, i, j)] = id;
-                        m_centres[id]
+                        m_own.lattice[latticeIndex(d, i, j)] = id;
+                        m_own.centres[id]
                             = toFloat(corner ? dm.r : normalizedD(latticePoint(dm, n, i, j)));
-                        m_chunkOf[id] = chunk;
+                        m_own.chunkOf[id] = chunk;
                     }
                 }
             }
@@ -176,10 +261,10 @@ void HexSphere::buildCells()
     }
     Q_ASSERT(next == m_cellCount);
 
-    m_centres[kNorthPole] = {0.0f, 0.0f, 1.0f};
-    m_centres[kSouthPole] = {0.0f, 0.0f, -1.0f};
-    m_chunkOf[kNorthPole] = 0;
-    m_chunkOf[kSouthPole] = ChunkId((5 * k + k - 1) * k + k - 1);
+    m_own.centres[kNorthPole] = {0.0f, 0.0f, 1.0f};
+    m_own.centres[kSouthPole] = {0.0f, 0.0f, -1.0f};
+    m_own.chunkOf[kNorthPole] = 0;
+    m_own.chunkOf[kSouthPole] = ChunkId((5 * k + k - 1) * k + k - 1);
 
     // Points a diamond does not own: its T and L corners, its T–L edge (j = 0) and its
     // L–B edge (i = n), including B. Map each to the owner's lattice point.
@@ -194,10 +279,10 @@ void HexSphere::buildCells()
         const int e = d % 5;
         const int prev = (e + 4) % 5;
         auto at = [&](int diamond, int i, int j) {
-            return m_lattice[latticeIndex(diamond, i, j)];
+            return m_own.lattice[latticeIndex(diamond, i, j)];
         };
         auto set = [&](int i, int j, CellId id) {
-            m_lattice[latticeIndex(d, i, j)] = id;
+            m_own.lattice[latticeIndex(d, i, j)] = id;
         };
 
         set(0, 0, isNorth ? kNorthPole : at(north(e), 0, n));
@@ -214,10 +299,10 @@ void HexSphere::buildCells()
     for (int d = 0; d < kDiamonds; ++d) {
         for (int i = 0; i <= n; ++i) {
             for (int j = 0; j <= n; ++j) {
-                const CellId id = m_lattice[latticeIndex(d, i, j)];
+                const CellId id = m_own.lattice[latticeIndex(d, i, j)];
                 Q_ASSERT(id < m_cellCount);
                 const DVec p = normalizedD(latticePoint(diamonds[d], n, i, j));
-                const Vec3 c = m_centres[id];
+                const Vec3 c = m_own.centres[id];
                 const double err = std::abs(p.x - c.x) + std::abs(p.y - c.y) + std::abs(p.z - c.z);
                 Q_ASSERT(err < 1e-5);
             }
@@ -232,10 +317,10 @@ void HexSphere::buildNeighbours()
     const auto diamonds = makeDiamonds();
 
     // Fan edges: slot s of cell x says "neighbour from[s] is followed by to[s]".
-    m_neighbours.assign(std::size_t(m_cellCount) * 6, kNoCell);
+    m_own.neighbours.assign(std::size_t(m_cellCount) * 6, kNoCell);
     std::vector<CellId> to(std::size_t(m_cellCount) * 6, kNoCell);
     std::vector<std::uint8_t> fanCount(m_cellCount, 0);
-    CellId *from = m_neighbours.data();
+    CellId *from = m_own.neighbours.data();
     auto addFan = [&](CellId a, CellId b, CellId c) {
         const std::uint8_t slot = fanCount[a]++;
         Q_ASSERT(slot < 6);
@@ -260,7 +345,7 @@ void HexSphere::buildNeighbours()
         const bool flipUpper = clockwise(dm.t, dm.l, dm.r);
         const bool flipLower = clockwise(dm.l, dm.b, dm.r);
         for (int i = 0; i < n; ++i) {
-            const CellId *row = m_lattice.data() + latticeIndex(d, i, 0);
+            const CellId *row = m_own.lattice.data() + latticeIndex(d, i, 0);
             const CellId *below = row + (n + 1);
             for (int j = 0; j < n; ++j) {
                 addTriangle(row[j], below[j], row[j + 1], flipUpper);
@@ -273,14 +358,14 @@ void HexSphere::buildNeighbours()
     for (CellId cell = 0; cell < m_cellCount; ++cell) {
         const int count = fanCount[cell];
         Q_ASSERT(count == (isPentagon(cell) ? 5 : 6));
-        CellId *slots = from + std::size_t(cell) * 6;
+        CellId *fanSlots = from + std::size_t(cell) * 6;
         std::array<CellId, 6> f;
         std::array<CellId, 6> t;
-        std::copy_n(slots, count, f.begin());
+        std::copy_n(fanSlots, count, f.begin());
         std::copy_n(to.data() + std::size_t(cell) * 6, count, t.begin());
         CellId current = t[0];
         for (int s = 1; s < count; ++s) {
-            slots[s] = current;
+            fanSlots[s] = current;
             int found = 0;
             while (found < count && f[found] != current)
                 ++found;
@@ -296,37 +381,38 @@ void HexSphere::buildChunks()
     const std::uint32_t chunks = std::uint32_t(kDiamonds * m_k * m_k);
 
     // Cells per chunk: a counting sort over ascending ids keeps each list ascending.
-    m_chunkOffsets.assign(chunks + 1, 0);
+    m_own.chunkOffsets.assign(chunks + 1, 0);
     for (CellId cell = 0; cell < m_cellCount; ++cell)
-        ++m_chunkOffsets[m_chunkOf[cell] + 1];
+        ++m_own.chunkOffsets[m_own.chunkOf[cell] + 1];
     for (std::uint32_t c = 0; c < chunks; ++c)
-        m_chunkOffsets[c + 1] += m_chunkOffsets[c];
-    m_chunkCellList.resize(m_cellCount);
+        m_own.chunkOffsets[c + 1] += m_own.chunkOffsets[c];
+    m_own.chunkCells.resize(m_cellCount);
     {
-        std::vector<std::uint32_t> fill(m_chunkOffsets.begin(), m_chunkOffsets.end() - 1);
+        std::vector<std::uint32_t> fill(m_own.chunkOffsets.begin(), m_own.chunkOffsets.end() - 1);
         for (CellId cell = 0; cell < m_cellCount; ++cell)
-            m_chunkCellList[fill[m_chunkOf[cell]]++] = cell;
+            m_own.chunkCells[fill[m_own.chunkOf[cell]]++] = cell;
     }
+    useOwnTables(); // chunkCells() reads them below
 
     // Chunk neighbours, from the cell adjacency.
-    m_chunkNeighbourOffsets.assign(chunks + 1, 0);
-    m_chunkNeighbourList.clear();
+    m_own.chunkNeighbourOffsets.assign(chunks + 1, 0);
+    m_own.chunkNeighbours.clear();
     std::vector<ChunkId> found;
     for (ChunkId chunk = 0; chunk < chunks; ++chunk) {
         found.clear();
         for (const CellId cell : chunkCells(chunk)) {
             for (const CellId nb : neighbours(cell)) {
-                const ChunkId other = m_chunkOf[nb];
+                const ChunkId other = m_own.chunkOf[nb];
                 if (other != chunk && (found.empty() || found.back() != other))
                     found.push_back(other);
             }
         }
         std::sort(found.begin(), found.end());
         found.erase(std::unique(found.begin(), found.end()), found.end());
-        m_chunkNeighbourList.insert(m_chunkNeighbourList.end(), found.begin(), found.end());
-        m_chunkNeighbourOffsets[chunk + 1] = std::uint32_t(m_chunkNeighbourList.size());
+        m_own.chunkNeighbours.insert(m_own.chunkNeighbours.end(), found.begin(), found.end());
+        m_own.chunkNeighbourOffsets[chunk + 1] = std::uint32_t(m_own.chunkNeighbours.size());
     }
-    m_chunkNeighbourList.shrink_to_fit();
+    m_own.chunkNeighbours.shrink_to_fit();
 }
 
 void HexSphere::buildFaces()
@@ -544,9 +630,10 @@ std::size_t HexSphere::memoryBytes() const
     auto bytes = [](const auto &v) {
         return v.capacity() * sizeof(v[0]);
     };
-    return bytes(m_centres) + bytes(m_neighbours) + bytes(m_chunkOf) + bytes(m_chunkOffsets)
-           + bytes(m_chunkCellList) + bytes(m_chunkNeighbourOffsets) + bytes(m_chunkNeighbourList)
-           + bytes(m_lattice) + bytes(m_faces);
+    return bytes(m_own.centres) + bytes(m_own.neighbours) + bytes(m_own.chunkOf)
+           + bytes(m_own.chunkOffsets) + bytes(m_own.chunkCells)
+           + bytes(m_own.chunkNeighbourOffsets) + bytes(m_own.chunkNeighbours)
+           + bytes(m_own.lattice) + bytes(m_faces);
 }
 
 } // namespace hex::geometry

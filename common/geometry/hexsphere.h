@@ -2,9 +2,14 @@
 
 #include "vec3.h"
 
+#include <QString>
+
+#include <tl/expected.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -26,6 +31,23 @@ struct CellCorners
     int count = 0;
 };
 
+/// Where the tables of a HexSphere lie: what HexSphere::tables() gives and
+/// HexSphere::view() reads, so that processes stepping the same world share one copy
+/// (at n=512 they are 120 MiB).
+struct HexSphereTables
+{
+    std::span<const Vec3> centres;
+    std::span<const CellId> neighbours; ///< 6 slots per cell, kNoCell pads pentagons
+    std::span<const ChunkId> chunkOf;
+    std::span<const std::uint32_t> chunkOffsets; ///< CSR into chunkCells
+    std::span<const CellId> chunkCells;
+    std::span<const std::uint32_t> chunkNeighbourOffsets; ///< CSR into chunkNeighbours
+    std::span<const ChunkId> chunkNeighbours;
+    std::span<const CellId> lattice; ///< (n+1)² ids per rhombus, for cellAt
+    /// cellAt's bound (see buildSearchBound), computed from the tables when built.
+    double skipRingCos = 2.0;
+};
+
 /// The Goldberg polyhedron GP(n,0) on the unit sphere: the dual of an icosahedron
 /// whose faces are subdivided n times. It has 10n²+2 cells; ids 0..11 are the
 /// pentagons. The sphere is cut into the 10 rhombi formed by pairs of icosahedron
@@ -40,6 +62,15 @@ public:
     /// number of chunk rows and columns per rhombus, 1 <= k <= subdivisions; 0 picks
     /// defaultChunkSplit(subdivisions).
     explicit HexSphere(int subdivisions, int chunkSplit = 0);
+    /// A sphere that reads the tables of HexSphere(subdivisions, chunkSplit) where they
+    /// lie, copied from tables() (into shared memory, say), instead of building its own.
+    /// They must stay in place, unchanged, for as long as it lives. Refuses tables of
+    /// another size; their contents are trusted.
+    static tl::expected<std::shared_ptr<const HexSphere>, QString>
+    view(int subdivisions, int chunkSplit, const HexSphereTables &tables);
+
+    HexSphere(const HexSphere &) = delete;
+    HexSphere &operator=(const HexSphere &) = delete;
 
     /// Chunks of about 16×16 cells: ceil(n / 16).
     static int defaultChunkSplit(int subdivisions);
@@ -80,8 +111,11 @@ public:
     /// not be zero). O(1) expected: no scan over cells.
     CellId cellAt(const Vec3 &direction) const;
 
-    /// Heap bytes held by this object (tables, not counting sizeof(*this)).
+    /// Heap bytes held by this object (tables, not counting sizeof(*this)); 0 but for the
+    /// faces for a view().
     std::size_t memoryBytes() const;
+    /// Where this sphere's tables lie, for copying them elsewhere and view()ing them.
+    HexSphereTables tables() const;
 
 private:
     /// One icosahedron face, prepared for cellAt: the face hit by a ray from the centre is
@@ -99,6 +133,9 @@ private:
         std::uint32_t diamond = 0;
     };
 
+    HexSphere() = default;
+    /// Points the tables read by every accessor at m_own's.
+    void useOwnTables();
     void buildCells();
     void buildNeighbours();
     void buildChunks();
@@ -112,15 +149,28 @@ private:
     int m_n = 0;
     int m_k = 0;
     std::uint32_t m_cellCount = 0;
-    std::vector<Vec3> m_centres;
-    std::vector<CellId> m_neighbours; // 6 slots per cell, kNoCell pads pentagons
-    std::vector<ChunkId> m_chunkOf;
-    std::vector<std::uint32_t> m_chunkOffsets; // CSR into m_chunkCellList
-    std::vector<CellId> m_chunkCellList;
-    std::vector<std::uint32_t> m_chunkNeighbourOffsets;
-    std::vector<ChunkId> m_chunkNeighbourList;
-    std::vector<CellId> m_lattice; // (n+1)² canonical ids per rhombus, for cellAt
-    std::vector<Face> m_faces;     // the 20 icosahedron faces, for cellAt
+    // The tables every accessor reads: m_own's, or another's for a view().
+    std::span<const Vec3> m_centres;
+    std::span<const CellId> m_neighbours; // 6 slots per cell, kNoCell pads pentagons
+    std::span<const ChunkId> m_chunkOf;
+    std::span<const std::uint32_t> m_chunkOffsets; // CSR into m_chunkCellList
+    std::span<const CellId> m_chunkCellList;
+    std::span<const std::uint32_t> m_chunkNeighbourOffsets;
+    std::span<const ChunkId> m_chunkNeighbourList;
+    std::span<const CellId> m_lattice; // (n+1)² canonical ids per rhombus, for cellAt
+    // The tables a built sphere owns; empty in a view().
+    struct OwnTables
+    {
+        std::vector<Vec3> centres;
+        std::vector<CellId> neighbours;
+        std::vector<ChunkId> chunkOf;
+        std::vector<std::uint32_t> chunkOffsets;
+        std::vector<CellId> chunkCells;
+        std::vector<std::uint32_t> chunkNeighbourOffsets;
+        std::vector<ChunkId> chunkNeighbours;
+        std::vector<CellId> lattice;
+    } m_own;
+    std::vector<Face> m_faces; // the 20 icosahedron faces, for cellAt
     // cellAt may skip the 2-ring check when cos(angle(direction, best)) >= this: then no
     // cell outside best's 1-ring can win, even allowing for float rounding. 2 disables it.
     double m_skipRingCos = 2.0;

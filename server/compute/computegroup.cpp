@@ -36,6 +36,13 @@ std::size_t alignUp(std::size_t bytes)
     return (bytes + 63) & ~std::size_t(63);
 }
 
+/// What generateWorld() uses of the exchange while no world steps: the ground's two
+/// arrays and one noise field.
+std::size_t generationScratchBytes(std::uint32_t cells)
+{
+    return 2 * alignUp(cells) + alignUp(cells * sizeof(std::int64_t));
+}
+
 } // namespace
 
 struct ComputeGroup::Slot
@@ -70,6 +77,8 @@ struct ComputeGroup::Private
     Segment segment;
     std::unique_ptr<SegmentArena> arena;
     std::byte *exchange = nullptr;
+    /// Bytes from `exchange` to the sphere's tables.
+    std::size_t exchangeRegion = 0;
     std::vector<Slot> workerSlots;
     ComputeStats stats;
     std::uint64_t sequence = 0;
@@ -289,9 +298,15 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
     const int parts = options.workers * options.partsPerWorker;
     const std::size_t exchangeBytes = sim::Automaton::exchangeBytesFor(*sphere, parts);
     const std::size_t arrayBytes = sim::World::arrayBytesFor(sphere->cellCount());
-    const std::size_t payload = alignUp(arrayBytes) + exchangeBytes;
-    // Pages are only backed once written: the arrays entirely, the exchange's worst-case
-    // lists a little. Refuse when /dev/shm cannot hold what will be written for certain.
+    // The sphere's tables go last, when asked for and /dev/shm has room for them: the
+    // workers read them there rather than each building its own.
+    const std::size_t tablesBytes = sphereTablesBytes(sphere->tables());
+    const std::size_t exchangeRegion
+        = alignUp(std::max(exchangeBytes, generationScratchBytes(sphere->cellCount())));
+    // Pages are only backed once written: the arrays and the sphere entirely, the
+    // exchange's worst-case lists a little. Refuse when /dev/shm cannot hold what will be
+    // written for certain.
+    bool shareSphere = options.shareSphere;
     struct statvfs shm
     {};
     if (::statvfs("/dev/shm", &shm) == 0) {
@@ -302,7 +317,17 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                                      "need about %2 MiB")
                                       .arg(free >> 20)
                                       .arg(needed >> 20));
+        if (shareSphere && free < needed + tablesBytes) {
+            qCInfo(lcCompute).noquote()
+                << tr("/dev/shm has %1 MiB free, too little to share the planet's geometry "
+                      "(%2 MiB) with the workers: each builds its own")
+                       .arg(free >> 20)
+                       .arg(tablesBytes >> 20);
+            shareSphere = false;
+        }
     }
+    const std::size_t sphereBytes = shareSphere ? tablesBytes : 0;
+    const std::size_t payload = alignUp(arrayBytes) + exchangeRegion + sphereBytes;
     auto segment = Segment::create(payload);
     if (!segment)
         return tl::unexpected(segment.error());
@@ -319,9 +344,19 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
     std::copy(partCells.begin(), partCells.end(), job.partCells);
     std::memset(job.contentVersion, 0, sizeof job.contentVersion);
     std::memcpy(job.contentVersion, contentVersion.constData(), std::size_t(contentVersion.size()));
+    job.sphere = SphereTablesPlace{}; // no tables: each worker builds its own
+    if (shareSphere) {
+        job.sphere = copySphereTables(sphere->tables(),
+                                      reinterpret_cast<std::byte *>(d->segment.control()),
+                                      std::size_t(d->segment.payload()
+                                                  - reinterpret_cast<std::byte *>(d->segment.control()))
+                                          + alignUp(arrayBytes) + exchangeRegion);
+    }
+    d->stats.sphereBytes = sphereBytes;
 
     d->arena = std::make_unique<SegmentArena>(d->segment.payload(), alignUp(arrayBytes));
     d->exchange = d->segment.payload() + alignUp(arrayBytes);
+    d->exchangeRegion = exchangeRegion;
     d->stats.workers = options.workers;
     d->stats.parts = parts;
     d->stats.partsRun.assign(std::size_t(options.workers), 0);
@@ -563,9 +598,8 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     std::byte *terrainOut = d->exchange;
     std::byte *elevationOut = d->exchange + alignUp(cells);
     std::byte *noiseOut = d->exchange + 2 * alignUp(cells);
-    const std::size_t scratch = 2 * alignUp(cells) + alignUp(cells * sizeof(std::int64_t));
-    if (scratch > d->segment.size() - std::size_t(d->exchange - d->segment.payload())
-                      - sizeof(ControlBlock))
+    const std::size_t scratch = generationScratchBytes(cells);
+    if (scratch > d->exchangeRegion)
         return tl::unexpected(tr("the shared segment is too small to generate the world in"));
     // Zeros again afterwards, whatever happens: the exchange's part headers hold the stamps
     // the automaton checks, and a leftover byte pattern must never pass for one.

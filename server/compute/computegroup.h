@@ -42,6 +42,9 @@ struct ComputeOptions
     std::chrono::milliseconds maxBackoff{10000};
     /// Failures in a row after which a slot is given up (reported, not restarted).
     int maxFailures = 5;
+    /// Copy the planet's geometry (HexSphere's tables) into the segment once, for the
+    /// workers to read there (when /dev/shm has room); false: each worker builds its own.
+    bool shareSphere = true;
 };
 
 /// What a ComputeGroup has been through, for /api/v1/status, logs and tests.
@@ -61,6 +64,10 @@ struct ComputeStats
     /// Bytes of world state copied between the server's memory and the segment: the
     /// arrays moved in at start (and out at the end); never per tick.
     std::uint64_t bytesCopied = 0;
+    /// Bytes of the sphere's tables copied into the segment at start, for the workers to
+    /// share (geometry, not world state: not in bytesCopied); 0 when each worker builds
+    /// its own (ComputeOptions::shareSphere).
+    std::uint64_t sphereBytes = 0;
     /// One line per slot given up after repeated failures, with the last error.
     QStringList givenUp;
     QString lastError;

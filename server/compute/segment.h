@@ -1,5 +1,7 @@
 // server/compute/segment.h
 #pragma once
+#include "geometry/hexsphere.h"
+
 #include <QString>
 #include <QStringList>
 
@@ -18,7 +20,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 6;
+inline constexpr std::uint32_t kLayoutVersion = 7;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 /// The most automaton parts a world is split into (several per worker: see StepJob).
@@ -69,6 +71,43 @@ enum class StepArray : int {
     Count,
 };
 
+/// The tables of the world's HexSphere, copied into the segment once by the server, so
+/// that its workers read them there instead of each building its own (120 MiB at n=512).
+enum class SphereTable : int {
+    Centres,
+    Neighbours,
+    ChunkOf,
+    ChunkOffsets,
+    ChunkCells,
+    ChunkNeighbourOffsets,
+    ChunkNeighbours,
+    Lattice,
+    Count,
+};
+
+/// Where the sphere's tables lie in a segment (StepJob::sphere): byte offsets from the
+/// segment's start, each aligned to 64, and entry counts. All zero: the segment has none,
+/// and a worker builds its own (when /dev/shm had no room for them).
+struct SphereTablesPlace
+{
+    std::uint64_t offsets[static_cast<int>(SphereTable::Count)];
+    std::uint64_t counts[static_cast<int>(SphereTable::Count)];
+    double skipRingCos; ///< HexSphereTables::skipRingCos
+
+    bool present() const { return counts[static_cast<int>(SphereTable::Centres)] != 0; }
+};
+
+/// Bytes the sphere's tables take in a segment, each table's start aligned to 64.
+std::size_t sphereTablesBytes(const geometry::HexSphereTables &tables);
+/// Copies the sphere's tables to `base` + `offset` (aligned to 64), that is
+/// sphereTablesBytes() bytes, and says where they are.
+SphereTablesPlace copySphereTables(const geometry::HexSphereTables &tables, std::byte *base,
+                                   std::size_t offset);
+/// The sphere's tables as placed in a mapping of `size` bytes at `base`; refuses a place
+/// that leaves the mapping or is misaligned.
+tl::expected<geometry::HexSphereTables, QString>
+sphereTablesAt(const SphereTablesPlace &place, const std::byte *base, std::size_t size);
+
 /// StepJob::partState of a part the server runs itself, and the flag added to a part's
 /// state once its phase is finished (who ran it stays in the low bits).
 inline constexpr std::uint32_t kPartServer = 0xFFFF;
@@ -95,6 +134,8 @@ struct StepJob
     /// The partition table: part i steps the cells [partCells[i], partCells[i + 1]) (and
     /// part 0 the twelve pentagons among them), for i < parts.
     std::uint32_t partCells[kMaxParts + 1];
+    /// The world's HexSphere(subdivisions, chunkSplit) tables.
+    SphereTablesPlace sphere;
 
     // The job.
     std::uint64_t sequence; ///< bumped for every job; answered in WorkerSlot::done

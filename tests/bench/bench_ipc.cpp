@@ -4,6 +4,7 @@
 //
 //   build/bin/bench_ipc [--rounds N] [--worker PATH] [--ticks N] [--batches N]
 //                       [--wakeup futex|eventfd|signal] [--size N]... [--parts-per-worker N]
+//                       [--own-sphere]
 //
 // Latency, per method: start hexsphere-worker --ping on a fresh segment, warm up, then time
 // --rounds round trips (wake the worker, wait for its wake-up back). The baseline: a forked
@@ -30,6 +31,12 @@
 // and the summary gives the most that halving the workers' part could yield (Amdahl)
 // and each phase's time with 1 and with 2 workers (which phase does not halve).
 //
+// Worker memory, per n: one worker started on a copy of the same state reading the
+// planet's geometry (HexSphere's tables) from the segment, as the server starts them, and
+// one building its own (ComputeOptions::shareSphere off, the baseline), each stepping the
+// warm-up ticks; then each worker's private memory (Pss_Anon of /proc/PID/smaps_rollup:
+// the pages only it has) and the bytes of geometry in the segment.
+//
 // Progress goes to stderr; stdout gets the tables, then as its last line a JSON object with
 // the figures (null for one not measured).
 #include "busyfactory.h"
@@ -45,6 +52,8 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFile>
+#include <QRegularExpression>
 
 #include <algorithm>
 #include <array>
@@ -372,7 +381,49 @@ struct SizeResult
     bool consistent = true;
     /// One line per failed configuration and per disagreement.
     QStringList problems;
+    /// A worker's private memory reading the shared sphere / building its own, and the
+    /// sphere's bytes in the segment (measureWorkerMemory()).
+    std::optional<std::uint64_t> workerPrivateShared;
+    std::optional<std::uint64_t> workerPrivateOwnSphere;
+    std::uint64_t sphereBytes = 0;
 };
+
+/// The anonymous pages of process `pid` only it has (Pss_Anon in smaps_rollup), in bytes.
+std::optional<std::uint64_t> privateBytes(qint64 pid)
+{
+    QFile file(QStringLiteral("/proc/%1/smaps_rollup").arg(pid));
+    if (pid <= 0 || !file.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    static const QRegularExpression line(QStringLiteral("^Pss_Anon:\\s+(\\d+) kB$"),
+                                         QRegularExpression::MultilineOption);
+    const QRegularExpressionMatch match = line.match(QString::fromLatin1(file.readAll()));
+    if (!match.hasMatch())
+        return std::nullopt;
+    return match.captured(1).toULongLong() * 1024;
+}
+
+/// Starts one worker on a copy of `snapshot`, sharing the sphere's tables or not, steps
+/// `ticks` ticks and returns its private memory (and the sphere's bytes in the segment).
+std::optional<std::uint64_t> measureWorkerMemory(const hex::sim::WorldState &snapshot,
+                                                 const std::shared_ptr<const hex::sim::Content> &content,
+                                                 ComputeOptions options, bool shareSphere, int ticks,
+                                                 std::uint64_t *sphereBytes)
+{
+    hex::sim::World world{hex::sim::WorldState(snapshot), content, 1};
+    options.workers = 1;
+    options.shareSphere = shareSphere;
+    auto started = ComputeGroup::start(world, options);
+    if (!started)
+        return std::nullopt;
+    for (int t = 0; t < ticks; ++t)
+        world.step();
+    const ComputeStats stats = (*started)->stats();
+    if (sphereBytes)
+        *sphereBytes = stats.sphereBytes;
+    if (stats.running != 1 || stats.crashes != 0)
+        return std::nullopt;
+    return privateBytes((*started)->workerPid(0));
+}
 
 /// Generates the world of `n`, then measures every configuration on copies of it. All
 /// configurations live at once and their batches take turns (in a rotating order), so
@@ -405,6 +456,12 @@ SizeResult measureSize(int n, const std::shared_ptr<const hex::sim::Content> &co
     }
     size.cells = snapshot->cellCount();
     size.structures = snapshot->machines.size();
+
+    std::fprintf(stderr, "n=%d: a worker's memory, sharing the sphere and building its own...\n", n);
+    size.workerPrivateShared
+        = measureWorkerMemory(*snapshot, content, options, true, 20, &size.sphereBytes);
+    size.workerPrivateOwnSphere
+        = measureWorkerMemory(*snapshot, content, options, false, 20, nullptr);
 
     std::array<Run, kConfigs.size()> runs;
     for (std::size_t i = 0; i < kConfigs.size(); ++i)
@@ -637,8 +694,12 @@ int main(int argc, char *argv[])
         QStringLiteral("Automaton parts per worker in the throughput runs (default: the "
                        "server's)."),
         QStringLiteral("n"));
+    const QCommandLineOption ownSphereOption(
+        QStringLiteral("own-sphere"),
+        QStringLiteral("The throughput runs' workers build their own copy of the planet's "
+                       "geometry instead of reading the one in the segment."));
     parser.addOptions({roundsOption, workerOption, ticksOption, batchesOption, wakeupOption,
-                       sizeOption, partsOption});
+                       sizeOption, partsOption, ownSphereOption});
     parser.process(app);
     bool ok = false;
     const int rounds = parser.value(roundsOption).toInt(&ok);
@@ -742,6 +803,7 @@ int main(int argc, char *argv[])
     options.method = throughputMethod;
     options.program = worker;
     options.partsPerWorker = partsPerWorker;
+    options.shareSphere = !parser.isSet(ownSphereOption);
     std::vector<SizeResult> results;
     for (const int n : sizes)
         results.push_back(measureSize(n, content, options, plan));
@@ -869,6 +931,27 @@ int main(int argc, char *argv[])
         }
     }
 
+    const auto mib = [](std::optional<std::uint64_t> bytes) -> std::optional<double> {
+        return bytes ? std::optional<double>(double(*bytes) / (1024.0 * 1024.0)) : std::nullopt;
+    };
+    std::printf("\nworker memory: private (Pss_Anon) of 1 worker after 20 ticks, reading the "
+                "planet's geometry in the segment / building its own (the baseline)\n");
+    std::printf("%4s %16s %16s %10s %18s\n", "n", "shared sphere", "own sphere", "saved",
+                "sphere in segment");
+    for (const SizeResult &size : results) {
+        const auto shown = [&](std::optional<std::uint64_t> bytes) {
+            return bytes ? formatBytes(double(*bytes)) : QStringLiteral("not measured");
+        };
+        const QString saved = size.workerPrivateShared && size.workerPrivateOwnSphere
+                                  ? formatBytes(double(*size.workerPrivateOwnSphere)
+                                                - double(*size.workerPrivateShared))
+                                  : QStringLiteral("-");
+        std::printf("%4d %16s %16s %10s %18s\n", size.n,
+                    qPrintable(shown(size.workerPrivateShared)),
+                    qPrintable(shown(size.workerPrivateOwnSphere)), qPrintable(saved),
+                    qPrintable(formatBytes(double(size.sphereBytes))));
+    }
+
     std::optional<double> bytesPerTick;
     bool consistent = true;
     for (const SizeResult &size : results) {
@@ -947,6 +1030,14 @@ int main(int argc, char *argv[])
         }
         json.add(QStringLiteral("bytes_copied_at_start_n%1").arg(n),
                  two ? std::optional<double>(double(two->bytesAtStart)) : std::nullopt, 0);
+        json.add(QStringLiteral("worker_private_mib_n%1").arg(n),
+                 size ? mib(size->workerPrivateShared) : std::nullopt, 1);
+        json.add(QStringLiteral("worker_private_mib_own_sphere_n%1").arg(n),
+                 size ? mib(size->workerPrivateOwnSphere) : std::nullopt, 1);
+        json.add(QStringLiteral("sphere_in_segment_mib_n%1").arg(n),
+                 size ? std::optional<double>(double(size->sphereBytes) / (1024.0 * 1024.0))
+                      : std::nullopt,
+                 1);
     }
     json.add(QStringLiteral("wakeup_method"),
              QLatin1Char('"') + wakeMethodName(throughputMethod) + QLatin1Char('"'));

@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <random>
 #include <set>
@@ -119,6 +120,10 @@ private slots:
     void chunksPartitionCells();
     void sizesFromSubdivisions_data();
     void sizesFromSubdivisions();
+    void viewReadsCopiedTables_data();
+    void viewReadsCopiedTables();
+    void viewRefusesTablesOfAnotherSize_data();
+    void viewRefusesTablesOfAnotherSize();
 };
 
 void tst_HexSphere::countsAndPentagons_data()
@@ -490,6 +495,132 @@ void tst_HexSphere::sizesFromSubdivisions()
     QFETCH(int, split);
     QCOMPARE(quint64(HexSphere::cellCountFor(subdivisions)), cells);
     QCOMPARE(HexSphere::defaultChunkSplit(subdivisions), split);
+}
+
+/// A sphere's tables copied, one after another, into one block: as the server lays them
+/// out in the segment its compute workers map.
+struct CopiedTables
+{
+    explicit CopiedTables(const HexSphereTables &from)
+    {
+        bytes.resize(from.centres.size_bytes() + from.neighbours.size_bytes()
+                     + from.chunkOf.size_bytes() + from.chunkOffsets.size_bytes()
+                     + from.chunkCells.size_bytes() + from.chunkNeighbourOffsets.size_bytes()
+                     + from.chunkNeighbours.size_bytes() + from.lattice.size_bytes());
+        std::size_t used = 0;
+        auto copy = [&](auto span) {
+            using T = typename decltype(span)::element_type; // const, 4-byte aligned
+            std::memcpy(bytes.data() + used, span.data(), span.size_bytes());
+            const std::span<T> placed(reinterpret_cast<T *>(bytes.data() + used), span.size());
+            used += span.size_bytes();
+            return placed;
+        };
+        tables.centres = copy(from.centres);
+        tables.neighbours = copy(from.neighbours);
+        tables.chunkOf = copy(from.chunkOf);
+        tables.chunkOffsets = copy(from.chunkOffsets);
+        tables.chunkCells = copy(from.chunkCells);
+        tables.chunkNeighbourOffsets = copy(from.chunkNeighbourOffsets);
+        tables.chunkNeighbours = copy(from.chunkNeighbours);
+        tables.lattice = copy(from.lattice);
+        tables.skipRingCos = from.skipRingCos;
+    }
+
+    std::vector<std::byte> bytes;
+    HexSphereTables tables;
+};
+
+void tst_HexSphere::viewReadsCopiedTables_data()
+{
+    QTest::addColumn<int>("subdivisions");
+    QTest::addColumn<int>("chunkSplit");
+    QTest::newRow("n=1") << 1 << 0;
+    QTest::newRow("n=16 split 4×4") << 16 << 4;
+    QTest::newRow("n=64, default split") << 64 << 0;
+    QTest::newRow("n=64 split 3×3, uneven chunks") << 64 << 3;
+}
+
+void tst_HexSphere::viewReadsCopiedTables()
+{
+    QFETCH(int, subdivisions);
+    QFETCH(int, chunkSplit);
+    const HexSphere built(subdivisions, chunkSplit);
+    // The copy is all the view has: the built sphere's tables are not read through it.
+    const CopiedTables copy(built.tables());
+    QVERIFY(copy.tables.centres.data() != built.tables().centres.data());
+    const auto view = HexSphere::view(subdivisions, chunkSplit, copy.tables);
+    QVERIFY2(view, view ? "" : qPrintable(view.error()));
+    const HexSphere &sphere = **view;
+    QCOMPARE(sphere.tables().centres.data(), copy.tables.centres.data());
+    QCOMPARE(sphere.subdivisions(), built.subdivisions());
+    QCOMPARE(sphere.chunkSplit(), built.chunkSplit());
+    QCOMPARE(sphere.cellCount(), built.cellCount());
+    QCOMPARE(sphere.chunkCount(), built.chunkCount());
+    // It owns only its 20 faces.
+    QVERIFY(sphere.memoryBytes() < 4096);
+    QVERIFY(built.memoryBytes() > sphere.memoryBytes());
+
+    for (CellId c = 0; c < built.cellCount(); ++c) {
+        QCOMPARE(bitsOf(sphere.centre(c)), bitsOf(built.centre(c)));
+        const auto a = sphere.neighbours(c);
+        const auto b = built.neighbours(c);
+        QVERIFY(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+        QCOMPARE(sphere.chunkOf(c), built.chunkOf(c));
+        const CellCorners ca = sphere.corners(c);
+        const CellCorners cb = built.corners(c);
+        QCOMPARE(ca.count, cb.count);
+        for (int k = 0; k < ca.count; ++k)
+            QCOMPARE(bitsOf(ca.points[std::size_t(k)]), bitsOf(cb.points[std::size_t(k)]));
+    }
+    for (ChunkId chunk = 0; chunk < built.chunkCount(); ++chunk) {
+        const auto a = sphere.chunkCells(chunk);
+        const auto b = built.chunkCells(chunk);
+        QVERIFY(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+        const auto na = sphere.chunkNeighbours(chunk);
+        const auto nb = built.chunkNeighbours(chunk);
+        QVERIFY(std::equal(na.begin(), na.end(), nb.begin(), nb.end()));
+    }
+    for (const Vec3 &direction : randomDirections(20'000, 0x71e3 + subdivisions))
+        QCOMPARE(sphere.cellAt(direction), built.cellAt(direction));
+}
+
+void tst_HexSphere::viewRefusesTablesOfAnotherSize_data()
+{
+    QTest::addColumn<int>("subdivisions");
+    QTest::addColumn<int>("chunkSplit");
+    QTest::addColumn<int>("shortTable"); // -1: none
+    QTest::addColumn<QString>("expectedError");
+    QTest::newRow("another n") << 17 << 0 << -1 << "centre table holds 2562 entries, not 2892";
+    QTest::newRow("another split") << 16 << 2 << -1 << "chunk offset table holds 161 entries, not 41";
+    QTest::newRow("n out of range") << 0 << 0 << -1 << "1 to 1024 subdivisions, not 0";
+    QTest::newRow("split out of range") << 16 << 17 << -1 << "chunk split of 17 does not fit 16";
+    QTest::newRow("short neighbours") << 16 << 4 << 1 << "neighbour table holds";
+    QTest::newRow("short cell chunks") << 16 << 4 << 2 << "cell chunk table holds";
+    QTest::newRow("short chunk cells") << 16 << 4 << 4 << "chunk cell table holds";
+    QTest::newRow("short chunk neighbours") << 16 << 4 << 6 << "chunk neighbour table holds";
+    QTest::newRow("short lattice") << 16 << 4 << 7 << "lattice table holds";
+}
+
+void tst_HexSphere::viewRefusesTablesOfAnotherSize()
+{
+    QFETCH(int, subdivisions);
+    QFETCH(int, chunkSplit);
+    QFETCH(int, shortTable);
+    QFETCH(QString, expectedError);
+    const HexSphere built(16, 4);
+    HexSphereTables tables = built.tables();
+    auto shorten = [](auto &span) { span = span.first(span.size() - 1); };
+    switch (shortTable) {
+    case 1: shorten(tables.neighbours); break;
+    case 2: shorten(tables.chunkOf); break;
+    case 4: shorten(tables.chunkCells); break;
+    case 6: shorten(tables.chunkNeighbours); break;
+    case 7: shorten(tables.lattice); break;
+    default: break;
+    }
+    const auto view = HexSphere::view(subdivisions, chunkSplit, tables);
+    QVERIFY(!view);
+    QVERIFY2(view.error().contains(expectedError), qPrintable(view.error()));
 }
 
 QTEST_APPLESS_MAIN(tst_HexSphere)

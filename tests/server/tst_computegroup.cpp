@@ -508,12 +508,15 @@ void tst_ComputeGroup::identicalToInProcess_data()
     QTest::addColumn<int>("subdivisions");
     QTest::addColumn<int>("threads");
     QTest::addColumn<int>("workers");
+    QTest::addColumn<bool>("shareSphere");
     for (const int n : {64, 128}) {
         const QByteArray size = "n=" + QByteArray::number(n);
-        QTest::newRow(size + ", two threads in-process") << n << 2 << 0;
-        QTest::newRow(size + ", one worker process") << n << 1 << 1;
-        QTest::newRow(size + ", two worker processes") << n << 1 << 2;
+        QTest::newRow(size + ", two threads in-process") << n << 2 << 0 << true;
+        QTest::newRow(size + ", one worker process") << n << 1 << 1 << true;
+        QTest::newRow(size + ", two worker processes") << n << 1 << 2 << true;
     }
+    QTest::newRow("n=64, two worker processes, each building its own sphere")
+        << 64 << 1 << 2 << false;
 }
 
 void tst_ComputeGroup::identicalToInProcess()
@@ -521,6 +524,7 @@ void tst_ComputeGroup::identicalToInProcess()
     QFETCH(int, subdivisions);
     QFETCH(int, threads);
     QFETCH(int, workers);
+    QFETCH(bool, shareSphere);
     // Workers for the first kGrouped ticks, then the group goes away and the World steps on
     // by itself: the arrays must have come back intact.
     constexpr std::uint64_t kGrouped = 200;
@@ -544,10 +548,16 @@ void tst_ComputeGroup::identicalToInProcess()
     timer.start();
     std::unique_ptr<ComputeGroup> group;
     if (workers > 0) {
-        auto started = ComputeGroup::start(*world, optionsFor(workers, WakeMethod::Futex));
+        ComputeOptions options = optionsFor(workers, WakeMethod::Futex);
+        options.shareSphere = shareSphere;
+        auto started = ComputeGroup::start(*world, options);
         QVERIFY2(started, qPrintable(errorOf(started)));
         group = std::move(*started);
         QCOMPARE(world->stepRunner(), group.get());
+        // The workers read the planet's geometry in the segment, or build their own.
+        QCOMPARE(group->stats().sphereBytes,
+                 shareSphere ? std::uint64_t(sphereTablesBytes(world->state().sphere->tables()))
+                             : std::uint64_t(0));
         QCOMPARE(group->partCount(), workers * ComputeOptions{}.partsPerWorker);
         QVERIFY(QFile::exists(QStringLiteral("/dev/shm/") + group->segmentName()));
         for (int slot = 0; slot < workers; ++slot)
@@ -1100,6 +1110,8 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe_data()
     QTest::addColumn<QString>("damage");
     QTest::addColumn<QStringList>("expectedInMessage");
     QTest::newRow("a matching world is served") << QString() << QStringList();
+    QTest::newRow("a segment without the sphere's tables is served")
+        << QStringLiteral("no sphere") << QStringList();
     QTest::newRow("content of another version")
         << QStringLiteral("content")
         << QStringList{QStringLiteral("\"not-the-shipped-content\""),
@@ -1112,6 +1124,13 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe_data()
         << QStringLiteral("exchange") << QStringList{QStringLiteral("exchange")};
     QTest::newRow("another partition table")
         << QStringLiteral("partition") << QStringList{QStringLiteral("part 1")};
+    QTest::newRow("a sphere table of another size")
+        << QStringLiteral("sphere size")
+        << QStringList{QStringLiteral("neighbour table holds %1 entries, not %2")
+                           .arg(geometry::HexSphere::cellCountFor(16) * 6 - 1)
+                           .arg(geometry::HexSphere::cellCountFor(16) * 6)};
+    QTest::newRow("a sphere table outside the segment")
+        << QStringLiteral("sphere place") << QStringList{QStringLiteral("does not lie within")};
 }
 
 void tst_ComputeGroup::workerRefusesWorldItCannotServe()
@@ -1124,9 +1143,12 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     // in the payload, 64-byte aligned, and the StepJob describing them.
     auto world = newWorld(kSubdivisions, 1);
     const std::size_t exchangeBytes = world->exchangeBytes(1);
-    auto segment = Segment::create(world->arrayBytes() + exchangeBytes + 64);
+    const geometry::HexSphereTables sphereTables = world->state().sphere->tables();
+    const std::size_t payload
+        = world->arrayBytes() + exchangeBytes + sphereTablesBytes(sphereTables) + 2 * 64;
+    auto segment = Segment::create(payload);
     QVERIFY2(segment, qPrintable(errorOf(segment)));
-    SegmentArena resource(segment->payload(), world->arrayBytes() + exchangeBytes + 64);
+    SegmentArena resource(segment->payload(), payload);
     world->placeArrays(&resource);
     // Back into the heap before the segment goes, whatever happens below.
     const auto restore
@@ -1166,6 +1188,10 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     job.offsets[int(StepArray::ResourceAmount)] = offset(s.resourceAmount.data());
     job.offsets[int(StepArray::Dirty)] = offset(world->dirtyMarks());
     job.offsets[int(StepArray::Exchange)] = offset(exchange);
+    auto *sphereAt = static_cast<std::byte *>(
+        resource.allocate(sphereTablesBytes(sphereTables), 64));
+    job.sphere = copySphereTables(sphereTables, reinterpret_cast<std::byte *>(segment->control()),
+                                  offset(sphereAt));
 
     if (damage == QLatin1String("content")) {
         std::strcpy(job.contentVersion, "not-the-shipped-content");
@@ -1177,6 +1203,12 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
         QVERIFY(job.exchangeBytes != exchangeBytes);
         // Both sizes, so that whoever reads it sees the programs disagree.
         expectedInMessage << QString::number(job.exchangeBytes) << QString::number(exchangeBytes);
+    } else if (damage == QLatin1String("no sphere")) {
+        job.sphere = SphereTablesPlace{}; // the worker builds its own
+    } else if (damage == QLatin1String("sphere size")) {
+        --job.sphere.counts[int(SphereTable::Neighbours)];
+    } else if (damage == QLatin1String("sphere place")) {
+        job.sphere.offsets[int(SphereTable::Lattice)] = segment->size() - 64;
     } else if (damage == QLatin1String("partition")) {
         job.partCells[1] -= 256; // the part would end a chunk early
         expectedInMessage << QString::number(job.partCells[1]) << QString::number(partCells[1]);
@@ -1185,7 +1217,7 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     WorkerProcess worker(*segment, 0);
     const bool ok
         = worker.start(workerBinary(), WakeMethod::Futex, WakerOptions{}, 30s, WorkerMode::Step);
-    if (damage.isEmpty()) {
+    if (damage.isEmpty() || damage == QLatin1String("no sphere")) {
         QVERIFY2(ok, qPrintable(worker.errorString()));
         QCOMPARE(segment->slot(0).state.load(), std::uint32_t(SlotState::Ready));
         QVERIFY2(worker.stop(30s), qPrintable(worker.errorString()));

@@ -229,10 +229,11 @@ void tst_Wakeup::attachRefusesWrongLayoutInProcess()
 {
     auto segment = Segment::create();
     QVERIFY2(segment, qPrintable(errorOf(segment)));
-    segment->control()->layoutVersion = 7;
+    const std::uint32_t other = kLayoutVersion + 1;
+    segment->control()->layoutVersion = other;
     const auto attached = Segment::attach(segment->name());
     QVERIFY(!attached);
-    QVERIFY2(attached.error().contains(QLatin1String("layout version 7")),
+    QVERIFY2(attached.error().contains(QStringLiteral("layout version %1").arg(other)),
              qPrintable(errorOf(attached)));
     QVERIFY2(attached.error().contains(QStringLiteral("layout version %1").arg(kLayoutVersion)),
              qPrintable(errorOf(attached)));

@@ -215,7 +215,22 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         return fail(ExitWrongWorld, tr("the world is split into %1 parts; a worker takes 1 to %2")
                                         .arg(job.parts)
                                         .arg(kMaxParts));
-    const auto sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
+    // The sphere's tables as the server copied them into the segment, shared; only when
+    // /dev/shm had no room for them does this worker build its own.
+    std::shared_ptr<const geometry::HexSphere> sphere;
+    if (job.sphere.present()) {
+        const auto tables = sphereTablesAt(
+            job.sphere, reinterpret_cast<const std::byte *>(segment->control()), segment->size());
+        if (!tables)
+            return fail(ExitWrongWorld, tables.error());
+        auto view = geometry::HexSphere::view(job.subdivisions, job.chunkSplit, *tables);
+        if (!view)
+            return fail(ExitWrongWorld, tr("the segment's sphere does not fit its world: %1")
+                                            .arg(view.error()));
+        sphere = std::move(*view);
+    } else {
+        sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
+    }
     sim::Automaton automaton(sphere, *content);
     automaton.setPartCount(int(job.parts));
     const std::vector<sim::CellId> partCells = automaton.partCells();
