@@ -248,7 +248,7 @@ std::unique_ptr<sim::World> GameServer::newWorld(std::shared_ptr<const sim::Cont
 {
     const QString generating = tr("Generating the world “%1”…").arg(m_config.worldName);
     emit progress(generating, 0, 0);
-    auto sphere = std::make_shared<const geometry::HexSphere>(m_config.subdivisions);
+    auto sphere = geometry::HexSphere::shared(m_config.subdivisions);
     if (const int workers = resolveWorkers(m_config.workers, m_config.subdivisions); workers > 0) {
         removeStaleSegments(0);
         auto group = compute::ComputeGroup::create(sphere, *content, computeOptionsFor(m_config, workers));

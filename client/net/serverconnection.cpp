@@ -406,9 +406,9 @@ void ServerConnection::handleWorldInfo(const protocol::WorldInfo &info)
     if (!m_sphere || m_sphere->subdivisions() != int(n) || m_sphere->chunkSplit() != chunkSplit) {
         QElapsedTimer timer;
         timer.start();
-        m_sphere = std::make_shared<const geometry::HexSphere>(int(n), chunkSplit);
-        qCInfo(lcNet).nospace() << "tick " << info.tick() << ": built sphere n=" << n
-                                << ", k=" << chunkSplit << " in " << timer.elapsed() << " ms";
+        m_sphere = geometry::HexSphere::shared(int(n), chunkSplit);
+        qCInfo(lcNet).nospace() << "tick " << info.tick() << ": sphere n=" << n
+                                << ", k=" << chunkSplit << " ready in " << timer.elapsed() << " ms";
     }
     const bool sameWorld = m_world.subdivisions == int(n) && m_world.seed == info.seed()
                            && m_playerId == info.player_id();

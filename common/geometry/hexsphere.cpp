@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <numbers>
 
 // How the sphere is laid out
@@ -139,6 +141,24 @@ HexSphere::HexSphere(int subdivisions, int chunkSplit)
     useOwnTables();
     buildFaces();
     buildSearchBound();
+}
+
+std::shared_ptr<const HexSphere> HexSphere::shared(int subdivisions, int chunkSplit)
+{
+    const int k = chunkSplit == 0 ? defaultChunkSplit(subdivisions) : chunkSplit;
+    static std::mutex mutex;
+    static std::map<std::pair<int, int>, std::weak_ptr<const HexSphere>> spheres;
+    const std::scoped_lock lock(mutex);
+    std::weak_ptr<const HexSphere> &slot = spheres[{subdivisions, k}];
+    if (auto sphere = slot.lock())
+        return sphere;
+    // Forget the spheres nobody holds any more.
+    std::erase_if(spheres, [&slot](const auto &entry) {
+        return entry.second.expired() && &entry.second != &slot;
+    });
+    auto sphere = std::make_shared<const HexSphere>(subdivisions, k);
+    slot = sphere;
+    return sphere;
 }
 
 tl::expected<std::shared_ptr<const HexSphere>, QString>

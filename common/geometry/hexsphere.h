@@ -69,6 +69,12 @@ public:
     static tl::expected<std::shared_ptr<const HexSphere>, QString>
     view(int subdivisions, int chunkSplit, const HexSphereTables &tables);
 
+    /// This process's HexSphere(subdivisions, chunkSplit), built on first use and shared
+    /// by every caller while any of them holds it: a game hosted in the client and the
+    /// client's own view of it use one copy (120 MiB at n=512). Thread-safe; a caller
+    /// that comes while another builds the same sphere waits for it.
+    static std::shared_ptr<const HexSphere> shared(int subdivisions, int chunkSplit = 0);
+
     HexSphere(const HexSphere &) = delete;
     HexSphere &operator=(const HexSphere &) = delete;
 

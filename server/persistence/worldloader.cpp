@@ -53,7 +53,7 @@ restoreWorld(WorldStore &store, std::shared_ptr<const sim::Content> content, int
             << summary.contentVersion << ", this is " << content->version
             << "; its replay is checked against the saved hash";
     }
-    auto sphere = std::make_shared<const geometry::HexSphere>(summary.subdivisions);
+    auto sphere = geometry::HexSphere::shared(summary.subdivisions);
     auto state = decodeSnapshotState(*loaded, sphere, *content, std::max(2, threads));
     if (!state)
         return tl::make_unexpected(state.error());

@@ -10,6 +10,7 @@
 #include <numbers>
 #include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 using namespace hex::geometry;
@@ -124,6 +125,7 @@ private slots:
     void viewReadsCopiedTables();
     void viewRefusesTablesOfAnotherSize_data();
     void viewRefusesTablesOfAnotherSize();
+    void sharedIsOneCopyPerSize();
 };
 
 void tst_HexSphere::countsAndPentagons_data()
@@ -621,6 +623,38 @@ void tst_HexSphere::viewRefusesTablesOfAnotherSize()
     const auto view = HexSphere::view(subdivisions, chunkSplit, tables);
     QVERIFY(!view);
     QVERIFY2(view.error().contains(expectedError), qPrintable(view.error()));
+}
+
+void tst_HexSphere::sharedIsOneCopyPerSize()
+{
+    // Two threads asking at once get the one sphere.
+    std::shared_ptr<const HexSphere> fromThread;
+    std::thread other([&fromThread] { fromThread = HexSphere::shared(96); });
+    const auto sphere = HexSphere::shared(96);
+    other.join();
+    QVERIFY(sphere);
+    QCOMPARE(fromThread.get(), sphere.get());
+    QCOMPARE(sphere->subdivisions(), 96);
+    QCOMPARE(sphere->chunkSplit(), HexSphere::defaultChunkSplit(96));
+    // 0 is the default split, spelled out or not; another split is another sphere.
+    QCOMPARE(HexSphere::shared(96, HexSphere::defaultChunkSplit(96)).get(), sphere.get());
+    auto split = HexSphere::shared(96, 3);
+    QVERIFY(split.get() != sphere.get());
+    QCOMPARE(split->chunkSplit(), 3);
+    QVERIFY(HexSphere::shared(97).get() != sphere.get());
+
+    // Kept only while held: once nobody holds it, it is gone.
+    const std::weak_ptr<const HexSphere> watched = split;
+    fromThread.reset();
+    const std::weak_ptr<const HexSphere> watchedDefault = sphere;
+    QVERIFY(!watched.expired());
+    QCOMPARE(watched.lock()->chunkSplit(), 3);
+    split.reset();
+    QVERIFY(watched.expired());
+    QVERIFY(!watchedDefault.expired());
+    const auto again = HexSphere::shared(96, 3);
+    QCOMPARE(again->chunkSplit(), 3);
+    QCOMPARE(again->cellCount(), sphere->cellCount());
 }
 
 QTEST_APPLESS_MAIN(tst_HexSphere)
