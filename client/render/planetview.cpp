@@ -321,6 +321,12 @@ PlanetView::PlanetView(QWidget *parent)
                                                   QVector3D(0.0f, 0.5f, 1.0f));
     m_farLightDirection = new Qt3DRender::QParameter(QStringLiteral("lightDirection"),
                                                      QVector3D(0.0f, 0.5f, 1.0f));
+    for (std::size_t i = 0; i < m_centreShade.size(); ++i) {
+        m_centreShade[i] = new Qt3DRender::QParameter(QStringLiteral("centreShade"),
+                                                      m_cellShading.centre);
+        m_edgeShade[i] = new Qt3DRender::QParameter(QStringLiteral("cornerShade"),
+                                                    m_cellShading.edge);
+    }
     lightEntity->addComponent(m_light);
 
     auto *frameAction = new Qt3DLogic::QFrameAction(m_root);
@@ -384,7 +390,7 @@ void PlanetView::createPlanetEntity()
          new Qt3DRender::QParameter(QStringLiteral("lookRowShift"), kLookRowShift),
          m_lightDirection,
          new Qt3DRender::QParameter(QStringLiteral("lightIntensity"), kLightIntensity),
-         new Qt3DRender::QParameter(QStringLiteral("cornerShade"), PlanetMesh::kCornerShade)}));
+         m_centreShade[0], m_edgeShade[0]}));
 
     // The far planet: the same for every world, drawn whole.
     m_farPlanet = std::make_unique<MeshEntities>(m_root, 1);
@@ -399,7 +405,7 @@ void PlanetView::createPlanetEntity()
          new Qt3DRender::QParameter(QStringLiteral("cellIdMapSize"), kCellIdMapSize),
          m_farLightDirection,
          new Qt3DRender::QParameter(QStringLiteral("lightIntensity"), kLightIntensity),
-         new Qt3DRender::QParameter(QStringLiteral("cornerShade"), PlanetMesh::kCornerShade)}));
+         m_centreShade[1], m_edgeShade[1]}));
 
     std::vector<StructureShape> shapes;
     if (const auto content = sim::loadDefaultContent())
@@ -840,6 +846,23 @@ void PlanetView::applyCamera()
     const float unitsPerPixel = 2.0f * altitude
                                 * std::tan(m_orbit->fieldOfView() * 0.5f * kDegrees)
                                 / float(std::max(viewportSize().height(), 1));
+    // The cells' outlines fade out while cells shrink to a pixel or so (cellShading()).
+    const float cellPixels = m_sphere ? kCellArcTimesN / float(m_sphere->subdivisions())
+                                            * kPlanetRadius / unitsPerPixel
+                                      : kShadedCellPixels;
+    const float outline = std::clamp((cellPixels - kFlatCellPixels)
+                                         / (kShadedCellPixels - kFlatCellPixels),
+                                     0.0f, 1.0f);
+    const float mean = (1.0f + 2.0f * PlanetMesh::kCornerShade) / 3.0f;
+    const CellShading shading{mean + outline * (1.0f - mean),
+                              mean + outline * (PlanetMesh::kCornerShade - mean)};
+    if (shading.centre != m_cellShading.centre || shading.edge != m_cellShading.edge) {
+        m_cellShading = shading;
+        for (std::size_t i = 0; i < m_centreShade.size(); ++i) {
+            m_centreShade[i]->setValue(shading.centre);
+            m_edgeShade[i]->setValue(shading.edge);
+        }
+    }
     if (m_structures) {
         m_structures->setLightDirection(lightFrom);
         m_structures->setMinimumScale(kStructureMinimumPixels * unitsPerPixel);

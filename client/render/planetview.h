@@ -10,6 +10,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -151,6 +152,21 @@ public:
     /// drawn, for this view's height: the mesh is drawn closer in.
     float farViewDistance() const;
 
+    /// How the cells are shaded now: the factor at a cell's centre and at its edges.
+    /// Cells a few pixels wide and more are shaded from 1 to PlanetMesh::kCornerShade so
+    /// that their outlines read. Narrower, the outlines would only beat against the
+    /// pixels in moiré patterns: between kShadedCellPixels and kFlatCellPixels wide (at
+    /// the nearest point of the surface) both factors move to the cell's mean shade,
+    /// (1 + 2·kCornerShade)/3, so the globe keeps its brightness.
+    struct CellShading
+    {
+        float centre = 1.0f;
+        float edge = 1.0f;
+    };
+    CellShading cellShading() const { return m_cellShading; }
+    static constexpr float kShadedCellPixels = 3.0f;
+    static constexpr float kFlatCellPixels = 1.5f;
+
     /// The most draw calls the cell mesh is split into: one a run of chunks in view.
     static constexpr std::size_t kMaxDrawParts = 16;
     /// Runs of chunks in view no more than this many chunks apart are drawn as one,
@@ -256,6 +272,10 @@ private:
     /// Towards the light, scene coordinates: the planet shaders'.
     Qt3DRender::QParameter *m_lightDirection = nullptr;
     Qt3DRender::QParameter *m_farLightDirection = nullptr;
+    /// cellShading()'s factors, one parameter per material.
+    CellShading m_cellShading;
+    std::array<Qt3DRender::QParameter *, 2> m_centreShade{};
+    std::array<Qt3DRender::QParameter *, 2> m_edgeShade{};
     /// The planet from afar: a coarse sphere whose fragments find their cell in
     /// m_cellIdTexture (see PlanetMesh::cellIdMap()) and its look in m_lookTexture.
     std::unique_ptr<MeshEntities> m_farPlanet;

@@ -77,6 +77,8 @@ private slots:
     void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps_data();
     void theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps();
     void workAfterFrameRunsWhenNoFrameComes();
+    void outlinesFadeWhereCellsAreAboutAPixel_data();
+    void outlinesFadeWhereCellsAreAboutAPixel();
 };
 
 void tst_PlanetView::showPlanetColoursEveryCell()
@@ -297,6 +299,54 @@ void tst_PlanetView::hoverBrightensOneCellAndRestoresIt()
     QVERIFY(shownLook(view, 21) != expectedLook(mirror, 21));
     view.setHoveredCell(std::nullopt);
     QCOMPARE(view.lookData(), before);
+}
+
+void tst_PlanetView::outlinesFadeWhereCellsAreAboutAPixel_data()
+{
+    QTest::addColumn<int>("subdivisions");
+    QTest::addColumn<QString>("whole"); // the globe's shading: outlined, fading or flat
+    // The whole globe 720 pixels high: the cells nearest the camera about 4.1, 2.1 and
+    // 1.0 pixels wide.
+    QTest::newRow("n=32") << 32 << "outlined";
+    QTest::newRow("n=128") << 128 << "outlined";
+    QTest::newRow("n=256") << 256 << "fading";
+    QTest::newRow("n=512") << 512 << "flat";
+}
+
+void tst_PlanetView::outlinesFadeWhereCellsAreAboutAPixel()
+{
+    QFETCH(int, subdivisions);
+    QFETCH(QString, whole);
+    auto sphere = std::make_shared<const HexSphere>(subdivisions);
+    VisibleCells mirror = grassland(sphere->cellCount());
+    PlanetView view;
+    view.resize(1280, 720);
+    view.showPlanet(sphere, &mirror);
+    hex::client::OrbitCamera *orbit = view.orbitCamera();
+    const float mean = (1.0f + 2.0f * PlanetMesh::kCornerShade) / 3.0f;
+
+    orbit->setDistance(orbit->maximumDistance());
+    const PlanetView::CellShading far = view.cellShading();
+    if (whole == QLatin1String("flat")) {
+        QCOMPARE(far.centre, mean);
+        QCOMPARE(far.edge, mean);
+    } else if (whole == QLatin1String("fading")) {
+        QVERIFY2(far.centre > mean && far.centre < 1.0f, qPrintable(QString::number(far.centre)));
+        QVERIFY2(far.edge < mean && far.edge > PlanetMesh::kCornerShade,
+                 qPrintable(QString::number(far.edge)));
+        // Around the mean: the globe is as bright as the outlined and the flat one.
+        QVERIFY(qAbs((far.centre + 2.0f * far.edge) / 3.0f - mean) < 1e-6f);
+    } else {
+        QCOMPARE(far.centre, 1.0f);
+        QCOMPARE(far.edge, PlanetMesh::kCornerShade);
+    }
+    // Up close every cell is many pixels wide: outlined, whatever n is.
+    orbit->setDistance(orbit->minimumDistance());
+    QCOMPARE(view.cellShading().centre, 1.0f);
+    QCOMPARE(view.cellShading().edge, PlanetMesh::kCornerShade);
+    orbit->setDistance(orbit->maximumDistance());
+    QCOMPARE(view.cellShading().centre, far.centre);
+    QCOMPARE(view.cellShading().edge, far.edge);
 }
 
 void tst_PlanetView::theFarPlanetDrawsTheGlobeAndTheMeshDrawsCloseUps_data()

@@ -13,7 +13,8 @@ uniform mat4 modelMatrix;
 uniform mat4 modelViewProjection;
 uniform sampler2D cellLooks;
 uniform int lookRowShift; // log2 of the look texture's width
-uniform float cornerShade;
+uniform float centreShade; // the outline's shading: centre to corners (see
+uniform float cornerShade; // PlanetView::cellShading())
 
 void main()
 {
@@ -24,7 +25,7 @@ void main()
         // rasteriser dearly.
         ivec2 at = ivec2(id & ((1 << lookRowShift) - 1), id >> lookRowShift);
         cellColour = texelFetch(cellLooks, at, 0).rgb;
-        shade = 1.0;
+        shade = centreShade;
     } else {
         cellColour = vec3(0.0); // not the provoking vertex of any triangle
         shade = cornerShade;

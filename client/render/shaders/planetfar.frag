@@ -18,7 +18,8 @@ uniform sampler2D cellIds;
 uniform int cellIdMapSize;
 uniform sampler2D cellLooks;
 uniform int lookRowShift; // log2 of the look texture's width
-uniform float cornerShade;
+uniform float centreShade; // the outline's shading: centre to edges (see
+uniform float cornerShade; // PlanetView::cellShading())
 uniform float lightIntensity;
 
 void main()
@@ -35,6 +36,6 @@ void main()
     // Rows of 2^lookRowShift texels: shifts, as integer division costs a software
     // rasteriser dearly.
     ivec2 look = ivec2(id & ((1 << lookRowShift) - 1), id >> lookRowShift);
-    vec3 c = texelFetch(cellLooks, look, 0).rgb * mix(cornerShade, 1.0, texel.a);
+    vec3 c = texelFetch(cellLooks, look, 0).rgb * mix(cornerShade, centreShade, texel.a);
     fragColor = vec4((c + lightIntensity * diffuse) * c, 1.0);
 }
