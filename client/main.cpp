@@ -29,18 +29,11 @@ namespace {
 
 /// Installs Qt's own translations and the client's for `language`, before any
 /// translated text is built.
-void installTranslators(QCoreApplication &app, Language language)
+void installClientTranslators(QCoreApplication &app, Language language)
 {
-    const QString code = ClientOptions::languageCode(language);
-    auto *qtTranslator = new QTranslator(&app);
-    if (qtTranslator->load(QLocale(code), QStringLiteral("qtbase"), QStringLiteral("_"),
-                           QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
-        QCoreApplication::installTranslator(qtTranslator);
-    auto *translator = new QTranslator(&app);
-    if (translator->load(QStringLiteral(":/i18n/hexsphere_") + code))
-        QCoreApplication::installTranslator(translator);
-    else
-        std::fprintf(stderr, "hexsphere: translation '%s' is missing\n", qPrintable(code));
+    if (!hex::i18n::installTranslators(app, language))
+        std::fprintf(stderr, "hexsphere: translation '%s' is missing\n",
+                     qPrintable(ClientOptions::languageCode(language)));
 }
 
 void setUpParser(QCommandLineParser &parser)
@@ -131,7 +124,7 @@ int runWithoutDisplay(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     setUpApplication();
-    installTranslators(app, ClientOptions::languageFromArguments(app.arguments()));
+    installClientTranslators(app, ClientOptions::languageFromArguments(app.arguments()));
     if (asksForHelpOrVersion(argc, argv)) {
         QCommandLineParser parser;
         setUpParser(parser);
@@ -169,7 +162,7 @@ int main(int argc, char *argv[])
     QGuiApplication::setApplicationDisplayName(QCoreApplication::translate("main", "Hexsphere"));
     Settings settings;
     // --lang wins over the language chosen in the Settings.
-    installTranslators(
+    installClientTranslators(
         app, ClientOptions::languageInArguments(app.arguments()).value_or(settings.language()));
     applyGraphicsSettings(settings);
 

@@ -8,6 +8,7 @@
 #include "unixsignalwatcher.h"
 
 #include "geometry/hexsphere.h"
+#include "i18n/language.h"
 #include "sim/content.h"
 #include "sim/world.h"
 
@@ -345,6 +346,25 @@ int runSimulate(const SimulateRequest &request,
     return 0;
 }
 
+/// --lang: read before the parser exists (i18n::languageFromArguments()); the parser
+/// only needs to know it, and to refuse a language not shipped.
+QCommandLineOption languageOption()
+{
+    return {QStringLiteral("lang"),
+            QCoreApplication::translate(
+                "main", "Language of messages: en or fr (default: the system's, else en)."),
+            QStringLiteral("code")};
+}
+
+/// Why --lang is refused, or empty.
+QString languageProblem(const QCommandLineParser &parser)
+{
+    const QString code = parser.value(QStringLiteral("lang"));
+    if (!parser.isSet(QStringLiteral("lang")) || hex::i18n::languageFromCode(code))
+        return {};
+    return QCoreApplication::translate("main", "--lang must be en or fr, not \"%1\".").arg(code);
+}
+
 /// `hexsphere-server world list|branch SOURCE TARGET|delete NAME|simulate NAME TICKS
 /// [--database D] [--workers N] [--wakeup M]`: manages the worlds a server keeps. 0 on
 /// success; 1 with one line on stderr otherwise (simulate: see runSimulate()).
@@ -365,6 +385,7 @@ int runWorldCommand(const QStringList &arguments)
                      "SQLite files in %1).")
              .arg(StoreLocation::defaultSqliteDirectory()),
          QCoreApplication::translate("main", "url")});
+    parser.addOption(languageOption());
     parser.addPositionalArgument(QStringLiteral("list"),
                                  QCoreApplication::translate("main", "Lists every world."),
                                  QStringLiteral("list"));
@@ -441,6 +462,8 @@ int runWorldCommand(const QStringList &arguments)
         out << help.join(QLatin1Char('\n')) << '\n';
         return 0;
     }
+    if (const QString problem = languageProblem(parser); !problem.isEmpty())
+        return usage(problem);
     const QStringList positional = parser.positionalArguments();
     if (positional.isEmpty())
         return usage(QCoreApplication::translate("main", "Say what to do with the worlds."));
@@ -595,6 +618,9 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("hexsphere-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
+    // English or French, before any translated text (the options' help) is built.
+    if (!hex::i18n::installTranslators(app, hex::i18n::languageFromArguments(app.arguments())))
+        QTextStream(stderr) << "hexsphere-server: the translations are missing\n";
     // "hexsphere-server world ...": manage the kept worlds, then exit.
     if (argc > 1 && qstrcmp(argv[1], "world") == 0)
         return runWorldCommand(QCoreApplication::arguments());
@@ -607,7 +633,13 @@ int main(int argc, char *argv[])
     parser.addHelpOption();
     parser.addVersionOption();
     addServerOptions(parser);
+    parser.addOption(languageOption());
     parser.process(app);
+    if (const QString problem = languageProblem(parser); !problem.isEmpty()) {
+        QTextStream(stderr) << "hexsphere-server: " << problem << '\n'
+                            << QCoreApplication::translate("main", "Try --help.") << '\n';
+        return 2;
+    }
 
     QTextStream err(stderr);
     QStringList problems;

@@ -1316,6 +1316,21 @@ stop making anything</translation>
     </message>
 </context>
 <context>
+    <name>hex::geometry::HexSphere</name>
+    <message>
+        <source>the sphere&apos;s %1 table holds %2 entries, not %3</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>a sphere has 1 to 1024 subdivisions, not %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>a chunk split of %1 does not fit %2 subdivisions</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
     <name>hex::protocol</name>
     <message>
         <source>The frame is empty.</source>
@@ -1840,6 +1855,171 @@ stop making anything</translation>
     </message>
 </context>
 <context>
+    <name>hex::server::compute::ComputeGroup</name>
+    <message>
+        <source>this world already has compute workers</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the number of compute workers must be 1 to %1, not %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the compute worker %1 is not an executable file</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the content version &quot;%1&quot; is too long for the shared segment</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1 workers with %2 parts each make more than the %3 parts a world can be split into</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>/dev/shm has %1 MiB free; compute workers for this world need about %2 MiB</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>/dev/shm has %1 MiB free, too little to share the planet&apos;s geometry (%2 MiB) with the workers: each builds its own</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>exited before it attached</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>did not attach within %1 ms</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>no compute worker started (%1): %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the compute workers already serve a world</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>this world is not the one the compute workers were made for</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the world&apos;s arrays do not fit the shared segment</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the world exists already</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the shared segment is too small to generate the world in</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>, exit status %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>worker %1: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>worker %1 given up after %2 failures in a row; the server takes parts in its place from now on. Last: %3</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>crashed</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>waking it failed: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>waiting for it failed: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>missed the %1 ms deadline</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::compute::Waker</name>
+    <message>
+        <source>eventfd descriptors %1 and %2 are not open in this process</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>eventfd() failed: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>unknown wake-up method</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>FUTEX_WAKE failed: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>FUTEX_WAIT failed: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>writing to eventfd %1 failed: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>waiting on eventfd %1 failed: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>reading eventfd %1 failed: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>blocking signal %1 failed: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>cannot signal the peer: its process has not registered its thread yet</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>sending signal %1 to process %2 failed: %3</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>sigtimedwait failed: %1</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::compute::WorkerProcess</name>
+    <message>
+        <source>cannot start %1: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>worker exited with status %1 before it was ready: %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>worker was not ready after %1 ms</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>worker did not stop within %1 ms; killed</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
     <name>hex::server::persistence</name>
     <message>
         <source>%1 is empty.</source>
@@ -2288,6 +2468,315 @@ stop making anything</translation>
     <message>
         <source>Could not save the screenshot to %1.</source>
         <translation>Could not save the screenshot to %1.</translation>
+    </message>
+    <message>
+        <source>Lists, branches, deletes and fast-forwards the worlds a server keeps.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Where worlds are kept: a directory of SQLite files (&quot;sqlite:DIR&quot; or a path) or &quot;postgresql://user:password@host:port/database&quot; (default: SQLite files in %1).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Lists every world.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Copies the world SOURCE to a new world TARGET.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Deletes the world NAME and everything in it.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Runs TICKS ticks (1..%1) of the world NAME with no player actions, through the compute workers, and saves the result. The world must not be open in a running server. Ctrl-C stops at the next tick and saves what ran.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>simulate: compute worker processes, 0..%1; 0 simulates on %2 threads in this process (default: &quot;auto&quot;, as the server: %3 for worlds of size %4 and more, else 0).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>simulate: how this process and its workers wake each other: futex, eventfd or signal (default: the best this kernel offers).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Usage: hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS [--workers N] [--wakeup M] [--database URL]</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>TICKS must be a whole number from 1 to %1, not &apos;%2&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Usage: hexsphere-server world [options] list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Say what to do with the worlds.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--database: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--database none keeps no worlds.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--workers and --wakeup are for &apos;simulate&apos; only.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&apos;simulate&apos; takes the NAME of one world and a number of TICKS.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--workers must be &quot;auto&quot; or 0..%1, not &apos;%2&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &apos;%1&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&apos;list&apos; takes no arguments.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>No worlds in %1.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>NAME</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>SIZE n</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>SEED</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>TICK</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>PLAYERS</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>UPDATED</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>ON DISK</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Cannot read: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&apos;branch&apos; takes a SOURCE and a TARGET world.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Branched &apos;%1&apos; to &apos;%2&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>&apos;delete&apos; takes the NAME of one world.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Deleted the world &apos;%1&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Unknown command &apos;%1&apos;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Hexsphere dedicated server: ticks a world and serves it over WebSocket.
+Saved worlds: hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS (see hexsphere-server world --help).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>signal %1 received, stopping</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Hexsphere compute worker. hexsphere-server starts it; it is not run by hand.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Language of messages: en or fr (default: the system&apos;s, else en).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--lang must be en or fr, not &quot;%1&quot;.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the server process %1 is gone; exiting</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>%1 bulk jobs are more than the ring holds</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>bulk job kind %1 does not exist</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>a bulk job reads or writes outside the %1-byte segment</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>bulk job %1 covers cells %2..%3 of %4</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the game content does not load: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the server steps content version &quot;%1&quot;, this worker has content version &quot;%2&quot;</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the segment&apos;s world is inconsistent: %1 subdivisions but %2 cells</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the segment&apos;s chunk split %1 does not fit %2 subdivisions</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the world is split into %1 parts; a worker takes 1 to %2</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the segment&apos;s sphere does not fit its world: %1</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the server&apos;s part %1 starts at cell %2, this worker&apos;s at cell %3: different programs</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>the server&apos;s exchange for %1 parts is %2 bytes, this worker&apos;s would be %3 bytes: different programs</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>job %1 asks for phase %2, which does not exist</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>job %1 puts array %2 at bytes %3..%4, outside the %5-byte segment</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>job %1&apos;s exchange is not aligned to 64 bytes</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Shared-memory segment to attach to.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Ping mode: attach to the segment and answer every wake-up with one back until the slot is told to stop.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>segment</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Worker slot in the segment (0 to %1).</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>n</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Wake-up method: futex, eventfd or signal.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Inherited eventfd the server wakes us on.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>fd</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Inherited eventfd we wake the server on.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Futex only: microseconds to spin before sleeping.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>us</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Step mode: attach to the segment and run the parts it takes of every automaton phase the server asks for, until the slot is told to stop.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Language of messages: en or fr.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>workers are started by hexsphere-server with either --step or --ping and a segment name.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--slot must be a number from 0 to %1, not &quot;%2&quot;</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--spin-us must be a number from 0 to 1000000, not &quot;%1&quot;</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors</source>
+        <translation></translation>
     </message>
 </context>
 </TS>

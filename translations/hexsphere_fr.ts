@@ -1318,6 +1318,21 @@ ne plus rien fabriquer</translation>
     </message>
 </context>
 <context>
+    <name>hex::geometry::HexSphere</name>
+    <message>
+        <source>the sphere&apos;s %1 table holds %2 entries, not %3</source>
+        <translation>la table %1 de la sphère contient %2 entrées, et non %3</translation>
+    </message>
+    <message>
+        <source>a sphere has 1 to 1024 subdivisions, not %1</source>
+        <translation>une sphère compte de 1 à 1024 subdivisions, et non %1</translation>
+    </message>
+    <message>
+        <source>a chunk split of %1 does not fit %2 subdivisions</source>
+        <translation>un découpage en blocs de %1 ne convient pas à %2 subdivisions</translation>
+    </message>
+</context>
+<context>
     <name>hex::protocol</name>
     <message>
         <source>The frame is empty.</source>
@@ -1842,6 +1857,171 @@ ne plus rien fabriquer</translation>
     </message>
 </context>
 <context>
+    <name>hex::server::compute::ComputeGroup</name>
+    <message>
+        <source>this world already has compute workers</source>
+        <translation>ce monde a déjà des processus de calcul</translation>
+    </message>
+    <message>
+        <source>the number of compute workers must be 1 to %1, not %2</source>
+        <translation>le nombre de processus de calcul doit être compris entre 1 et %1, et non %2</translation>
+    </message>
+    <message>
+        <source>the compute worker %1 is not an executable file</source>
+        <translation>le programme de calcul %1 n’est pas un fichier exécutable</translation>
+    </message>
+    <message>
+        <source>the content version &quot;%1&quot; is too long for the shared segment</source>
+        <translation>la version de contenu « %1 » est trop longue pour le segment partagé</translation>
+    </message>
+    <message>
+        <source>%1 workers with %2 parts each make more than the %3 parts a world can be split into</source>
+        <translation>%1 processus de calcul de %2 parts chacun, cela fait plus que les %3 parts en lesquelles un monde peut être découpé</translation>
+    </message>
+    <message>
+        <source>/dev/shm has %1 MiB free; compute workers for this world need about %2 MiB</source>
+        <translation>/dev/shm a %1 Mio libres ; les processus de calcul de ce monde ont besoin d’environ %2 Mio</translation>
+    </message>
+    <message>
+        <source>/dev/shm has %1 MiB free, too little to share the planet&apos;s geometry (%2 MiB) with the workers: each builds its own</source>
+        <translation>/dev/shm a %1 Mio libres, trop peu pour partager la géométrie de la planète (%2 Mio) avec les processus de calcul : chacun construit la sienne</translation>
+    </message>
+    <message>
+        <source>exited before it attached</source>
+        <translation>s’est terminé avant de s’attacher</translation>
+    </message>
+    <message>
+        <source>did not attach within %1 ms</source>
+        <translation>ne s’est pas attaché en %1 ms</translation>
+    </message>
+    <message>
+        <source>no compute worker started (%1): %2</source>
+        <translation>aucun processus de calcul n’a démarré (%1) : %2</translation>
+    </message>
+    <message>
+        <source>the compute workers already serve a world</source>
+        <translation>les processus de calcul servent déjà un monde</translation>
+    </message>
+    <message>
+        <source>this world is not the one the compute workers were made for</source>
+        <translation>ce monde n’est pas celui pour lequel les processus de calcul ont été créés</translation>
+    </message>
+    <message>
+        <source>the world&apos;s arrays do not fit the shared segment</source>
+        <translation>les tableaux du monde ne tiennent pas dans le segment partagé</translation>
+    </message>
+    <message>
+        <source>the world exists already</source>
+        <translation>le monde existe déjà</translation>
+    </message>
+    <message>
+        <source>the shared segment is too small to generate the world in</source>
+        <translation>le segment partagé est trop petit pour y générer le monde</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>annulé</translation>
+    </message>
+    <message>
+        <source>, exit status %1</source>
+        <translation>, code de sortie %1</translation>
+    </message>
+    <message>
+        <source>worker %1: %2</source>
+        <translation>processus de calcul %1 : %2</translation>
+    </message>
+    <message>
+        <source>worker %1 given up after %2 failures in a row; the server takes parts in its place from now on. Last: %3</source>
+        <translation>processus de calcul %1 abandonné après %2 échecs consécutifs ; le serveur prend désormais des parts à sa place. Dernier échec : %3</translation>
+    </message>
+    <message>
+        <source>crashed</source>
+        <translation>a planté</translation>
+    </message>
+    <message>
+        <source>waking it failed: %1</source>
+        <translation>son réveil a échoué : %1</translation>
+    </message>
+    <message>
+        <source>waiting for it failed: %1</source>
+        <translation>l’attente de ce processus a échoué : %1</translation>
+    </message>
+    <message>
+        <source>missed the %1 ms deadline</source>
+        <translation>a dépassé le délai de %1 ms</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::compute::Waker</name>
+    <message>
+        <source>eventfd descriptors %1 and %2 are not open in this process</source>
+        <translation>les descripteurs eventfd %1 et %2 ne sont pas ouverts dans ce processus</translation>
+    </message>
+    <message>
+        <source>eventfd() failed: %1</source>
+        <translation>eventfd() a échoué : %1</translation>
+    </message>
+    <message>
+        <source>unknown wake-up method</source>
+        <translation>méthode de réveil inconnue</translation>
+    </message>
+    <message>
+        <source>FUTEX_WAKE failed: %1</source>
+        <translation>FUTEX_WAKE a échoué : %1</translation>
+    </message>
+    <message>
+        <source>FUTEX_WAIT failed: %1</source>
+        <translation>FUTEX_WAIT a échoué : %1</translation>
+    </message>
+    <message>
+        <source>writing to eventfd %1 failed: %2</source>
+        <translation>l’écriture dans l’eventfd %1 a échoué : %2</translation>
+    </message>
+    <message>
+        <source>waiting on eventfd %1 failed: %2</source>
+        <translation>l’attente sur l’eventfd %1 a échoué : %2</translation>
+    </message>
+    <message>
+        <source>reading eventfd %1 failed: %2</source>
+        <translation>la lecture de l’eventfd %1 a échoué : %2</translation>
+    </message>
+    <message>
+        <source>blocking signal %1 failed: %2</source>
+        <translation>le blocage du signal %1 a échoué : %2</translation>
+    </message>
+    <message>
+        <source>cannot signal the peer: its process has not registered its thread yet</source>
+        <translation>impossible d’envoyer un signal à l’autre processus : il n’a pas encore enregistré son fil d’exécution</translation>
+    </message>
+    <message>
+        <source>sending signal %1 to process %2 failed: %3</source>
+        <translation>l’envoi du signal %1 au processus %2 a échoué : %3</translation>
+    </message>
+    <message>
+        <source>sigtimedwait failed: %1</source>
+        <translation>sigtimedwait a échoué : %1</translation>
+    </message>
+</context>
+<context>
+    <name>hex::server::compute::WorkerProcess</name>
+    <message>
+        <source>cannot start %1: %2</source>
+        <translation>impossible de démarrer %1 : %2</translation>
+    </message>
+    <message>
+        <source>worker exited with status %1 before it was ready: %2</source>
+        <translation>le processus de calcul s’est terminé avec le code %1 avant d’être prêt : %2</translation>
+    </message>
+    <message>
+        <source>worker was not ready after %1 ms</source>
+        <translation>le processus de calcul n’était toujours pas prêt après %1 ms</translation>
+    </message>
+    <message>
+        <source>worker did not stop within %1 ms; killed</source>
+        <translation>le processus de calcul ne s’est pas arrêté en %1 ms ; tué</translation>
+    </message>
+</context>
+<context>
     <name>hex::server::persistence</name>
     <message>
         <source>%1 is empty.</source>
@@ -2290,6 +2470,316 @@ ne plus rien fabriquer</translation>
     <message>
         <source>Could not save the screenshot to %1.</source>
         <translation>Impossible d’enregistrer la capture d’écran dans %1.</translation>
+    </message>
+    <message>
+        <source>Lists, branches, deletes and fast-forwards the worlds a server keeps.</source>
+        <translation>Liste, dérive, supprime et fait avancer en accéléré les mondes que conserve un serveur.</translation>
+    </message>
+    <message>
+        <source>Where worlds are kept: a directory of SQLite files (&quot;sqlite:DIR&quot; or a path) or &quot;postgresql://user:password@host:port/database&quot; (default: SQLite files in %1).</source>
+        <translation>Où les mondes sont conservés : un répertoire de fichiers SQLite (« sqlite:RÉP » ou un chemin) ou « postgresql://utilisateur:motdepasse@hôte:port/base » (par défaut : des fichiers SQLite dans %1).</translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation>url</translation>
+    </message>
+    <message>
+        <source>Lists every world.</source>
+        <translation>Liste tous les mondes.</translation>
+    </message>
+    <message>
+        <source>Copies the world SOURCE to a new world TARGET.</source>
+        <translation>Copie le monde SOURCE vers un nouveau monde TARGET.</translation>
+    </message>
+    <message>
+        <source>Deletes the world NAME and everything in it.</source>
+        <translation>Supprime le monde NAME et tout ce qu’il contient.</translation>
+    </message>
+    <message>
+        <source>Runs TICKS ticks (1..%1) of the world NAME with no player actions, through the compute workers, and saves the result. The world must not be open in a running server. Ctrl-C stops at the next tick and saves what ran.</source>
+        <translation>Exécute TICKS ticks (1..%1) du monde NAME sans aucune action de joueur, au moyen des processus de calcul, et sauvegarde le résultat. Le monde ne doit pas être ouvert dans un serveur en marche. Ctrl-C arrête au tick suivant et sauvegarde ce qui a été exécuté.</translation>
+    </message>
+    <message>
+        <source>simulate: compute worker processes, 0..%1; 0 simulates on %2 threads in this process (default: &quot;auto&quot;, as the server: %3 for worlds of size %4 and more, else 0).</source>
+        <translation>simulate : processus de calcul, 0..%1 ; 0 simule sur %2 fils d’exécution dans ce processus (par défaut : « auto », comme le serveur : %3 pour les mondes de taille %4 ou plus, sinon 0).</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>nombre</translation>
+    </message>
+    <message>
+        <source>simulate: how this process and its workers wake each other: futex, eventfd or signal (default: the best this kernel offers).</source>
+        <translation>simulate : comment ce processus et ses processus de calcul se réveillent mutuellement : futex, eventfd ou signal (par défaut : le meilleur que ce noyau propose).</translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation>méthode</translation>
+    </message>
+    <message>
+        <source>Usage: hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS [--workers N] [--wakeup M] [--database URL]</source>
+        <translation>Utilisation : hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS [--workers N] [--wakeup M] [--database URL]</translation>
+    </message>
+    <message>
+        <source>TICKS must be a whole number from 1 to %1, not &apos;%2&apos;.</source>
+        <translation>TICKS doit être un nombre entier de 1 à %1, et non « %2 ».</translation>
+    </message>
+    <message>
+        <source>Usage: hexsphere-server world [options] list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS</source>
+        <translation>Utilisation : hexsphere-server world [options] list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS</translation>
+    </message>
+    <message>
+        <source>Say what to do with the worlds.</source>
+        <translation>Indiquez quoi faire des mondes.</translation>
+    </message>
+    <message>
+        <source>--database: %1</source>
+        <translation>--database : %1</translation>
+    </message>
+    <message>
+        <source>--database none keeps no worlds.</source>
+        <translation>--database none ne conserve aucun monde.</translation>
+    </message>
+    <message>
+        <source>--workers and --wakeup are for &apos;simulate&apos; only.</source>
+        <translation>--workers et --wakeup ne servent qu’avec « simulate ».</translation>
+    </message>
+    <message>
+        <source>&apos;simulate&apos; takes the NAME of one world and a number of TICKS.</source>
+        <translation>« simulate » attend le NAME d’un monde et un nombre de TICKS.</translation>
+    </message>
+    <message>
+        <source>--workers must be &quot;auto&quot; or 0..%1, not &apos;%2&apos;.</source>
+        <translation>--workers doit valoir « auto » ou 0..%1, et non « %2 ».</translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &apos;%1&apos;.</source>
+        <translation>--wakeup doit valoir futex, eventfd ou signal, et non « %1 ».</translation>
+    </message>
+    <message>
+        <source>&apos;list&apos; takes no arguments.</source>
+        <translation>« list » n’attend aucun argument.</translation>
+    </message>
+    <message>
+        <source>No worlds in %1.</source>
+        <translation>Aucun monde dans %1.</translation>
+    </message>
+    <message>
+        <source>NAME</source>
+        <translation>NOM</translation>
+    </message>
+    <message>
+        <source>SIZE n</source>
+        <translation>TAILLE n</translation>
+    </message>
+    <message>
+        <source>SEED</source>
+        <translation>GRAINE</translation>
+    </message>
+    <message>
+        <source>TICK</source>
+        <translation>TICK</translation>
+    </message>
+    <message>
+        <source>PLAYERS</source>
+        <translation>JOUEURS</translation>
+    </message>
+    <message>
+        <source>UPDATED</source>
+        <translation>MIS À JOUR</translation>
+    </message>
+    <message>
+        <source>ON DISK</source>
+        <translation>SUR DISQUE</translation>
+    </message>
+    <message>
+        <source>Cannot read: %1</source>
+        <translation>Lecture impossible : %1</translation>
+    </message>
+    <message>
+        <source>&apos;branch&apos; takes a SOURCE and a TARGET world.</source>
+        <translation>« branch » attend un monde SOURCE et un monde TARGET.</translation>
+    </message>
+    <message>
+        <source>Branched &apos;%1&apos; to &apos;%2&apos;.</source>
+        <translation>Monde « %1 » dérivé en « %2 ».</translation>
+    </message>
+    <message>
+        <source>&apos;delete&apos; takes the NAME of one world.</source>
+        <translation>« delete » attend le NAME d’un monde.</translation>
+    </message>
+    <message>
+        <source>Deleted the world &apos;%1&apos;.</source>
+        <translation>Monde « %1 » supprimé.</translation>
+    </message>
+    <message>
+        <source>Unknown command &apos;%1&apos;.</source>
+        <translation>Commande inconnue « %1 ».</translation>
+    </message>
+    <message>
+        <source>Hexsphere dedicated server: ticks a world and serves it over WebSocket.
+Saved worlds: hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS (see hexsphere-server world --help).</source>
+        <translation>Serveur dédié Hexsphere : fait tourner un monde et le sert via WebSocket.
+Mondes sauvegardés : hexsphere-server world list | branch SOURCE TARGET | delete NAME | simulate NAME TICKS (voir hexsphere-server world --help).</translation>
+    </message>
+    <message>
+        <source>signal %1 received, stopping</source>
+        <translation>signal %1 reçu, arrêt en cours</translation>
+    </message>
+    <message>
+        <source>Hexsphere compute worker. hexsphere-server starts it; it is not run by hand.</source>
+        <translation>Processus de calcul Hexsphere. hexsphere-server le lance ; il ne se lance pas à la main.</translation>
+    </message>
+    <message>
+        <source>Language of messages: en or fr (default: the system&apos;s, else en).</source>
+        <translation>Langue des messages : en ou fr (par défaut : celle du système, sinon en).</translation>
+    </message>
+    <message>
+        <source>--lang must be en or fr, not &quot;%1&quot;.</source>
+        <translation>--lang doit valoir en ou fr, et non « %1 ».</translation>
+    </message>
+    <message>
+        <source>the server process %1 is gone; exiting</source>
+        <translation>le processus serveur %1 a disparu ; arrêt en cours</translation>
+    </message>
+    <message>
+        <source>%1 bulk jobs are more than the ring holds</source>
+        <translation>%1 tâches en lot, c’est plus que l’anneau ne peut en contenir</translation>
+    </message>
+    <message>
+        <source>bulk job kind %1 does not exist</source>
+        <translation>le type de tâche en lot %1 n’existe pas</translation>
+    </message>
+    <message>
+        <source>a bulk job reads or writes outside the %1-byte segment</source>
+        <translation>une tâche en lot lit ou écrit hors du segment de %1 octets</translation>
+    </message>
+    <message>
+        <source>bulk job %1 covers cells %2..%3 of %4</source>
+        <translation>la tâche en lot %1 couvre les cellules %2..%3 sur %4</translation>
+    </message>
+    <message>
+        <source>the game content does not load: %1</source>
+        <translation>le contenu du jeu ne se charge pas : %1</translation>
+    </message>
+    <message>
+        <source>the server steps content version &quot;%1&quot;, this worker has content version &quot;%2&quot;</source>
+        <translation>le serveur fait avancer le monde avec la version de contenu « %1 », ce processus de calcul a la version de contenu « %2 »</translation>
+    </message>
+    <message>
+        <source>the segment&apos;s world is inconsistent: %1 subdivisions but %2 cells</source>
+        <translation>le monde du segment est incohérent : %1 subdivisions mais %2 cellules</translation>
+    </message>
+    <message>
+        <source>the segment&apos;s chunk split %1 does not fit %2 subdivisions</source>
+        <translation>le découpage en blocs de %1 du segment ne convient pas à %2 subdivisions</translation>
+    </message>
+    <message>
+        <source>the world is split into %1 parts; a worker takes 1 to %2</source>
+        <translation>le monde est découpé en %1 parts ; un processus de calcul en accepte de 1 à %2</translation>
+    </message>
+    <message>
+        <source>the segment&apos;s sphere does not fit its world: %1</source>
+        <translation>la sphère du segment ne correspond pas à son monde : %1</translation>
+    </message>
+    <message>
+        <source>the server&apos;s part %1 starts at cell %2, this worker&apos;s at cell %3: different programs</source>
+        <translation>la part %1 du serveur commence à la cellule %2, celle de ce processus de calcul à la cellule %3 : programmes différents</translation>
+    </message>
+    <message>
+        <source>the server&apos;s exchange for %1 parts is %2 bytes, this worker&apos;s would be %3 bytes: different programs</source>
+        <translation>la zone d’échange du serveur pour %1 parts fait %2 octets, celle de ce processus de calcul ferait %3 octets : programmes différents</translation>
+    </message>
+    <message>
+        <source>job %1 asks for phase %2, which does not exist</source>
+        <translation>la tâche %1 demande la phase %2, qui n’existe pas</translation>
+    </message>
+    <message>
+        <source>job %1 puts array %2 at bytes %3..%4, outside the %5-byte segment</source>
+        <translation>la tâche %1 place le tableau %2 aux octets %3..%4, hors du segment de %5 octets</translation>
+    </message>
+    <message>
+        <source>job %1&apos;s exchange is not aligned to 64 bytes</source>
+        <translation>la zone d’échange de la tâche %1 n’est pas alignée sur 64 octets</translation>
+    </message>
+    <message>
+        <source>Shared-memory segment to attach to.</source>
+        <translation>Segment de mémoire partagée auquel s’attacher.</translation>
+    </message>
+    <message>
+        <source>name</source>
+        <translation>nom</translation>
+    </message>
+    <message>
+        <source>Ping mode: attach to the segment and answer every wake-up with one back until the slot is told to stop.</source>
+        <translation>Mode ping : s’attacher au segment et répondre à chaque réveil par un réveil en retour, jusqu’à ce que l’emplacement reçoive l’ordre de s’arrêter.</translation>
+    </message>
+    <message>
+        <source>segment</source>
+        <translation>segment</translation>
+    </message>
+    <message>
+        <source>Worker slot in the segment (0 to %1).</source>
+        <translation>Emplacement du processus de calcul dans le segment (0 à %1).</translation>
+    </message>
+    <message>
+        <source>n</source>
+        <translation>n</translation>
+    </message>
+    <message>
+        <source>Wake-up method: futex, eventfd or signal.</source>
+        <translation>Méthode de réveil : futex, eventfd ou signal.</translation>
+    </message>
+    <message>
+        <source>Inherited eventfd the server wakes us on.</source>
+        <translation>Descripteur eventfd hérité sur lequel le serveur nous réveille.</translation>
+    </message>
+    <message>
+        <source>fd</source>
+        <translation>fd</translation>
+    </message>
+    <message>
+        <source>Inherited eventfd we wake the server on.</source>
+        <translation>Descripteur eventfd hérité sur lequel nous réveillons le serveur.</translation>
+    </message>
+    <message>
+        <source>Futex only: microseconds to spin before sleeping.</source>
+        <translation>Avec futex uniquement : microsecondes d’attente active avant de s’endormir.</translation>
+    </message>
+    <message>
+        <source>us</source>
+        <translation>µs</translation>
+    </message>
+    <message>
+        <source>Step mode: attach to the segment and run the parts it takes of every automaton phase the server asks for, until the slot is told to stop.</source>
+        <translation>Mode calcul : s’attacher au segment et, pour chaque phase de l’automate demandée par le serveur, calculer les parts que ce processus prend, jusqu’à ce que l’emplacement reçoive l’ordre de s’arrêter.</translation>
+    </message>
+    <message>
+        <source>Language of messages: en or fr.</source>
+        <translation>Langue des messages : en ou fr.</translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation>langue</translation>
+    </message>
+    <message>
+        <source>workers are started by hexsphere-server with either --step or --ping and a segment name.</source>
+        <translation>les processus de calcul sont lancés par hexsphere-server avec --step ou --ping et un nom de segment.</translation>
+    </message>
+    <message>
+        <source>--slot must be a number from 0 to %1, not &quot;%2&quot;</source>
+        <translation>--slot doit être un nombre de 0 à %1, et non « %2 »</translation>
+    </message>
+    <message>
+        <source>--wakeup must be futex, eventfd or signal, not &quot;%1&quot;</source>
+        <translation>--wakeup doit valoir futex, eventfd ou signal, et non « %1 »</translation>
+    </message>
+    <message>
+        <source>--spin-us must be a number from 0 to 1000000, not &quot;%1&quot;</source>
+        <translation>--spin-us doit être un nombre de 0 à 1000000, et non « %1 »</translation>
+    </message>
+    <message>
+        <source>--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors</source>
+        <translation>--wakeup eventfd nécessite les descripteurs --eventfd-in et --eventfd-out</translation>
     </message>
 </context>
 </TS>

@@ -132,43 +132,4 @@ std::optional<ClientOptions> ClientOptions::fromParser(const QCommandLineParser 
     return options;
 }
 
-Language ClientOptions::languageFromArguments(const QStringList &arguments)
-{
-    if (const auto language = languageInArguments(arguments))
-        return *language;
-    return QLocale::system().language() == QLocale::French ? Language::French : Language::English;
-}
-
-std::optional<Language> ClientOptions::languageInArguments(const QStringList &arguments)
-{
-    for (qsizetype i = 1; i < arguments.size(); ++i) {
-        const QString &argument = arguments.at(i);
-        std::optional<Language> language;
-        if (argument == QLatin1String("--lang") || argument == QLatin1String("-lang")) {
-            if (i + 1 < arguments.size())
-                language = languageFromCode(arguments.at(i + 1));
-        } else if (argument.startsWith(QLatin1String("--lang="))) {
-            language = languageFromCode(argument.mid(7));
-        }
-        if (language)
-            return language;
-    }
-    return std::nullopt;
-}
-
-QString ClientOptions::languageCode(Language language)
-{
-    return language == Language::French ? QStringLiteral("fr") : QStringLiteral("en");
-}
-
-std::optional<Language> ClientOptions::languageFromCode(const QString &code)
-{
-    const QString lower = code.trimmed().toLower();
-    if (lower == QLatin1String("en"))
-        return Language::English;
-    if (lower == QLatin1String("fr"))
-        return Language::French;
-    return std::nullopt;
-}
-
 } // namespace hex::client

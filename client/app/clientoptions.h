@@ -1,5 +1,6 @@
 #pragma once
 
+#include "i18n/language.h"
 #include "serverconfig.h"
 
 #include <QCoreApplication>
@@ -22,7 +23,7 @@ enum class ClientMode {
 };
 
 /// The languages the client ships translations for.
-enum class Language { English, French };
+using Language = i18n::Language;
 
 /// Everything `hexsphere` is started with, read from its command line.
 struct ClientOptions
@@ -53,18 +54,25 @@ public:
     /// problem in `errors` (one sentence each).
     static std::optional<ClientOptions> fromParser(const QCommandLineParser &parser,
                                                    QStringList *errors);
-    /// The language to load before the parser exists: `--lang` from `arguments` if
-    /// valid, else the system locale's if it is French, else English.
-    static Language languageFromArguments(const QStringList &arguments);
-    /// The language `--lang` asks for in `arguments`, or nullopt when it is absent or
-    /// invalid.
-    static std::optional<Language> languageInArguments(const QStringList &arguments);
+    /// The language to load before the parser exists (i18n::languageFromArguments()).
+    static Language languageFromArguments(const QStringList &arguments)
+    {
+        return i18n::languageFromArguments(arguments);
+    }
+    /// The language `--lang` asks for in `arguments` (i18n::languageInArguments()).
+    static std::optional<Language> languageInArguments(const QStringList &arguments)
+    {
+        return i18n::languageInArguments(arguments);
+    }
     /// The player's name when none is chosen: the user's login name, else "Player".
     static QString defaultPlayerName();
     /// The file-name code of `language`: "en" or "fr".
-    static QString languageCode(Language language);
+    static QString languageCode(Language language) { return i18n::languageCode(language); }
     /// The language for `code` ("en", "fr", case-insensitive), or nullopt.
-    static std::optional<Language> languageFromCode(const QString &code);
+    static std::optional<Language> languageFromCode(const QString &code)
+    {
+        return i18n::languageFromCode(code);
+    }
 };
 
 } // namespace hex::client

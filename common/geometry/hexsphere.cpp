@@ -29,10 +29,12 @@ namespace hex::geometry {
 
 namespace {
 
-QString tr(const char *text)
+/// This file's texts, in one translation context (a free tr() would take lupdate's
+/// guess at the enclosing class).
+struct Text
 {
-    return QCoreApplication::translate("hex::geometry::HexSphere", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(hex::geometry::HexSphere)
+};
 
 /// Double precision vector for building; the stored tables are float.
 struct DVec
@@ -165,17 +167,17 @@ tl::expected<std::shared_ptr<const HexSphere>, QString>
 HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
 {
     auto fail = [](const QString &what, std::size_t size, std::uint64_t expected) {
-        return tl::unexpected(tr("the sphere's %1 table holds %2 entries, not %3")
+        return tl::unexpected(Text::tr("the sphere's %1 table holds %2 entries, not %3")
                                   .arg(what)
                                   .arg(size)
                                   .arg(expected));
     };
     if (subdivisions < 1 || subdivisions > 1024)
-        return tl::unexpected(tr("a sphere has 1 to 1024 subdivisions, not %1")
+        return tl::unexpected(Text::tr("a sphere has 1 to 1024 subdivisions, not %1")
                                   .arg(subdivisions));
     const int k = chunkSplit == 0 ? defaultChunkSplit(subdivisions) : chunkSplit;
     if (k < 1 || k > subdivisions)
-        return tl::unexpected(tr("a chunk split of %1 does not fit %2 subdivisions")
+        return tl::unexpected(Text::tr("a chunk split of %1 does not fit %2 subdivisions")
                                   .arg(chunkSplit)
                                   .arg(subdivisions));
     const std::uint64_t cells = cellCountFor(subdivisions);

@@ -26,10 +26,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-QString tr(const char *text)
+/// This file's texts, in one translation context (a free tr() would take lupdate's
+/// guess at the enclosing class).
+struct Text
 {
-    return QCoreApplication::translate("hex::server::compute::ComputeGroup", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(hex::server::compute::ComputeGroup)
+};
 
 std::size_t alignUp(std::size_t bytes)
 {
@@ -118,16 +120,16 @@ struct ComputeGroup::Private
         if (slot.process) {
             slot.process->kill();
             if (slot.process->exitCode() >= 0)
-                error += tr(", exit status %1").arg(slot.process->exitCode());
+                error += Text::tr(", exit status %1").arg(slot.process->exitCode());
             const QString output = slot.process->standardError();
             if (!output.isEmpty())
                 error += QStringLiteral(" (") + output + QLatin1Char(')');
         }
-        stats.lastError = tr("worker %1: %2").arg(index).arg(error);
+        stats.lastError = Text::tr("worker %1: %2").arg(index).arg(error);
         ++slot.failures;
         if (slot.failures >= options.maxFailures) {
             slot.state = Slot::State::GivenUp;
-            const QString line = tr("worker %1 given up after %2 failures in a row; the server "
+            const QString line = Text::tr("worker %1 given up after %2 failures in a row; the server "
                                     "takes parts in its place from now on. Last: %3")
                                      .arg(index)
                                      .arg(slot.failures)
@@ -162,9 +164,9 @@ struct ComputeGroup::Private
                     qCInfo(lcCompute) << "tick" << tick() << "worker" << i
                                       << "attached, pid" << slot.process->processId();
                 } else if (!slot.process->isRunning()) {
-                    fail(i, tr("exited before it attached"), false);
+                    fail(i, Text::tr("exited before it attached"), false);
                 } else if (now - slot.launchedAt > options.startTimeout) {
-                    fail(i, tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                    fail(i, Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
                          false);
                 }
                 break;
@@ -196,9 +198,9 @@ struct ComputeGroup::Private
             if (slot.process->waker().notify())
                 woken.push_back(i);
             else if (!slot.process->isRunning())
-                failedJob(i, tr("crashed"), false); // signals find a dead worker here
+                failedJob(i, Text::tr("crashed"), false); // signals find a dead worker here
             else
-                fail(i, tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
+                fail(i, Text::tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
         }
         return woken;
     }
@@ -231,17 +233,17 @@ struct ComputeGroup::Private
             if (result == WaitResult::Woken)
                 continue;
             if (result == WaitResult::Failed) {
-                why = tr("waiting for it failed: %1").arg(waker.errorString());
+                why = Text::tr("waiting for it failed: %1").arg(waker.errorString());
                 return false;
             }
             if (words.done.load(std::memory_order_acquire) == sequence)
                 return true;
             if (!slot.process->isRunning()) {
-                why = tr("crashed");
+                why = Text::tr("crashed");
                 return false;
             }
             if (Clock::now() >= deadline) {
-                why = tr("missed the %1 ms deadline").arg(options.deadline.count());
+                why = Text::tr("missed the %1 ms deadline").arg(options.deadline.count());
                 late = true;
                 return false;
             }
@@ -263,7 +265,7 @@ tl::expected<std::unique_ptr<ComputeGroup>, QString>
 ComputeGroup::start(sim::World &world, const ComputeOptions &options)
 {
     if (world.stepRunner())
-        return tl::unexpected(tr("this world already has compute workers"));
+        return tl::unexpected(Text::tr("this world already has compute workers"));
     auto group = create(world.state().sphere, world.content(), options);
     if (!group)
         return group;
@@ -277,20 +279,20 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                      const ComputeOptions &options)
 {
     if (options.workers < 1 || options.workers > kMaxWorkerSlots)
-        return tl::unexpected(tr("the number of compute workers must be 1 to %1, not %2")
+        return tl::unexpected(Text::tr("the number of compute workers must be 1 to %1, not %2")
                                   .arg(kMaxWorkerSlots)
                                   .arg(options.workers));
     const QFileInfo program(options.program);
     if (!program.isFile() || !program.isExecutable())
-        return tl::unexpected(tr("the compute worker %1 is not an executable file")
+        return tl::unexpected(Text::tr("the compute worker %1 is not an executable file")
                                   .arg(options.program));
     const QByteArray contentVersion = content.version.toUtf8();
     if (contentVersion.size() >= int(sizeof(StepJob::contentVersion)))
-        return tl::unexpected(tr("the content version \"%1\" is too long for the shared segment")
+        return tl::unexpected(Text::tr("the content version \"%1\" is too long for the shared segment")
                                   .arg(content.version));
 
     if (options.partsPerWorker < 1 || options.workers * options.partsPerWorker > kMaxParts)
-        return tl::unexpected(tr("%1 workers with %2 parts each make more than the %3 parts a "
+        return tl::unexpected(Text::tr("%1 workers with %2 parts each make more than the %3 parts a "
                                  "world can be split into")
                                   .arg(options.workers)
                                   .arg(options.partsPerWorker)
@@ -313,13 +315,13 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
         const std::uint64_t free = std::uint64_t(shm.f_bavail) * shm.f_frsize;
         const std::uint64_t needed = arrayBytes + exchangeBytes / 4;
         if (free < needed)
-            return tl::unexpected(tr("/dev/shm has %1 MiB free; compute workers for this world "
+            return tl::unexpected(Text::tr("/dev/shm has %1 MiB free; compute workers for this world "
                                      "need about %2 MiB")
                                       .arg(free >> 20)
                                       .arg(needed >> 20));
         if (shareSphere && free < needed + tablesBytes) {
             qCInfo(lcCompute).noquote()
-                << tr("/dev/shm has %1 MiB free, too little to share the planet's geometry "
+                << Text::tr("/dev/shm has %1 MiB free, too little to share the planet's geometry "
                       "(%2 MiB) with the workers: each builds its own")
                        .arg(free >> 20)
                        .arg(tablesBytes >> 20);
@@ -376,9 +378,9 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                 slot.healthySince = Clock::now();
             } else if (!slot.process->isRunning()) {
                 (void)slot.process->waitForExit(std::chrono::milliseconds(1000));
-                d->fail(i, tr("exited before it attached"), false);
+                d->fail(i, Text::tr("exited before it attached"), false);
             } else if (Clock::now() > until) {
-                d->fail(i, tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                d->fail(i, Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
                         false);
             } else {
                 waiting = true;
@@ -394,7 +396,7 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                                         });
     if (!anyRunning) {
         const QString error
-            = tr("no compute worker started (%1): %2").arg(options.program, d->stats.lastError);
+            = Text::tr("no compute worker started (%1): %2").arg(options.program, d->stats.lastError);
         for (Slot &slot : d->workerSlots) {
             if (slot.process)
                 slot.process->kill();
@@ -420,9 +422,9 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
 tl::expected<void, QString> ComputeGroup::attach(sim::World &world)
 {
     if (d->world)
-        return tl::unexpected(tr("the compute workers already serve a world"));
+        return tl::unexpected(Text::tr("the compute workers already serve a world"));
     if (world.stepRunner())
-        return tl::unexpected(tr("this world already has compute workers"));
+        return tl::unexpected(Text::tr("this world already has compute workers"));
     const geometry::HexSphere &sphere = *world.state().sphere;
     const StepJob &job = d->segment.control()->job;
     if (std::uint32_t(sphere.cellCount()) != job.cellCount
@@ -430,12 +432,12 @@ tl::expected<void, QString> ComputeGroup::attach(sim::World &world)
         || world.content().version != QString::fromUtf8(job.contentVersion)
         || world.exchangeBytes(partCount()) != job.exchangeBytes
         || world.arrayBytes() > std::size_t(d->exchange - d->segment.payload()))
-        return tl::unexpected(tr("this world is not the one the compute workers were made for"));
+        return tl::unexpected(Text::tr("this world is not the one the compute workers were made for"));
     try {
         d->stats.bytesCopied += world.placeArrays(d->arena.get());
     } catch (const std::bad_alloc &) {
         // The arena is sized from arrayBytesFor(); this would be a bug, not bad luck.
-        return tl::unexpected(tr("the world's arrays do not fit the shared segment"));
+        return tl::unexpected(Text::tr("the world's arrays do not fit the shared segment"));
     }
     d->world = &world;
     world.setStepRunner(this);
@@ -591,7 +593,7 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     const std::function<bool(std::uint64_t, std::uint64_t)> &progress)
 {
     if (d->world)
-        return tl::unexpected(tr("the world exists already"));
+        return tl::unexpected(Text::tr("the world exists already"));
     const geometry::HexSphere &sphere = *d->sphere;
     const std::uint32_t cells = sphere.cellCount();
     // The exchange is free until a world steps: it holds the ground and one noise field.
@@ -600,7 +602,7 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     std::byte *noiseOut = d->exchange + 2 * alignUp(cells);
     const std::size_t scratch = generationScratchBytes(cells);
     if (scratch > d->exchangeRegion)
-        return tl::unexpected(tr("the shared segment is too small to generate the world in"));
+        return tl::unexpected(Text::tr("the shared segment is too small to generate the world in"));
     // Zeros again afterwards, whatever happens: the exchange's part headers hold the stamps
     // the automaton checks, and a leftover byte pattern must never pass for one.
     const auto clear = qScopeGuard([&] { std::memset(d->exchange, 0, scratch); });
@@ -635,7 +637,7 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     if (!runBulk([&](std::uint32_t i) {
             sim::generateTerrainRange(sphere, seed, ring.begin[i], ring.end[i], terrain, elevation);
         }, stageProgress))
-        return tl::unexpected(tr("cancelled"));
+        return tl::unexpected(Text::tr("cancelled"));
     sim::GeneratedTerrain ground;
     ground.terrain.assign(terrain, terrain + cells);
     ground.elevation.assign(elevation, elevation + cells);
@@ -666,7 +668,7 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     sim::WorldState state = sim::generateWorld(d->sphere, content, seed, ground, fill);
     Q_ASSERT(cancelled || stage == stages - 1);
     if (cancelled)
-        return tl::unexpected(tr("cancelled"));
+        return tl::unexpected(Text::tr("cancelled"));
     return state;
 }
 

@@ -23,10 +23,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-QString tr(const char *text)
+/// This file's texts, in one translation context (a free tr() would take lupdate's
+/// guess at the enclosing class).
+struct Text
 {
-    return QCoreApplication::translate("hex::server::compute::Waker", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(hex::server::compute::Waker)
+};
 
 QString errnoText(int error)
 {
@@ -99,7 +101,7 @@ public:
         if (m_ends.peerSleeping->load(std::memory_order_seq_cst) == 0)
             return true;
         if (futexCall(*m_ends.out, FUTEX_WAKE, 1, nullptr) < 0) {
-            m_error = tr("FUTEX_WAKE failed: %1").arg(errnoText(errno));
+            m_error = Text::tr("FUTEX_WAKE failed: %1").arg(errnoText(errno));
             return false;
         }
         return true;
@@ -144,7 +146,7 @@ public:
             const int error = errno;
             m_ends.mySleeping->store(0, std::memory_order_relaxed);
             if (rc < 0 && error != EAGAIN && error != EINTR && error != ETIMEDOUT) {
-                m_error = tr("FUTEX_WAIT failed: %1").arg(errnoText(error));
+                m_error = Text::tr("FUTEX_WAIT failed: %1").arg(errnoText(error));
                 return WaitResult::Failed;
             }
             if (tryConsume())
@@ -187,7 +189,7 @@ public:
                 return true;
             if (errno == EINTR)
                 continue;
-            m_error = tr("writing to eventfd %1 failed: %2").arg(m_out).arg(errnoText(errno));
+            m_error = Text::tr("writing to eventfd %1 failed: %2").arg(m_out).arg(errnoText(errno));
             return false;
         }
     }
@@ -205,14 +207,14 @@ public:
             const timespec ts = toTimespec(remaining);
             const int rc = ::ppoll(&pfd, 1, &ts, nullptr);
             if (rc < 0 && errno != EINTR) {
-                m_error = tr("waiting on eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
+                m_error = Text::tr("waiting on eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
                 return WaitResult::Failed;
             }
             if (rc > 0) {
                 std::uint64_t count = 0;
                 // Non-blocking: drains the counter; the slot's counter says how many came.
                 if (::read(m_in, &count, sizeof count) < 0 && errno != EAGAIN && errno != EINTR) {
-                    m_error = tr("reading eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
+                    m_error = Text::tr("reading eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
                     return WaitResult::Failed;
                 }
             }
@@ -246,7 +248,7 @@ public:
     {
         const int rc = ::pthread_sigmask(SIG_BLOCK, &m_set, nullptr);
         if (rc != 0) {
-            m_error = tr("blocking signal %1 failed: %2").arg(m_mySignal).arg(errnoText(rc));
+            m_error = Text::tr("blocking signal %1 failed: %2").arg(m_mySignal).arg(errnoText(rc));
             return false;
         }
         if (m_side == WakeSide::Server) {
@@ -275,12 +277,12 @@ public:
         const pid_t tid
             = m_side == WakeSide::Server ? m_slot.workerTid.load() : m_slot.serverTid.load();
         if (pid <= 0 || tid <= 0) {
-            m_error = tr("cannot signal the peer: its process has not registered its thread yet");
+            m_error = Text::tr("cannot signal the peer: its process has not registered its thread yet");
             return false;
         }
         m_ends.out->fetch_add(1, std::memory_order_seq_cst);
         if (::syscall(SYS_tgkill, pid, tid, m_peerSignal) < 0) {
-            m_error = tr("sending signal %1 to process %2 failed: %3")
+            m_error = Text::tr("sending signal %1 to process %2 failed: %3")
                           .arg(m_peerSignal)
                           .arg(pid)
                           .arg(errnoText(errno));
@@ -302,7 +304,7 @@ public:
             // A signal sent after the check above stays pending (it is blocked), so
             // sigtimedwait returns at once: no lost wake-up.
             if (::sigtimedwait(&m_set, nullptr, &ts) < 0 && errno != EAGAIN && errno != EINTR) {
-                m_error = tr("sigtimedwait failed: %1").arg(errnoText(errno));
+                m_error = Text::tr("sigtimedwait failed: %1").arg(errnoText(errno));
                 return WaitResult::Failed;
             }
         }
@@ -386,7 +388,7 @@ Waker::create(WakeMethod method, WakeSide side, WorkerSlot &slot, const WakerOpt
     case WakeMethod::EventFd: {
         if (side == WakeSide::Worker) {
             if (!descriptorValid(options.eventFdIn) || !descriptorValid(options.eventFdOut))
-                return tl::unexpected(tr("eventfd descriptors %1 and %2 are not open in this "
+                return tl::unexpected(Text::tr("eventfd descriptors %1 and %2 are not open in this "
                                          "process")
                                           .arg(options.eventFdIn)
                                           .arg(options.eventFdOut));
@@ -398,12 +400,12 @@ Waker::create(WakeMethod method, WakeSide side, WorkerSlot &slot, const WakerOpt
         // command line.
         const int toWorker = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (toWorker < 0)
-            return tl::unexpected(tr("eventfd() failed: %1").arg(errnoText(errno)));
+            return tl::unexpected(Text::tr("eventfd() failed: %1").arg(errnoText(errno)));
         const int toServer = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (toServer < 0) {
             const int error = errno;
             ::close(toWorker);
-            return tl::unexpected(tr("eventfd() failed: %1").arg(errnoText(error)));
+            return tl::unexpected(Text::tr("eventfd() failed: %1").arg(errnoText(error)));
         }
         return std::make_unique<EventFdWaker>(slot, side, toServer, toWorker,
                                               std::pair{toWorker, toServer});
@@ -415,7 +417,7 @@ Waker::create(WakeMethod method, WakeSide side, WorkerSlot &slot, const WakerOpt
         return waker;
     }
     }
-    return tl::unexpected(tr("unknown wake-up method"));
+    return tl::unexpected(Text::tr("unknown wake-up method"));
 }
 
 } // namespace hex::server::compute

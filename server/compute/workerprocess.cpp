@@ -1,6 +1,8 @@
 // server/compute/workerprocess.cpp
 #include "workerprocess.h"
 
+#include "i18n/language.h"
+
 #include <QCoreApplication>
 #include <QElapsedTimer>
 
@@ -12,10 +14,12 @@ namespace hex::server::compute {
 
 namespace {
 
-QString tr(const char *text)
+/// This file's texts, in one translation context (a free tr() would take lupdate's
+/// guess at the enclosing class).
+struct Text
 {
-    return QCoreApplication::translate("hex::server::compute::WorkerProcess", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(hex::server::compute::WorkerProcess)
+};
 
 } // namespace
 
@@ -63,7 +67,10 @@ bool WorkerProcess::launch(const QString &program, WakeMethod method, const Wake
         wakeMethodName(method),
         QStringLiteral("--spin-us"),
         QString::number(
-            std::chrono::duration_cast<std::chrono::microseconds>(options.spin).count())};
+            std::chrono::duration_cast<std::chrono::microseconds>(options.spin).count()),
+        // The worker's refusals reach the log and the status in this process's language.
+        QStringLiteral("--lang"),
+        i18n::languageCode(i18n::installedLanguage())};
     if (method == WakeMethod::EventFd) {
         const auto [in, out] = m_waker->peerEventFds();
         arguments << QStringLiteral("--eventfd-in") << QString::number(in)
@@ -78,7 +85,7 @@ bool WorkerProcess::launch(const QString &program, WakeMethod method, const Wake
     }
     startRaw(program, arguments);
     if (!m_process.waitForStarted(10000)) {
-        m_error = tr("cannot start %1: %2").arg(program, m_process.errorString());
+        m_error = Text::tr("cannot start %1: %2").arg(program, m_process.errorString());
         return false;
     }
     return true;
@@ -94,13 +101,13 @@ bool WorkerProcess::start(const QString &program, WakeMethod method, const Waker
     while (!isReady()) {
         if (m_process.waitForFinished(1)) {
             m_stderr = QString::fromLocal8Bit(m_process.readAllStandardError()).trimmed();
-            m_error = tr("worker exited with status %1 before it was ready: %2")
+            m_error = Text::tr("worker exited with status %1 before it was ready: %2")
                           .arg(m_process.exitCode())
                           .arg(m_stderr);
             return false;
         }
         if (timer.elapsed() > readyTimeout.count()) {
-            m_error = tr("worker was not ready after %1 ms").arg(readyTimeout.count());
+            m_error = Text::tr("worker was not ready after %1 ms").arg(readyTimeout.count());
             kill();
             return false;
         }
@@ -154,7 +161,7 @@ bool WorkerProcess::stop(std::chrono::milliseconds timeout)
         m_error = m_waker->errorString();
     if (waitForExit(timeout))
         return true;
-    m_error = tr("worker did not stop within %1 ms; killed").arg(timeout.count());
+    m_error = Text::tr("worker did not stop within %1 ms; killed").arg(timeout.count());
     kill();
     return false;
 }

@@ -9,6 +9,7 @@
 #include "compute/wakeup.h"
 
 #include "geometry/hexsphere.h"
+#include "i18n/language.h"
 #include "sim/automaton.h"
 #include "sim/content.h"
 #include "sim/worldgen.h"
@@ -43,10 +44,12 @@ int fail(int code, const QString &message)
     return code;
 }
 
-QString tr(const char *text)
+/// This file's texts, in one translation context (a free tr() would take lupdate's
+/// guess at the enclosing class).
+struct Text
 {
-    return QCoreApplication::translate("main", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(main)
+};
 
 bool processAlive(pid_t pid)
 {
@@ -73,7 +76,7 @@ int awaitJob(Waker &waker, WorkerSlot &slot, pid_t serverPid)
         if (result == WaitResult::Woken)
             return kJob;
         if (!processAlive(serverPid))
-            return fail(ExitServerGone, tr("the server process %1 is gone; exiting").arg(serverPid));
+            return fail(ExitServerGone, Text::tr("the server process %1 is gone; exiting").arg(serverPid));
     }
 }
 
@@ -127,7 +130,7 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
         return offset >= sizeof(ControlBlock) && offset <= size && size - offset >= bytes;
     };
     if (ring.count > std::uint32_t(kMaxBulkJobs)) {
-        fail(ExitBadJob, tr("%1 bulk jobs are more than the ring holds").arg(ring.count));
+        fail(ExitBadJob, Text::tr("%1 bulk jobs are more than the ring holds").arg(ring.count));
         return false;
     }
     const auto kind = BulkKind(ring.kind);
@@ -140,11 +143,11 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
                     && ring.outputOffsets[0] % alignof(std::int64_t) == 0
               : false;
     if (kind != BulkKind::Terrain && kind != BulkKind::Noise) {
-        fail(ExitBadJob, tr("bulk job kind %1 does not exist").arg(ring.kind));
+        fail(ExitBadJob, Text::tr("bulk job kind %1 does not exist").arg(ring.kind));
         return false;
     }
     if (!fits) {
-        fail(ExitBadJob, tr("a bulk job reads or writes outside the %1-byte segment").arg(size));
+        fail(ExitBadJob, Text::tr("a bulk job reads or writes outside the %1-byte segment").arg(size));
         return false;
     }
     const hex::sim::NoiseField field{ring.seed, ring.frequency, ring.octaves,
@@ -154,7 +157,7 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
         if (i >= ring.count)
             return true;
         if (ring.begin[i] > ring.end[i] || ring.end[i] > cellCount) {
-            fail(ExitBadJob, tr("bulk job %1 covers cells %2..%3 of %4")
+            fail(ExitBadJob, Text::tr("bulk job %1 covers cells %2..%3 of %4")
                                  .arg(i)
                                  .arg(ring.begin[i])
                                  .arg(ring.end[i])
@@ -194,25 +197,25 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     // The world: only one this program steps exactly as the server would.
     auto content = sim::loadDefaultContent();
     if (!content)
-        return fail(ExitWrongWorld, tr("the game content does not load: %1").arg(content.error()));
+        return fail(ExitWrongWorld, Text::tr("the game content does not load: %1").arg(content.error()));
     const QString serverContent = QString::fromUtf8(
         job.contentVersion, static_cast<int>(::strnlen(job.contentVersion, sizeof job.contentVersion)));
     if (serverContent != content->version)
-        return fail(ExitWrongWorld, tr("the server steps content version \"%1\", this worker has "
+        return fail(ExitWrongWorld, Text::tr("the server steps content version \"%1\", this worker has "
                                        "content version \"%2\"")
                                         .arg(serverContent, content->version));
     if (job.subdivisions < 1 || job.subdivisions > 1024
         || geometry::HexSphere::cellCountFor(job.subdivisions) != job.cellCount)
-        return fail(ExitWrongWorld, tr("the segment's world is inconsistent: %1 subdivisions "
+        return fail(ExitWrongWorld, Text::tr("the segment's world is inconsistent: %1 subdivisions "
                                        "but %2 cells")
                                         .arg(job.subdivisions)
                                         .arg(job.cellCount));
     if (job.chunkSplit < 0 || job.chunkSplit > job.subdivisions)
-        return fail(ExitWrongWorld, tr("the segment's chunk split %1 does not fit %2 subdivisions")
+        return fail(ExitWrongWorld, Text::tr("the segment's chunk split %1 does not fit %2 subdivisions")
                                         .arg(job.chunkSplit)
                                         .arg(job.subdivisions));
     if (job.parts < 1 || job.parts > std::uint32_t(kMaxParts))
-        return fail(ExitWrongWorld, tr("the world is split into %1 parts; a worker takes 1 to %2")
+        return fail(ExitWrongWorld, Text::tr("the world is split into %1 parts; a worker takes 1 to %2")
                                         .arg(job.parts)
                                         .arg(kMaxParts));
     // The sphere's tables as the server copied them into the segment, shared; only when
@@ -225,7 +228,7 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             return fail(ExitWrongWorld, tables.error());
         auto view = geometry::HexSphere::view(job.subdivisions, job.chunkSplit, *tables);
         if (!view)
-            return fail(ExitWrongWorld, tr("the segment's sphere does not fit its world: %1")
+            return fail(ExitWrongWorld, Text::tr("the segment's sphere does not fit its world: %1")
                                             .arg(view.error()));
         sphere = std::move(*view);
     } else {
@@ -236,14 +239,14 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     const std::vector<sim::CellId> partCells = automaton.partCells();
     for (std::size_t i = 0; i < partCells.size(); ++i) {
         if (partCells[i] != job.partCells[i])
-            return fail(ExitWrongWorld, tr("the server's part %1 starts at cell %2, this worker's "
+            return fail(ExitWrongWorld, Text::tr("the server's part %1 starts at cell %2, this worker's "
                                            "at cell %3: different programs")
                                             .arg(i)
                                             .arg(job.partCells[i])
                                             .arg(partCells[i]));
     }
     if (automaton.exchangeBytes() != job.exchangeBytes)
-        return fail(ExitWrongWorld, tr("the server's exchange for %1 parts is %2 bytes, this "
+        return fail(ExitWrongWorld, Text::tr("the server's exchange for %1 parts is %2 bytes, this "
                                        "worker's would be %3 bytes: different programs")
                                         .arg(job.parts)
                                         .arg(job.exchangeBytes)
@@ -275,14 +278,14 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             continue;
         }
         if (job.phase >= std::uint32_t(sim::kAutomatonPhaseCount))
-            return fail(ExitBadJob, tr("job %1 asks for phase %2, which does not exist")
+            return fail(ExitBadJob, Text::tr("job %1 asks for phase %2, which does not exist")
                                         .arg(sequence)
                                         .arg(job.phase));
         std::byte *at[std::size_t(StepArray::Count)];
         for (std::size_t i = 0; i < std::size(arrayBytes); ++i) {
             const std::uint64_t offset = job.offsets[i];
             if (offset < sizeof(ControlBlock) || offset > size || size - offset < arrayBytes[i])
-                return fail(ExitBadJob, tr("job %1 puts array %2 at bytes %3..%4, outside the "
+                return fail(ExitBadJob, Text::tr("job %1 puts array %2 at bytes %3..%4, outside the "
                                            "%5-byte segment")
                                             .arg(sequence)
                                             .arg(i)
@@ -292,7 +295,7 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             at[i] = base + offset;
         }
         if (job.offsets[std::size_t(StepArray::Exchange)] % 64 != 0)
-            return fail(ExitBadJob, tr("job %1's exchange is not aligned to 64 bytes").arg(sequence));
+            return fail(ExitBadJob, Text::tr("job %1's exchange is not aligned to 64 bytes").arg(sequence));
         sim::AutomatonMemory memory;
         memory.seed = job.seed;
         memory.tick = job.tick;
@@ -343,6 +346,8 @@ int main(int argc, char *argv[])
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGTERM, SIG_IGN);
     QCoreApplication::setApplicationVersion(QStringLiteral(HEX_VERSION));
+    // The server passes its language (--lang): the refusals it logs and reports are in it.
+    (void)hex::i18n::installTranslators(app, hex::i18n::languageFromArguments(app.arguments()));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QCoreApplication::translate(
@@ -350,52 +355,54 @@ int main(int argc, char *argv[])
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption segmentOption(QStringLiteral("segment"),
-                                           tr("Shared-memory segment to attach to."), tr("name"));
+                                           Text::tr("Shared-memory segment to attach to."), Text::tr("name"));
     const QCommandLineOption pingOption(
         QStringLiteral("ping"),
-        tr("Ping mode: attach to the segment and answer every wake-up with one back until "
+        Text::tr("Ping mode: attach to the segment and answer every wake-up with one back until "
            "the slot is told to stop."),
-        tr("segment"));
+        Text::tr("segment"));
     const QCommandLineOption slotOption(
         QStringLiteral("slot"),
-        tr("Worker slot in the segment (0 to %1).").arg(kMaxWorkerSlots - 1), tr("n"));
+        Text::tr("Worker slot in the segment (0 to %1).").arg(kMaxWorkerSlots - 1), Text::tr("n"));
     const QCommandLineOption wakeupOption(
-        QStringLiteral("wakeup"), tr("Wake-up method: futex, eventfd or signal."), tr("method"));
+        QStringLiteral("wakeup"), Text::tr("Wake-up method: futex, eventfd or signal."), Text::tr("method"));
     const QCommandLineOption eventFdInOption(
-        QStringLiteral("eventfd-in"), tr("Inherited eventfd the server wakes us on."), tr("fd"));
+        QStringLiteral("eventfd-in"), Text::tr("Inherited eventfd the server wakes us on."), Text::tr("fd"));
     const QCommandLineOption eventFdOutOption(
-        QStringLiteral("eventfd-out"), tr("Inherited eventfd we wake the server on."), tr("fd"));
+        QStringLiteral("eventfd-out"), Text::tr("Inherited eventfd we wake the server on."), Text::tr("fd"));
     const QCommandLineOption spinOption(QStringLiteral("spin-us"),
-                                        tr("Futex only: microseconds to spin before sleeping."),
-                                        tr("us"), QStringLiteral("20"));
+                                        Text::tr("Futex only: microseconds to spin before sleeping."),
+                                        Text::tr("us"), QStringLiteral("20"));
     const QCommandLineOption stepOption(
         QStringLiteral("step"),
-        tr("Step mode: attach to the segment and run the parts it takes of every automaton "
+        Text::tr("Step mode: attach to the segment and run the parts it takes of every automaton "
            "phase the server asks for, until the slot is told to stop."),
-        tr("segment"));
+        Text::tr("segment"));
+    const QCommandLineOption langOption(QStringLiteral("lang"),
+                                        Text::tr("Language of messages: en or fr."), Text::tr("code"));
     parser.addOptions({segmentOption, pingOption, stepOption, slotOption, wakeupOption, eventFdInOption,
-                       eventFdOutOption, spinOption});
+                       eventFdOutOption, spinOption, langOption});
     parser.process(app);
 
     if (parser.isSet(pingOption) == parser.isSet(stepOption)) {
-        return fail(ExitUsage, tr("workers are started by hexsphere-server with either --step "
+        return fail(ExitUsage, Text::tr("workers are started by hexsphere-server with either --step "
                                   "or --ping and a segment name."));
     }
 
     bool ok = false;
     const int slotIndex = parser.value(slotOption).toInt(&ok);
     if (!parser.isSet(slotOption) || !ok || slotIndex < 0 || slotIndex >= kMaxWorkerSlots)
-        return fail(ExitUsage, tr("--slot must be a number from 0 to %1, not \"%2\"")
+        return fail(ExitUsage, Text::tr("--slot must be a number from 0 to %1, not \"%2\"")
                                    .arg(kMaxWorkerSlots - 1)
                                    .arg(parser.value(slotOption)));
     const auto method = parseWakeMethod(parser.value(wakeupOption));
     if (!method)
-        return fail(ExitUsage, tr("--wakeup must be futex, eventfd or signal, not \"%1\"")
+        return fail(ExitUsage, Text::tr("--wakeup must be futex, eventfd or signal, not \"%1\"")
                                    .arg(parser.value(wakeupOption)));
     WakerOptions options;
     const int spinUs = parser.value(spinOption).toInt(&ok);
     if (!ok || spinUs < 0 || spinUs > 1'000'000)
-        return fail(ExitUsage, tr("--spin-us must be a number from 0 to 1000000, not \"%1\"")
+        return fail(ExitUsage, Text::tr("--spin-us must be a number from 0 to 1000000, not \"%1\"")
                                    .arg(parser.value(spinOption)));
     options.spin = std::chrono::microseconds(spinUs);
     if (*method == WakeMethod::EventFd) {
@@ -405,7 +412,7 @@ int main(int argc, char *argv[])
         options.eventFdOut = parser.value(eventFdOutOption).toInt(&outOk);
         if (!inOk || !outOk)
             return fail(ExitUsage,
-                        tr("--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors"));
+                        Text::tr("--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors"));
     }
     if (parser.isSet(stepOption))
         return runStep(parser.value(stepOption), slotIndex, *method, options);
