@@ -2,6 +2,17 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
+    <name>QCommandLineParser</name>
+    <message>
+        <source>Displays help on commandline options.</source>
+        <translation></translation>
+    </message>
+    <message>
+        <source>Displays help including Qt specific options.</source>
+        <translation></translation>
+    </message>
+</context>
+<context>
     <name>hex::client::BuildDock</name>
     <message>
         <source>Build</source>

@@ -13,6 +13,13 @@ namespace {
 
 std::atomic<Language> s_installed{Language::English};
 
+// Qt's own French (qtbase_fr.qm of Qt 6.4) lacks these texts of QCommandLineParser's
+// help options; ours has them, and our translator is asked before Qt's.
+[[maybe_unused]] const char *const kQtTextsMissingInFrench[] = {
+    QT_TRANSLATE_NOOP("QCommandLineParser", "Displays help on commandline options."),
+    QT_TRANSLATE_NOOP("QCommandLineParser", "Displays help including Qt specific options."),
+};
+
 } // namespace
 
 QString languageCode(Language language)
