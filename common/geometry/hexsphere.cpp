@@ -16,7 +16,7 @@
 // S, L_{d+1}. Each diamond carries an (n+1)×(n+1) lattice (i along T→L, j along T→R).
 // A diamond owns the points with 0 <= i < n and 1 <= j <= n, which covers every cell but
 // the two poles exactly once; the other lattice points (its T–L and L–B edges) are owned by
-// a neighbouring diamond and are resolved through m_lattice.
+// a neighbouring diamond and are resolved through m_tables.lattice.
 //
 // Ids: 0 = N, 1 = S, 2+d = north diamond d's R corner, 7+d = south diamond d's R corner;
 // the remaining cells follow chunk by chunk, row-major inside each chunk.
@@ -207,36 +207,24 @@ HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
     sphere->m_n = subdivisions;
     sphere->m_k = k;
     sphere->m_cellCount = std::uint32_t(cells);
-    sphere->m_centres = tables.centres;
-    sphere->m_neighbours = tables.neighbours;
-    sphere->m_chunkOf = tables.chunkOf;
-    sphere->m_chunkOffsets = tables.chunkOffsets;
-    sphere->m_chunkCellList = tables.chunkCells;
-    sphere->m_chunkNeighbourOffsets = tables.chunkNeighbourOffsets;
-    sphere->m_chunkNeighbourList = tables.chunkNeighbours;
-    sphere->m_lattice = tables.lattice;
-    sphere->m_skipRingCos = tables.skipRingCos;
+    sphere->m_tables = tables;
     sphere->buildFaces();
     return sphere;
 }
 
 HexSphereTables HexSphere::tables() const
 {
-    return HexSphereTables{m_centres,       m_neighbours,           m_chunkOf,
-                           m_chunkOffsets,  m_chunkCellList,        m_chunkNeighbourOffsets,
-                           m_chunkNeighbourList, m_lattice,         m_skipRingCos};
+    return m_tables;
 }
 
 void HexSphere::useOwnTables()
 {
-    m_centres = m_own.centres;
-    m_neighbours = m_own.neighbours;
-    m_chunkOf = m_own.chunkOf;
-    m_chunkOffsets = m_own.chunkOffsets;
-    m_chunkCellList = m_own.chunkCells;
-    m_chunkNeighbourOffsets = m_own.chunkNeighbourOffsets;
-    m_chunkNeighbourList = m_own.chunkNeighbours;
-    m_lattice = m_own.lattice;
+    const double skipRingCos = m_tables.skipRingCos;
+    m_tables = HexSphereTables{m_own.centres,        m_own.neighbours,
+                               m_own.chunkOf,        m_own.chunkOffsets,
+                               m_own.chunkCells,     m_own.chunkNeighbourOffsets,
+                               m_own.chunkNeighbours, m_own.lattice,
+                               skipRingCos};
 }
 
 int HexSphere::defaultChunkSplit(int subdivisions)
@@ -494,9 +482,9 @@ void HexSphere::buildSearchBound()
         const auto ring = neighbours(middle);
         const int count = int(ring.size());
         for (int a = 0; a < count; ++a) {
-            const Vec3 p = m_centres[ring[a]];
+            const Vec3 p = m_tables.centres[ring[a]];
             for (int b = a + 2; b < count - (a == 0 ? 1 : 0); ++b) {
-                const Vec3 q = m_centres[ring[b]];
+                const Vec3 q = m_tables.centres[ring[b]];
                 const double dx = double(p.x) - q.x;
                 const double dy = double(p.y) - q.y;
                 const double dz = double(p.z) - q.z;
@@ -519,7 +507,7 @@ void HexSphere::buildSearchBound()
         return;
     const double reach = half - std::asin(budget / (2.0 * sinHalf));
     if (reach > 0.0)
-        m_skipRingCos = std::cos(reach);
+        m_tables.skipRingCos = std::cos(reach);
 }
 
 CellCorners HexSphere::corners(CellId cell) const
@@ -530,21 +518,21 @@ CellCorners HexSphere::corners(CellId cell) const
     for (int k = 0; k < result.count; ++k) {
         std::array<CellId, 3> ids{cell, nbs[k], nbs[(k + 1) % result.count]};
         std::sort(ids.begin(), ids.end());
-        result.points[k] = normalized(m_centres[ids[0]] + m_centres[ids[1]] + m_centres[ids[2]]);
+        result.points[k] = normalized(m_tables.centres[ids[0]] + m_tables.centres[ids[1]] + m_tables.centres[ids[2]]);
     }
     return result;
 }
 
 std::span<const CellId> HexSphere::chunkCells(ChunkId chunk) const
 {
-    const std::uint32_t begin = m_chunkOffsets[chunk];
-    return {m_chunkCellList.data() + begin, m_chunkOffsets[chunk + 1] - begin};
+    const std::uint32_t begin = m_tables.chunkOffsets[chunk];
+    return {m_tables.chunkCells.data() + begin, m_tables.chunkOffsets[chunk + 1] - begin};
 }
 
 std::span<const ChunkId> HexSphere::chunkNeighbours(ChunkId chunk) const
 {
-    const std::uint32_t begin = m_chunkNeighbourOffsets[chunk];
-    return {m_chunkNeighbourList.data() + begin, m_chunkNeighbourOffsets[chunk + 1] - begin};
+    const std::uint32_t begin = m_tables.chunkNeighbourOffsets[chunk];
+    return {m_tables.chunkNeighbours.data() + begin, m_tables.chunkNeighbourOffsets[chunk + 1] - begin};
 }
 
 CellId HexSphere::cellAt(const Vec3 &direction) const
@@ -592,8 +580,8 @@ CellId HexSphere::cellAt(const Vec3 &direction) const
             ++j;
         }
     }
-    CellId best = m_lattice[latticeIndex(int(face->diamond), i, j)];
-    float bestDot = dot(m_centres[best], direction);
+    CellId best = m_tables.lattice[latticeIndex(int(face->diamond), i, j)];
+    float bestDot = dot(m_tables.centres[best], direction);
 
     // Greedy walk to the best neighbour, then make sure no cell of the 2-ring beats the
     // result, in case the triangulation is not exactly Delaunay somewhere or rounding makes
@@ -605,12 +593,12 @@ CellId HexSphere::cellAt(const Vec3 &direction) const
     const double direction2 = dx * dx + dy * dy + dz * dz;
     for (;;) {
         for (;;) {
-            const CellId *nbs = m_neighbours.data() + std::size_t(best) * 6;
+            const CellId *nbs = m_tables.neighbours.data() + std::size_t(best) * 6;
             const int count = isPentagon(best) ? 5 : 6;
             CellId step = best;
             float stepDot = bestDot;
             for (int s = 0; s < count; ++s) {
-                const float d = dot(m_centres[nbs[s]], direction);
+                const float d = dot(m_tables.centres[nbs[s]], direction);
                 if (better(d, nbs[s], stepDot, step)) {
                     stepDot = d;
                     step = nbs[s];
@@ -622,20 +610,20 @@ CellId HexSphere::cellAt(const Vec3 &direction) const
             bestDot = stepDot;
         }
 
-        const Vec3 c = m_centres[best];
+        const Vec3 c = m_tables.centres[best];
         const double cosine = c.x * dx + c.y * dy + c.z * dz;
         const double centre2 = double(c.x) * c.x + double(c.y) * c.y + double(c.z) * c.z;
-        if (cosine > 0.0 && cosine * cosine >= m_skipRingCos * m_skipRingCos * centre2 * direction2)
+        if (cosine > 0.0 && cosine * cosine >= m_tables.skipRingCos * m_tables.skipRingCos * centre2 * direction2)
             return best;
 
         const CellId centre = best;
-        const CellId *ring = m_neighbours.data() + std::size_t(centre) * 6;
+        const CellId *ring = m_tables.neighbours.data() + std::size_t(centre) * 6;
         const int ringCount = isPentagon(centre) ? 5 : 6;
         for (int s = 0; s < ringCount; ++s) {
-            const CellId *outer = m_neighbours.data() + std::size_t(ring[s]) * 6;
+            const CellId *outer = m_tables.neighbours.data() + std::size_t(ring[s]) * 6;
             const int outerCount = isPentagon(ring[s]) ? 5 : 6;
             for (int t = 0; t < outerCount; ++t) {
-                const float d = dot(m_centres[outer[t]], direction);
+                const float d = dot(m_tables.centres[outer[t]], direction);
                 if (better(d, outer[t], bestDot, best)) {
                     bestDot = d;
                     best = outer[t];

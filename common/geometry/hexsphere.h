@@ -44,7 +44,9 @@ struct HexSphereTables
     std::span<const std::uint32_t> chunkNeighbourOffsets; ///< CSR into chunkNeighbours
     std::span<const ChunkId> chunkNeighbours;
     std::span<const CellId> lattice; ///< (n+1)² ids per rhombus, for cellAt
-    /// cellAt's bound (see buildSearchBound), computed from the tables when built.
+    /// cellAt may skip the 2-ring check when cos(angle(direction, best)) >= this: then
+    /// no cell outside best's 1-ring can win, even allowing for float rounding. 2
+    /// disables it. Computed from the tables when they are built.
     double skipRingCos = 2.0;
 };
 
@@ -91,11 +93,11 @@ public:
     static constexpr bool isPentagon(CellId cell) { return cell < 12; }
 
     /// Unit vector to the cell's centre.
-    Vec3 centre(CellId cell) const { return m_centres[cell]; }
+    Vec3 centre(CellId cell) const { return m_tables.centres[cell]; }
     /// Five or six neighbours, counter-clockwise seen from outside.
     std::span<const CellId> neighbours(CellId cell) const
     {
-        return {m_neighbours.data() + std::size_t(cell) * 6, isPentagon(cell) ? 5u : 6u};
+        return {m_tables.neighbours.data() + std::size_t(cell) * 6, isPentagon(cell) ? 5u : 6u};
     }
     /// The corner polygon; corner k is the normalised sum of the centres of the cell
     /// and of its neighbours k and k+1, computed so that cells sharing a corner get
@@ -103,9 +105,9 @@ public:
     CellCorners corners(CellId cell) const;
 
     /// The chunk that holds `cell`.
-    ChunkId chunkOf(CellId cell) const { return m_chunkOf[cell]; }
+    ChunkId chunkOf(CellId cell) const { return m_tables.chunkOf[cell]; }
     /// 10k²: k×k chunks in each of the ten rhombi.
-    std::uint32_t chunkCount() const { return std::uint32_t(m_chunkOffsets.size() - 1); }
+    std::uint32_t chunkCount() const { return std::uint32_t(m_tables.chunkOffsets.size() - 1); }
     /// k: chunk rows (and columns) per rhombus.
     int chunkSplit() const { return m_k; }
     /// The cells of `chunk`, ascending.
@@ -156,14 +158,7 @@ private:
     int m_k = 0;
     std::uint32_t m_cellCount = 0;
     // The tables every accessor reads: m_own's, or another's for a view().
-    std::span<const Vec3> m_centres;
-    std::span<const CellId> m_neighbours; // 6 slots per cell, kNoCell pads pentagons
-    std::span<const ChunkId> m_chunkOf;
-    std::span<const std::uint32_t> m_chunkOffsets; // CSR into m_chunkCellList
-    std::span<const CellId> m_chunkCellList;
-    std::span<const std::uint32_t> m_chunkNeighbourOffsets;
-    std::span<const ChunkId> m_chunkNeighbourList;
-    std::span<const CellId> m_lattice; // (n+1)² canonical ids per rhombus, for cellAt
+    HexSphereTables m_tables;
     // The tables a built sphere owns; empty in a view().
     struct OwnTables
     {
@@ -177,9 +172,6 @@ private:
         std::vector<CellId> lattice;
     } m_own;
     std::vector<Face> m_faces; // the 20 icosahedron faces, for cellAt
-    // cellAt may skip the 2-ring check when cos(angle(direction, best)) >= this: then no
-    // cell outside best's 1-ring can win, even allowing for float rounding. 2 disables it.
-    double m_skipRingCos = 2.0;
 };
 
 } // namespace hex::geometry
