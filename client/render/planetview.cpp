@@ -322,10 +322,10 @@ PlanetView::PlanetView(QWidget *parent)
     m_farLightDirection = new Qt3DRender::QParameter(QStringLiteral("lightDirection"),
                                                      QVector3D(0.0f, 0.5f, 1.0f));
     for (std::size_t i = 0; i < m_centreShade.size(); ++i) {
-        m_centreShade[i] = new Qt3DRender::QParameter(QStringLiteral("centreShade"),
-                                                      m_cellShading.centre);
-        m_edgeShade[i] = new Qt3DRender::QParameter(QStringLiteral("cornerShade"),
-                                                    m_cellShading.edge);
+        m_centreShade[i]
+            = new Qt3DRender::QParameter(QStringLiteral("centreShade"), m_cellShading.centre);
+        m_edgeShade[i]
+            = new Qt3DRender::QParameter(QStringLiteral("cornerShade"), m_cellShading.edge);
     }
     lightEntity->addComponent(m_light);
 
@@ -850,9 +850,8 @@ void PlanetView::applyCamera()
     const float cellPixels = m_sphere ? kCellArcTimesN / float(m_sphere->subdivisions())
                                             * kPlanetRadius / unitsPerPixel
                                       : kShadedCellPixels;
-    const float outline = std::clamp((cellPixels - kFlatCellPixels)
-                                         / (kShadedCellPixels - kFlatCellPixels),
-                                     0.0f, 1.0f);
+    const float outline = std::clamp(
+        (cellPixels - kFlatCellPixels) / (kShadedCellPixels - kFlatCellPixels), 0.0f, 1.0f);
     const float mean = (1.0f + 2.0f * PlanetMesh::kCornerShade) / 3.0f;
     const CellShading shading{mean + outline * (1.0f - mean),
                               mean + outline * (PlanetMesh::kCornerShade - mean)};

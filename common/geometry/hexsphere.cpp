@@ -173,8 +173,8 @@ HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
                                   .arg(expected));
     };
     if (subdivisions < 1 || subdivisions > 1024)
-        return tl::unexpected(Text::tr("a sphere has 1 to 1024 subdivisions, not %1")
-                                  .arg(subdivisions));
+        return tl::unexpected(
+            Text::tr("a sphere has 1 to 1024 subdivisions, not %1").arg(subdivisions));
     const int k = chunkSplit == 0 ? defaultChunkSplit(subdivisions) : chunkSplit;
     if (k < 1 || k > subdivisions)
         return tl::unexpected(Text::tr("a chunk split of %1 does not fit %2 subdivisions")
@@ -182,8 +182,8 @@ HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
                                   .arg(subdivisions));
     const std::uint64_t cells = cellCountFor(subdivisions);
     const std::uint64_t chunks = std::uint64_t(kDiamonds) * std::uint64_t(k) * std::uint64_t(k);
-    const std::uint64_t latticePoints
-        = std::uint64_t(kDiamonds) * std::uint64_t(subdivisions + 1) * std::uint64_t(subdivisions + 1);
+    const std::uint64_t latticePoints = std::uint64_t(kDiamonds) * std::uint64_t(subdivisions + 1)
+                                        * std::uint64_t(subdivisions + 1);
     if (tables.centres.size() != cells)
         return fail(QStringLiteral("centre"), tables.centres.size(), cells);
     if (tables.neighbours.size() != cells * 6)
@@ -220,11 +220,9 @@ HexSphereTables HexSphere::tables() const
 void HexSphere::useOwnTables()
 {
     const double skipRingCos = m_tables.skipRingCos;
-    m_tables = HexSphereTables{m_own.centres,        m_own.neighbours,
-                               m_own.chunkOf,        m_own.chunkOffsets,
-                               m_own.chunkCells,     m_own.chunkNeighbourOffsets,
-                               m_own.chunkNeighbours, m_own.lattice,
-                               skipRingCos};
+    m_tables = HexSphereTables{m_own.centres,         m_own.neighbours, m_own.chunkOf,
+                               m_own.chunkOffsets,    m_own.chunkCells, m_own.chunkNeighbourOffsets,
+                               m_own.chunkNeighbours, m_own.lattice,    skipRingCos};
 }
 
 int HexSphere::defaultChunkSplit(int subdivisions)
@@ -518,7 +516,8 @@ CellCorners HexSphere::corners(CellId cell) const
     for (int k = 0; k < result.count; ++k) {
         std::array<CellId, 3> ids{cell, nbs[k], nbs[(k + 1) % result.count]};
         std::sort(ids.begin(), ids.end());
-        result.points[k] = normalized(m_tables.centres[ids[0]] + m_tables.centres[ids[1]] + m_tables.centres[ids[2]]);
+        result.points[k] = normalized(m_tables.centres[ids[0]] + m_tables.centres[ids[1]]
+                                      + m_tables.centres[ids[2]]);
     }
     return result;
 }
@@ -532,7 +531,8 @@ std::span<const CellId> HexSphere::chunkCells(ChunkId chunk) const
 std::span<const ChunkId> HexSphere::chunkNeighbours(ChunkId chunk) const
 {
     const std::uint32_t begin = m_tables.chunkNeighbourOffsets[chunk];
-    return {m_tables.chunkNeighbours.data() + begin, m_tables.chunkNeighbourOffsets[chunk + 1] - begin};
+    return {m_tables.chunkNeighbours.data() + begin,
+            m_tables.chunkNeighbourOffsets[chunk + 1] - begin};
 }
 
 CellId HexSphere::cellAt(const Vec3 &direction) const
@@ -613,7 +613,9 @@ CellId HexSphere::cellAt(const Vec3 &direction) const
         const Vec3 c = m_tables.centres[best];
         const double cosine = c.x * dx + c.y * dy + c.z * dz;
         const double centre2 = double(c.x) * c.x + double(c.y) * c.y + double(c.z) * c.z;
-        if (cosine > 0.0 && cosine * cosine >= m_tables.skipRingCos * m_tables.skipRingCos * centre2 * direction2)
+        if (cosine > 0.0
+            && cosine * cosine
+                   >= m_tables.skipRingCos * m_tables.skipRingCos * centre2 * direction2)
             return best;
 
         const CellId centre = best;

@@ -129,11 +129,12 @@ struct ComputeGroup::Private
         ++slot.failures;
         if (slot.failures >= options.maxFailures) {
             slot.state = Slot::State::GivenUp;
-            const QString line = Text::tr("worker %1 given up after %2 failures in a row; the server "
-                                    "takes parts in its place from now on. Last: %3")
-                                     .arg(index)
-                                     .arg(slot.failures)
-                                     .arg(error);
+            const QString line
+                = Text::tr("worker %1 given up after %2 failures in a row; the server "
+                           "takes parts in its place from now on. Last: %3")
+                      .arg(index)
+                      .arg(slot.failures)
+                      .arg(error);
             stats.givenUp << line;
             qCCritical(lcCompute).noquote() << "tick" << tick() << line;
             return;
@@ -166,7 +167,8 @@ struct ComputeGroup::Private
                 } else if (!slot.process->isRunning()) {
                     fail(i, Text::tr("exited before it attached"), false);
                 } else if (now - slot.launchedAt > options.startTimeout) {
-                    fail(i, Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                    fail(i,
+                         Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
                          false);
                 }
                 break;
@@ -200,7 +202,8 @@ struct ComputeGroup::Private
             else if (!slot.process->isRunning())
                 failedJob(i, Text::tr("crashed"), false); // signals find a dead worker here
             else
-                fail(i, Text::tr("waking it failed: %1").arg(slot.process->waker().errorString()), true);
+                fail(i, Text::tr("waking it failed: %1").arg(slot.process->waker().errorString()),
+                     true);
         }
         return woken;
     }
@@ -284,19 +287,21 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                                   .arg(options.workers));
     const QFileInfo program(options.program);
     if (!program.isFile() || !program.isExecutable())
-        return tl::unexpected(Text::tr("the compute worker %1 is not an executable file")
-                                  .arg(options.program));
+        return tl::unexpected(
+            Text::tr("the compute worker %1 is not an executable file").arg(options.program));
     const QByteArray contentVersion = content.version.toUtf8();
     if (contentVersion.size() >= int(sizeof(StepJob::contentVersion)))
-        return tl::unexpected(Text::tr("the content version \"%1\" is too long for the shared segment")
-                                  .arg(content.version));
+        return tl::unexpected(
+            Text::tr("the content version \"%1\" is too long for the shared segment")
+                .arg(content.version));
 
     if (options.partsPerWorker < 1 || options.workers * options.partsPerWorker > kMaxParts)
-        return tl::unexpected(Text::tr("%1 workers with %2 parts each make more than the %3 parts a "
-                                 "world can be split into")
-                                  .arg(options.workers)
-                                  .arg(options.partsPerWorker)
-                                  .arg(kMaxParts));
+        return tl::unexpected(
+            Text::tr("%1 workers with %2 parts each make more than the %3 parts a "
+                     "world can be split into")
+                .arg(options.workers)
+                .arg(options.partsPerWorker)
+                .arg(kMaxParts));
     const int parts = options.workers * options.partsPerWorker;
     const std::size_t exchangeBytes = sim::Automaton::exchangeBytesFor(*sphere, parts);
     const std::size_t arrayBytes = sim::World::arrayBytesFor(sphere->cellCount());
@@ -315,14 +320,15 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
         const std::uint64_t free = std::uint64_t(shm.f_bavail) * shm.f_frsize;
         const std::uint64_t needed = arrayBytes + exchangeBytes / 4;
         if (free < needed)
-            return tl::unexpected(Text::tr("/dev/shm has %1 MiB free; compute workers for this world "
-                                     "need about %2 MiB")
-                                      .arg(free >> 20)
-                                      .arg(needed >> 20));
+            return tl::unexpected(
+                Text::tr("/dev/shm has %1 MiB free; compute workers for this world "
+                         "need about %2 MiB")
+                    .arg(free >> 20)
+                    .arg(needed >> 20));
         if (shareSphere && free < needed + tablesBytes) {
             qCInfo(lcCompute).noquote()
                 << Text::tr("/dev/shm has %1 MiB free, too little to share the planet's geometry "
-                      "(%2 MiB) with the workers: each builds its own")
+                            "(%2 MiB) with the workers: each builds its own")
                        .arg(free >> 20)
                        .arg(tablesBytes >> 20);
             shareSphere = false;
@@ -348,11 +354,10 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
     std::memcpy(job.contentVersion, contentVersion.constData(), std::size_t(contentVersion.size()));
     job.sphere = SphereTablesPlace{}; // no tables: each worker builds its own
     if (shareSphere) {
-        job.sphere = copySphereTables(sphere->tables(),
-                                      reinterpret_cast<std::byte *>(d->segment.control()),
-                                      std::size_t(d->segment.payload()
-                                                  - reinterpret_cast<std::byte *>(d->segment.control()))
-                                          + alignUp(arrayBytes) + exchangeRegion);
+        job.sphere = copySphereTables(
+            sphere->tables(), reinterpret_cast<std::byte *>(d->segment.control()),
+            std::size_t(d->segment.payload() - reinterpret_cast<std::byte *>(d->segment.control()))
+                + alignUp(arrayBytes) + exchangeRegion);
     }
     d->stats.sphereBytes = sphereBytes;
 
@@ -380,7 +385,8 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                 (void)slot.process->waitForExit(std::chrono::milliseconds(1000));
                 d->fail(i, Text::tr("exited before it attached"), false);
             } else if (Clock::now() > until) {
-                d->fail(i, Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
+                d->fail(i,
+                        Text::tr("did not attach within %1 ms").arg(options.startTimeout.count()),
                         false);
             } else {
                 waiting = true;
@@ -395,8 +401,8 @@ ComputeGroup::create(std::shared_ptr<const geometry::HexSphere> sphere, const si
                                             return slot.state == Slot::State::Running;
                                         });
     if (!anyRunning) {
-        const QString error
-            = Text::tr("no compute worker started (%1): %2").arg(options.program, d->stats.lastError);
+        const QString error = Text::tr("no compute worker started (%1): %2")
+                                  .arg(options.program, d->stats.lastError);
         for (Slot &slot : d->workerSlots) {
             if (slot.process)
                 slot.process->kill();
@@ -432,7 +438,8 @@ tl::expected<void, QString> ComputeGroup::attach(sim::World &world)
         || world.content().version != QString::fromUtf8(job.contentVersion)
         || world.exchangeBytes(partCount()) != job.exchangeBytes
         || world.arrayBytes() > std::size_t(d->exchange - d->segment.payload()))
-        return tl::unexpected(Text::tr("this world is not the one the compute workers were made for"));
+        return tl::unexpected(
+            Text::tr("this world is not the one the compute workers were made for"));
     try {
         d->stats.bytesCopied += world.placeArrays(d->arena.get());
     } catch (const std::bad_alloc &) {

@@ -249,14 +249,15 @@ struct TableBytes
 };
 
 /// The tables' bytes, in SphereTable order.
-std::array<TableBytes, std::size_t(SphereTable::Count)> tableBytes(const geometry::HexSphereTables &t)
+std::array<TableBytes, std::size_t(SphereTable::Count)>
+tableBytes(const geometry::HexSphereTables &t)
 {
     auto entry = [](auto span) {
         return TableBytes{reinterpret_cast<const std::byte *>(span.data()), span.size_bytes(),
                           sizeof(typename decltype(span)::element_type)};
     };
-    return {entry(t.centres),      entry(t.neighbours),           entry(t.chunkOf),
-            entry(t.chunkOffsets), entry(t.chunkCells),           entry(t.chunkNeighbourOffsets),
+    return {entry(t.centres),         entry(t.neighbours), entry(t.chunkOf),
+            entry(t.chunkOffsets),    entry(t.chunkCells), entry(t.chunkNeighbourOffsets),
             entry(t.chunkNeighbours), entry(t.lattice)};
 }
 
@@ -291,8 +292,8 @@ sphereTablesAt(const SphereTablesPlace &place, const std::byte *base, std::size_
 {
     geometry::HexSphereTables tables;
     QString error;
-    static const char *const names[] = {"centre",      "neighbour",       "cell chunk",
-                                        "chunk offset", "chunk cell",      "chunk neighbour offset",
+    static const char *const names[] = {"centre",          "neighbour",  "cell chunk",
+                                        "chunk offset",    "chunk cell", "chunk neighbour offset",
                                         "chunk neighbour", "lattice"};
     static_assert(std::size(names) == std::size_t(SphereTable::Count));
     auto at = [&](SphereTable table, auto &span) {

@@ -207,14 +207,16 @@ public:
             const timespec ts = toTimespec(remaining);
             const int rc = ::ppoll(&pfd, 1, &ts, nullptr);
             if (rc < 0 && errno != EINTR) {
-                m_error = Text::tr("waiting on eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
+                m_error
+                    = Text::tr("waiting on eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
                 return WaitResult::Failed;
             }
             if (rc > 0) {
                 std::uint64_t count = 0;
                 // Non-blocking: drains the counter; the slot's counter says how many came.
                 if (::read(m_in, &count, sizeof count) < 0 && errno != EAGAIN && errno != EINTR) {
-                    m_error = Text::tr("reading eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
+                    m_error
+                        = Text::tr("reading eventfd %1 failed: %2").arg(m_in).arg(errnoText(errno));
                     return WaitResult::Failed;
                 }
             }
@@ -277,7 +279,8 @@ public:
         const pid_t tid
             = m_side == WakeSide::Server ? m_slot.workerTid.load() : m_slot.serverTid.load();
         if (pid <= 0 || tid <= 0) {
-            m_error = Text::tr("cannot signal the peer: its process has not registered its thread yet");
+            m_error
+                = Text::tr("cannot signal the peer: its process has not registered its thread yet");
             return false;
         }
         m_ends.out->fetch_add(1, std::memory_order_seq_cst);
@@ -389,7 +392,7 @@ Waker::create(WakeMethod method, WakeSide side, WorkerSlot &slot, const WakerOpt
         if (side == WakeSide::Worker) {
             if (!descriptorValid(options.eventFdIn) || !descriptorValid(options.eventFdOut))
                 return tl::unexpected(Text::tr("eventfd descriptors %1 and %2 are not open in this "
-                                         "process")
+                                               "process")
                                           .arg(options.eventFdIn)
                                           .arg(options.eventFdOut));
             return std::make_unique<EventFdWaker>(slot, side, options.eventFdIn, options.eventFdOut,

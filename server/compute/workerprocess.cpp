@@ -60,17 +60,12 @@ bool WorkerProcess::launch(const QString &program, WakeMethod method, const Wake
     m_waker = std::move(*waker);
     QStringList arguments{
         mode == WorkerMode::Step ? QStringLiteral("--step") : QStringLiteral("--ping"),
-        m_segment.name(),
-        QStringLiteral("--slot"),
-        QString::number(m_slotIndex),
-        QStringLiteral("--wakeup"),
-        wakeMethodName(method),
-        QStringLiteral("--spin-us"),
+        m_segment.name(), QStringLiteral("--slot"), QString::number(m_slotIndex),
+        QStringLiteral("--wakeup"), wakeMethodName(method), QStringLiteral("--spin-us"),
         QString::number(
             std::chrono::duration_cast<std::chrono::microseconds>(options.spin).count()),
         // The worker's refusals reach the log and the status in this process's language.
-        QStringLiteral("--lang"),
-        i18n::languageCode(i18n::installedLanguage())};
+        QStringLiteral("--lang"), i18n::languageCode(i18n::installedLanguage())};
     if (method == WakeMethod::EventFd) {
         const auto [in, out] = m_waker->peerEventFds();
         arguments << QStringLiteral("--eventfd-in") << QString::number(in)

@@ -33,8 +33,8 @@
 //
 // Worker memory, per n: one worker started on a copy of the same state reading the
 // planet's geometry (HexSphere's tables) from the segment, as the server starts them, and
-// one building its own (ComputeOptions::shareSphere off, the baseline), each stepping the
-// warm-up ticks; then each worker's private memory (Pss_Anon of /proc/PID/smaps_rollup:
+// one building its own (ComputeOptions::shareSphere off, the baseline), each stepping 20
+// ticks; then each worker's private memory (Pss_Anon of /proc/PID/smaps_rollup:
 // the pages only it has) and the bytes of geometry in the segment.
 //
 // Progress goes to stderr; stdout gets the tables, then as its last line a JSON object with
@@ -404,10 +404,10 @@ std::optional<std::uint64_t> privateBytes(qint64 pid)
 
 /// Starts one worker on a copy of `snapshot`, sharing the sphere's tables or not, steps
 /// `ticks` ticks and returns its private memory (and the sphere's bytes in the segment).
-std::optional<std::uint64_t> measureWorkerMemory(const hex::sim::WorldState &snapshot,
-                                                 const std::shared_ptr<const hex::sim::Content> &content,
-                                                 ComputeOptions options, bool shareSphere, int ticks,
-                                                 std::uint64_t *sphereBytes)
+std::optional<std::uint64_t>
+measureWorkerMemory(const hex::sim::WorldState &snapshot,
+                    const std::shared_ptr<const hex::sim::Content> &content, ComputeOptions options,
+                    bool shareSphere, int ticks, std::uint64_t *sphereBytes)
 {
     hex::sim::World world{hex::sim::WorldState(snapshot), content, 1};
     options.workers = 1;
@@ -457,7 +457,8 @@ SizeResult measureSize(int n, const std::shared_ptr<const hex::sim::Content> &co
     size.cells = snapshot->cellCount();
     size.structures = snapshot->machines.size();
 
-    std::fprintf(stderr, "n=%d: a worker's memory, sharing the sphere and building its own...\n", n);
+    std::fprintf(stderr, "n=%d: a worker's memory, sharing the sphere and building its own...\n",
+                 n);
     size.workerPrivateShared
         = measureWorkerMemory(*snapshot, content, options, true, 20, &size.sphereBytes);
     size.workerPrivateOwnSphere

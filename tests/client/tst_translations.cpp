@@ -49,9 +49,12 @@ QList<Message> readMessages(const QString &path, QString *error)
         if (name == QLatin1String("name")) {
             context = xml.readElementText();
         } else if (name == QLatin1String("message")) {
-            message = Message{context, {}, {}, false,
-                              xml.attributes().value(QLatin1String("numerus"))
-                                  == QLatin1String("yes")};
+            message
+                = Message{context,
+                          {},
+                          {},
+                          false,
+                          xml.attributes().value(QLatin1String("numerus")) == QLatin1String("yes")};
         } else if (name == QLatin1String("source")) {
             message.source = xml.readElementText();
         } else if (name == QLatin1String("translation")) {
@@ -124,8 +127,10 @@ void tst_Translations::initTestCase()
 
     m_englishCopy = m_dir.filePath(QStringLiteral("hexsphere_en.ts"));
     m_frenchCopy = m_dir.filePath(QStringLiteral("hexsphere_fr.ts"));
-    QVERIFY(QFile::copy(QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_en.ts"), m_englishCopy));
-    QVERIFY(QFile::copy(QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_fr.ts"), m_frenchCopy));
+    QVERIFY(
+        QFile::copy(QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_en.ts"), m_englishCopy));
+    QVERIFY(
+        QFile::copy(QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_fr.ts"), m_frenchCopy));
     QFile::setPermissions(m_englishCopy, QFile::ReadOwner | QFile::WriteOwner);
     QFile::setPermissions(m_frenchCopy, QFile::ReadOwner | QFile::WriteOwner);
     QProcess lupdate;
@@ -144,7 +149,8 @@ void tst_Translations::lupdateChangesNothing()
 {
     for (const auto &[copy, committed] :
          {std::pair{m_englishCopy, QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_en.ts")},
-          std::pair{m_frenchCopy, QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_fr.ts")}}) {
+          std::pair{m_frenchCopy,
+                    QStringLiteral(HEX_SOURCE_DIR "/translations/hexsphere_fr.ts")}}) {
         QFile a(copy);
         QFile b(committed);
         QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
@@ -154,14 +160,14 @@ void tst_Translations::lupdateChangesNothing()
             const QByteArray x = i < updated.size() ? updated.at(i) : QByteArray("(end)");
             const QByteArray y = i < kept.size() ? kept.at(i) : QByteArray("(end)");
             QVERIFY2(x == y,
-                     qPrintable(QStringLiteral("%1 is not what lupdate makes of the sources "
-                                               "(run cmake --build build --target "
-                                               "update_translations, then translate): line %2 "
-                                               "is \"%3\", lupdate writes \"%4\"")
-                                    .arg(committed)
-                                    .arg(i + 1)
-                                    .arg(QString::fromUtf8(y.trimmed()),
-                                         QString::fromUtf8(x.trimmed()))));
+                     qPrintable(
+                         QStringLiteral("%1 is not what lupdate makes of the sources "
+                                        "(run cmake --build build --target "
+                                        "update_translations, then translate): line %2 "
+                                        "is \"%3\", lupdate writes \"%4\"")
+                             .arg(committed)
+                             .arg(i + 1)
+                             .arg(QString::fromUtf8(y.trimmed()), QString::fromUtf8(x.trimmed()))));
         }
     }
 }

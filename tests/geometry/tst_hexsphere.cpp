@@ -593,7 +593,8 @@ void tst_HexSphere::viewRefusesTablesOfAnotherSize_data()
     QTest::addColumn<int>("shortTable"); // -1: none
     QTest::addColumn<QString>("expectedError");
     QTest::newRow("another n") << 17 << 0 << -1 << "centre table holds 2562 entries, not 2892";
-    QTest::newRow("another split") << 16 << 2 << -1 << "chunk offset table holds 161 entries, not 41";
+    QTest::newRow("another split")
+        << 16 << 2 << -1 << "chunk offset table holds 161 entries, not 41";
     QTest::newRow("n out of range") << 0 << 0 << -1 << "1 to 1024 subdivisions, not 0";
     QTest::newRow("split out of range") << 16 << 17 << -1 << "chunk split of 17 does not fit 16";
     QTest::newRow("short neighbours") << 16 << 4 << 1 << "neighbour table holds";
@@ -611,14 +612,27 @@ void tst_HexSphere::viewRefusesTablesOfAnotherSize()
     QFETCH(QString, expectedError);
     const HexSphere built(16, 4);
     HexSphereTables tables = built.tables();
-    auto shorten = [](auto &span) { span = span.first(span.size() - 1); };
+    auto shorten = [](auto &span) {
+        span = span.first(span.size() - 1);
+    };
     switch (shortTable) {
-    case 1: shorten(tables.neighbours); break;
-    case 2: shorten(tables.chunkOf); break;
-    case 4: shorten(tables.chunkCells); break;
-    case 6: shorten(tables.chunkNeighbours); break;
-    case 7: shorten(tables.lattice); break;
-    default: break;
+    case 1:
+        shorten(tables.neighbours);
+        break;
+    case 2:
+        shorten(tables.chunkOf);
+        break;
+    case 4:
+        shorten(tables.chunkCells);
+        break;
+    case 6:
+        shorten(tables.chunkNeighbours);
+        break;
+    case 7:
+        shorten(tables.lattice);
+        break;
+    default:
+        break;
     }
     const auto view = HexSphere::view(subdivisions, chunkSplit, tables);
     QVERIFY(!view);

@@ -1188,8 +1188,8 @@ void tst_ComputeGroup::workerRefusesWorldItCannotServe()
     job.offsets[int(StepArray::ResourceAmount)] = offset(s.resourceAmount.data());
     job.offsets[int(StepArray::Dirty)] = offset(world->dirtyMarks());
     job.offsets[int(StepArray::Exchange)] = offset(exchange);
-    auto *sphereAt = static_cast<std::byte *>(
-        resource.allocate(sphereTablesBytes(sphereTables), 64));
+    auto *sphereAt
+        = static_cast<std::byte *>(resource.allocate(sphereTablesBytes(sphereTables), 64));
     job.sphere = copySphereTables(sphereTables, reinterpret_cast<std::byte *>(segment->control()),
                                   offset(sphereAt));
 

@@ -76,7 +76,8 @@ int awaitJob(Waker &waker, WorkerSlot &slot, pid_t serverPid)
         if (result == WaitResult::Woken)
             return kJob;
         if (!processAlive(serverPid))
-            return fail(ExitServerGone, Text::tr("the server process %1 is gone; exiting").arg(serverPid));
+            return fail(ExitServerGone,
+                        Text::tr("the server process %1 is gone; exiting").arg(serverPid));
     }
 }
 
@@ -147,7 +148,8 @@ bool runBulk(const Segment &segment, std::uint32_t cellCount, const hex::geometr
         return false;
     }
     if (!fits) {
-        fail(ExitBadJob, Text::tr("a bulk job reads or writes outside the %1-byte segment").arg(size));
+        fail(ExitBadJob,
+             Text::tr("a bulk job reads or writes outside the %1-byte segment").arg(size));
         return false;
     }
     const hex::sim::NoiseField field{ring.seed, ring.frequency, ring.octaves,
@@ -197,27 +199,31 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     // The world: only one this program steps exactly as the server would.
     auto content = sim::loadDefaultContent();
     if (!content)
-        return fail(ExitWrongWorld, Text::tr("the game content does not load: %1").arg(content.error()));
+        return fail(ExitWrongWorld,
+                    Text::tr("the game content does not load: %1").arg(content.error()));
     const QString serverContent = QString::fromUtf8(
         job.contentVersion, static_cast<int>(::strnlen(job.contentVersion, sizeof job.contentVersion)));
     if (serverContent != content->version)
-        return fail(ExitWrongWorld, Text::tr("the server steps content version \"%1\", this worker has "
-                                       "content version \"%2\"")
-                                        .arg(serverContent, content->version));
+        return fail(ExitWrongWorld,
+                    Text::tr("the server steps content version \"%1\", this worker has "
+                             "content version \"%2\"")
+                        .arg(serverContent, content->version));
     if (job.subdivisions < 1 || job.subdivisions > 1024
         || geometry::HexSphere::cellCountFor(job.subdivisions) != job.cellCount)
         return fail(ExitWrongWorld, Text::tr("the segment's world is inconsistent: %1 subdivisions "
-                                       "but %2 cells")
+                                             "but %2 cells")
                                         .arg(job.subdivisions)
                                         .arg(job.cellCount));
     if (job.chunkSplit < 0 || job.chunkSplit > job.subdivisions)
-        return fail(ExitWrongWorld, Text::tr("the segment's chunk split %1 does not fit %2 subdivisions")
-                                        .arg(job.chunkSplit)
-                                        .arg(job.subdivisions));
+        return fail(ExitWrongWorld,
+                    Text::tr("the segment's chunk split %1 does not fit %2 subdivisions")
+                        .arg(job.chunkSplit)
+                        .arg(job.subdivisions));
     if (job.parts < 1 || job.parts > std::uint32_t(kMaxParts))
-        return fail(ExitWrongWorld, Text::tr("the world is split into %1 parts; a worker takes 1 to %2")
-                                        .arg(job.parts)
-                                        .arg(kMaxParts));
+        return fail(ExitWrongWorld,
+                    Text::tr("the world is split into %1 parts; a worker takes 1 to %2")
+                        .arg(job.parts)
+                        .arg(kMaxParts));
     // The sphere's tables as the server copied them into the segment, shared; only when
     // /dev/shm had no room for them does this worker build its own.
     std::shared_ptr<const geometry::HexSphere> sphere;
@@ -228,8 +234,9 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
             return fail(ExitWrongWorld, tables.error());
         auto view = geometry::HexSphere::view(job.subdivisions, job.chunkSplit, *tables);
         if (!view)
-            return fail(ExitWrongWorld, Text::tr("the segment's sphere does not fit its world: %1")
-                                            .arg(view.error()));
+            return fail(
+                ExitWrongWorld,
+                Text::tr("the segment's sphere does not fit its world: %1").arg(view.error()));
         sphere = std::move(*view);
     } else {
         sphere = std::make_shared<const geometry::HexSphere>(job.subdivisions, job.chunkSplit);
@@ -239,15 +246,16 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
     const std::vector<sim::CellId> partCells = automaton.partCells();
     for (std::size_t i = 0; i < partCells.size(); ++i) {
         if (partCells[i] != job.partCells[i])
-            return fail(ExitWrongWorld, Text::tr("the server's part %1 starts at cell %2, this worker's "
-                                           "at cell %3: different programs")
-                                            .arg(i)
-                                            .arg(job.partCells[i])
-                                            .arg(partCells[i]));
+            return fail(ExitWrongWorld,
+                        Text::tr("the server's part %1 starts at cell %2, this worker's "
+                                 "at cell %3: different programs")
+                            .arg(i)
+                            .arg(job.partCells[i])
+                            .arg(partCells[i]));
     }
     if (automaton.exchangeBytes() != job.exchangeBytes)
         return fail(ExitWrongWorld, Text::tr("the server's exchange for %1 parts is %2 bytes, this "
-                                       "worker's would be %3 bytes: different programs")
+                                             "worker's would be %3 bytes: different programs")
                                         .arg(job.parts)
                                         .arg(job.exchangeBytes)
                                         .arg(automaton.exchangeBytes()));
@@ -285,17 +293,19 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         for (std::size_t i = 0; i < std::size(arrayBytes); ++i) {
             const std::uint64_t offset = job.offsets[i];
             if (offset < sizeof(ControlBlock) || offset > size || size - offset < arrayBytes[i])
-                return fail(ExitBadJob, Text::tr("job %1 puts array %2 at bytes %3..%4, outside the "
-                                           "%5-byte segment")
-                                            .arg(sequence)
-                                            .arg(i)
-                                            .arg(offset)
-                                            .arg(offset + arrayBytes[i])
-                                            .arg(size));
+                return fail(ExitBadJob,
+                            Text::tr("job %1 puts array %2 at bytes %3..%4, outside the "
+                                     "%5-byte segment")
+                                .arg(sequence)
+                                .arg(i)
+                                .arg(offset)
+                                .arg(offset + arrayBytes[i])
+                                .arg(size));
             at[i] = base + offset;
         }
         if (job.offsets[std::size_t(StepArray::Exchange)] % 64 != 0)
-            return fail(ExitBadJob, Text::tr("job %1's exchange is not aligned to 64 bytes").arg(sequence));
+            return fail(ExitBadJob,
+                        Text::tr("job %1's exchange is not aligned to 64 bytes").arg(sequence));
         sim::AutomatonMemory memory;
         memory.seed = job.seed;
         memory.tick = job.tick;
@@ -355,38 +365,43 @@ int main(int argc, char *argv[])
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption segmentOption(QStringLiteral("segment"),
-                                           Text::tr("Shared-memory segment to attach to."), Text::tr("name"));
+                                           Text::tr("Shared-memory segment to attach to."),
+                                           Text::tr("name"));
     const QCommandLineOption pingOption(
         QStringLiteral("ping"),
         Text::tr("Ping mode: attach to the segment and answer every wake-up with one back until "
-           "the slot is told to stop."),
+                 "the slot is told to stop."),
         Text::tr("segment"));
     const QCommandLineOption slotOption(
         QStringLiteral("slot"),
         Text::tr("Worker slot in the segment (0 to %1).").arg(kMaxWorkerSlots - 1), Text::tr("n"));
-    const QCommandLineOption wakeupOption(
-        QStringLiteral("wakeup"), Text::tr("Wake-up method: futex, eventfd or signal."), Text::tr("method"));
-    const QCommandLineOption eventFdInOption(
-        QStringLiteral("eventfd-in"), Text::tr("Inherited eventfd the server wakes us on."), Text::tr("fd"));
-    const QCommandLineOption eventFdOutOption(
-        QStringLiteral("eventfd-out"), Text::tr("Inherited eventfd we wake the server on."), Text::tr("fd"));
-    const QCommandLineOption spinOption(QStringLiteral("spin-us"),
-                                        Text::tr("Futex only: microseconds to spin before sleeping."),
-                                        Text::tr("us"), QStringLiteral("20"));
+    const QCommandLineOption wakeupOption(QStringLiteral("wakeup"),
+                                          Text::tr("Wake-up method: futex, eventfd or signal."),
+                                          Text::tr("method"));
+    const QCommandLineOption eventFdInOption(QStringLiteral("eventfd-in"),
+                                             Text::tr("Inherited eventfd the server wakes us on."),
+                                             Text::tr("fd"));
+    const QCommandLineOption eventFdOutOption(QStringLiteral("eventfd-out"),
+                                              Text::tr("Inherited eventfd we wake the server on."),
+                                              Text::tr("fd"));
+    const QCommandLineOption spinOption(
+        QStringLiteral("spin-us"), Text::tr("Futex only: microseconds to spin before sleeping."),
+        Text::tr("us"), QStringLiteral("20"));
     const QCommandLineOption stepOption(
         QStringLiteral("step"),
         Text::tr("Step mode: attach to the segment and run the parts it takes of every automaton "
-           "phase the server asks for, until the slot is told to stop."),
+                 "phase the server asks for, until the slot is told to stop."),
         Text::tr("segment"));
-    const QCommandLineOption langOption(QStringLiteral("lang"),
-                                        Text::tr("Language of messages: en or fr."), Text::tr("code"));
-    parser.addOptions({segmentOption, pingOption, stepOption, slotOption, wakeupOption, eventFdInOption,
-                       eventFdOutOption, spinOption, langOption});
+    const QCommandLineOption langOption(
+        QStringLiteral("lang"), Text::tr("Language of messages: en or fr."), Text::tr("code"));
+    parser.addOptions({segmentOption, pingOption, stepOption, slotOption, wakeupOption,
+                       eventFdInOption, eventFdOutOption, spinOption, langOption});
     parser.process(app);
 
     if (parser.isSet(pingOption) == parser.isSet(stepOption)) {
-        return fail(ExitUsage, Text::tr("workers are started by hexsphere-server with either --step "
-                                  "or --ping and a segment name."));
+        return fail(ExitUsage,
+                    Text::tr("workers are started by hexsphere-server with either --step "
+                             "or --ping and a segment name."));
     }
 
     bool ok = false;
@@ -411,8 +426,9 @@ int main(int argc, char *argv[])
         options.eventFdIn = parser.value(eventFdInOption).toInt(&inOk);
         options.eventFdOut = parser.value(eventFdOutOption).toInt(&outOk);
         if (!inOk || !outOk)
-            return fail(ExitUsage,
-                        Text::tr("--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors"));
+            return fail(
+                ExitUsage,
+                Text::tr("--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors"));
     }
     if (parser.isSet(stepOption))
         return runStep(parser.value(stepOption), slotIndex, *method, options);
