@@ -166,12 +166,6 @@ std::shared_ptr<const HexSphere> HexSphere::shared(int subdivisions, int chunkSp
 tl::expected<std::shared_ptr<const HexSphere>, QString>
 HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
 {
-    auto fail = [](const QString &what, std::size_t size, std::uint64_t expected) {
-        return tl::unexpected(Text::tr("the sphere's %1 table holds %2 entries, not %3")
-                                  .arg(what)
-                                  .arg(size)
-                                  .arg(expected));
-    };
     if (subdivisions < 1 || subdivisions > 1024)
         return tl::unexpected(
             Text::tr("a sphere has 1 to 1024 subdivisions, not %1").arg(subdivisions));
@@ -184,24 +178,26 @@ HexSphere::view(int subdivisions, int chunkSplit, const HexSphereTables &tables)
     const std::uint64_t chunks = std::uint64_t(kDiamonds) * std::uint64_t(k) * std::uint64_t(k);
     const std::uint64_t latticePoints = std::uint64_t(kDiamonds) * std::uint64_t(subdivisions + 1)
                                         * std::uint64_t(subdivisions + 1);
-    if (tables.centres.size() != cells)
-        return fail(QStringLiteral("centre"), tables.centres.size(), cells);
-    if (tables.neighbours.size() != cells * 6)
-        return fail(QStringLiteral("neighbour"), tables.neighbours.size(), cells * 6);
-    if (tables.chunkOf.size() != cells)
-        return fail(QStringLiteral("cell chunk"), tables.chunkOf.size(), cells);
-    if (tables.chunkOffsets.size() != chunks + 1)
-        return fail(QStringLiteral("chunk offset"), tables.chunkOffsets.size(), chunks + 1);
-    if (tables.chunkCells.size() != cells)
-        return fail(QStringLiteral("chunk cell"), tables.chunkCells.size(), cells);
-    if (tables.chunkNeighbourOffsets.size() != chunks + 1)
-        return fail(QStringLiteral("chunk neighbour offset"), tables.chunkNeighbourOffsets.size(),
-                    chunks + 1);
-    if (tables.chunkNeighbours.size() != tables.chunkNeighbourOffsets.back())
-        return fail(QStringLiteral("chunk neighbour"), tables.chunkNeighbours.size(),
-                    tables.chunkNeighbourOffsets.back());
-    if (tables.lattice.size() != latticePoints)
-        return fail(QStringLiteral("lattice"), tables.lattice.size(), latticePoints);
+    // Each table's size, in HexSphereTables::forEach() order; the chunk neighbours' is
+    // the last of their offsets, once those are known to be there.
+    const std::uint64_t expected[HexSphereTables::kCount]
+        = {cells, cells * 6, cells, chunks + 1, cells, chunks + 1, 0, latticePoints};
+    QString error;
+    std::size_t i = 0;
+    tables.forEach([&](const char *name, const auto &span) {
+        const std::uint64_t want = &span == static_cast<const void *>(&tables.chunkNeighbours)
+                                       ? tables.chunkNeighbourOffsets.back()
+                                       : expected[i];
+        if (error.isEmpty() && span.size() != want) {
+            error = Text::tr("the sphere's %1 table holds %2 entries, not %3")
+                        .arg(QLatin1String(name))
+                        .arg(span.size())
+                        .arg(want);
+        }
+        ++i;
+    });
+    if (!error.isEmpty())
+        return tl::unexpected(error);
 
     std::shared_ptr<HexSphere> sphere(new HexSphere);
     sphere->m_n = subdivisions;

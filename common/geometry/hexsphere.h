@@ -48,6 +48,34 @@ struct HexSphereTables
     /// no cell outside best's 1-ring can win, even allowing for float rounding. 2
     /// disables it. Computed from the tables when they are built.
     double skipRingCos = 2.0;
+
+    /// The number of tables, and f(name, span) for each, in the order above: the order
+    /// copies lay them out in. `name` is for messages ("centre", "chunk neighbour", ...).
+    static constexpr std::size_t kCount = 8;
+    template<typename F>
+    void forEach(F &&f)
+    {
+        visit(*this, f);
+    }
+    template<typename F>
+    void forEach(F &&f) const
+    {
+        visit(*this, f);
+    }
+
+private:
+    template<typename Tables, typename F>
+    static void visit(Tables &t, F &f)
+    {
+        f("centre", t.centres);
+        f("neighbour", t.neighbours);
+        f("cell chunk", t.chunkOf);
+        f("chunk offset", t.chunkOffsets);
+        f("chunk cell", t.chunkCells);
+        f("chunk neighbour offset", t.chunkNeighbourOffsets);
+        f("chunk neighbour", t.chunkNeighbours);
+        f("lattice", t.lattice);
+    }
 };
 
 /// The Goldberg polyhedron GP(n,0) on the unit sphere: the dual of an icosahedron

@@ -241,33 +241,12 @@ std::size_t alignTable(std::size_t bytes)
     return (bytes + kTableAlign - 1) & ~(kTableAlign - 1);
 }
 
-struct TableBytes
-{
-    const std::byte *data = nullptr;
-    std::size_t bytes = 0;
-    std::size_t entrySize = 0;
-};
-
-/// The tables' bytes, in SphereTable order.
-std::array<TableBytes, std::size_t(SphereTable::Count)>
-tableBytes(const geometry::HexSphereTables &t)
-{
-    auto entry = [](auto span) {
-        return TableBytes{reinterpret_cast<const std::byte *>(span.data()), span.size_bytes(),
-                          sizeof(typename decltype(span)::element_type)};
-    };
-    return {entry(t.centres),         entry(t.neighbours), entry(t.chunkOf),
-            entry(t.chunkOffsets),    entry(t.chunkCells), entry(t.chunkNeighbourOffsets),
-            entry(t.chunkNeighbours), entry(t.lattice)};
-}
-
 } // namespace
 
 std::size_t sphereTablesBytes(const geometry::HexSphereTables &tables)
 {
     std::size_t total = 0;
-    for (const TableBytes &table : tableBytes(tables))
-        total += alignTable(table.bytes);
+    tables.forEach([&total](const char *, const auto &span) { total += alignTable(span.size_bytes()); });
     return total;
 }
 
@@ -275,14 +254,15 @@ SphereTablesPlace copySphereTables(const geometry::HexSphereTables &tables, std:
                                    std::size_t offset)
 {
     Q_ASSERT(offset % kTableAlign == 0);
-    const auto all = tableBytes(tables);
     SphereTablesPlace place{};
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        std::memcpy(base + offset, all[i].data, all[i].bytes);
+    std::size_t i = 0;
+    tables.forEach([&](const char *, const auto &span) {
+        std::memcpy(base + offset, span.data(), span.size_bytes());
         place.offsets[i] = offset;
-        place.counts[i] = all[i].bytes / all[i].entrySize;
-        offset += alignTable(all[i].bytes);
-    }
+        place.counts[i] = span.size();
+        offset += alignTable(span.size_bytes());
+        ++i;
+    });
     place.skipRingCos = tables.skipRingCos;
     return place;
 }
@@ -292,36 +272,25 @@ sphereTablesAt(const SphereTablesPlace &place, const std::byte *base, std::size_
 {
     geometry::HexSphereTables tables;
     QString error;
-    static const char *const names[] = {"centre",          "neighbour",  "cell chunk",
-                                        "chunk offset",    "chunk cell", "chunk neighbour offset",
-                                        "chunk neighbour", "lattice"};
-    static_assert(std::size(names) == std::size_t(SphereTable::Count));
-    auto at = [&](SphereTable table, auto &span) {
+    std::size_t i = 0;
+    tables.forEach([&](const char *name, auto &span) {
         using T = typename std::remove_reference_t<decltype(span)>::element_type;
-        const auto i = std::size_t(table);
         const std::uint64_t offset = place.offsets[i];
         const std::uint64_t count = place.counts[i];
+        ++i;
         if (!error.isEmpty())
             return;
         if (offset % kTableAlign != 0 || offset > size || count > (size - offset) / sizeof(T)) {
             error = tr("the sphere's %1 table (%2 entries at byte %3) does not lie within the "
                        "segment's %4 bytes")
-                        .arg(QLatin1String(names[i]))
+                        .arg(QLatin1String(name))
                         .arg(count)
                         .arg(offset)
                         .arg(size);
             return;
         }
         span = std::span<T>(reinterpret_cast<T *>(base + offset), std::size_t(count));
-    };
-    at(SphereTable::Centres, tables.centres);
-    at(SphereTable::Neighbours, tables.neighbours);
-    at(SphereTable::ChunkOf, tables.chunkOf);
-    at(SphereTable::ChunkOffsets, tables.chunkOffsets);
-    at(SphereTable::ChunkCells, tables.chunkCells);
-    at(SphereTable::ChunkNeighbourOffsets, tables.chunkNeighbourOffsets);
-    at(SphereTable::ChunkNeighbours, tables.chunkNeighbours);
-    at(SphereTable::Lattice, tables.lattice);
+    });
     if (!error.isEmpty())
         return tl::unexpected(error);
     tables.skipRingCos = place.skipRingCos;

@@ -85,6 +85,9 @@ enum class SphereTable : int {
     Count,
 };
 
+static_assert(static_cast<std::size_t>(SphereTable::Count) == geometry::HexSphereTables::kCount,
+              "SphereTable follows HexSphereTables::forEach()");
+
 /// Where the sphere's tables lie in a segment (StepJob::sphere): byte offsets from the
 /// segment's start, each aligned to 64, and entry counts. All zero: the segment has none,
 /// and a worker builds its own (when /dev/shm had no room for them).

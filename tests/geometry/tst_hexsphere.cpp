@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace hex::geometry;
@@ -504,32 +505,22 @@ void tst_HexSphere::sizesFromSubdivisions()
 struct CopiedTables
 {
     explicit CopiedTables(const HexSphereTables &from)
+        : tables(from)
     {
-        bytes.resize(from.centres.size_bytes() + from.neighbours.size_bytes()
-                     + from.chunkOf.size_bytes() + from.chunkOffsets.size_bytes()
-                     + from.chunkCells.size_bytes() + from.chunkNeighbourOffsets.size_bytes()
-                     + from.chunkNeighbours.size_bytes() + from.lattice.size_bytes());
+        std::size_t total = 0;
+        from.forEach([&total](const char *, const auto &span) { total += span.size_bytes(); });
+        bytes.resize(total);
         std::size_t used = 0;
-        auto copy = [&](auto span) {
-            using T = typename decltype(span)::element_type; // const, 4-byte aligned
+        tables.forEach([&](const char *, auto &span) {
+            using T = typename std::remove_reference_t<decltype(span)>::element_type; // 4-byte aligned
             std::memcpy(bytes.data() + used, span.data(), span.size_bytes());
-            const std::span<T> placed(reinterpret_cast<T *>(bytes.data() + used), span.size());
+            span = std::span<T>(reinterpret_cast<T *>(bytes.data() + used), span.size());
             used += span.size_bytes();
-            return placed;
-        };
-        tables.centres = copy(from.centres);
-        tables.neighbours = copy(from.neighbours);
-        tables.chunkOf = copy(from.chunkOf);
-        tables.chunkOffsets = copy(from.chunkOffsets);
-        tables.chunkCells = copy(from.chunkCells);
-        tables.chunkNeighbourOffsets = copy(from.chunkNeighbourOffsets);
-        tables.chunkNeighbours = copy(from.chunkNeighbours);
-        tables.lattice = copy(from.lattice);
-        tables.skipRingCos = from.skipRingCos;
+        });
     }
 
-    std::vector<std::byte> bytes;
     HexSphereTables tables;
+    std::vector<std::byte> bytes;
 };
 
 void tst_HexSphere::viewReadsCopiedTables_data()
