@@ -7,7 +7,9 @@
 #include <QtGlobal>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace hex::sim {
@@ -282,7 +284,7 @@ void World::stepAutomaton()
     m_state.cellsHash ^= d->automaton.hashChange(memory);
 }
 
-void World::collectChanges(std::vector<ChunkDelta> *deltas)
+void World::collectChanges(ChunkDeltas *deltas)
 {
     StepRunner &runner = d->runner ? *d->runner : d->poolRunner;
     runner.runPhase(AutomatonPhase::Collect, d->memory, d->automaton);
@@ -293,42 +295,47 @@ void World::collectChanges(std::vector<ChunkDelta> *deltas)
     std::size_t changed = 0;
     for (int part = 0; part < d->automaton.partCount(); ++part)
         changed += d->automaton.changedCells(d->memory, part).size();
-    deltas->reserve(std::min<std::size_t>(changed, sphere.chunkCount()));
-    std::span<const CellId> pentagons;
+    *deltas = ChunkDeltas();
+    deltas->reserve(std::min<std::size_t>(changed, sphere.chunkCount()), changed);
+
+    // Part 0's list starts with the pentagons (their ids are below every other cell's).
+    // They come first in their chunks, which lie anywhere: by chunk, then by id.
+    std::array<std::pair<ChunkId, CellId>, 12> pentagons;
+    std::size_t pentagonCount = 0;
+    for (const CellId cell : d->automaton.changedCells(d->memory, 0)) {
+        if (cell >= 12)
+            break;
+        pentagons[pentagonCount++] = {sphere.chunkOf(cell), cell};
+    }
+    std::sort(pentagons.begin(), pentagons.begin() + std::ptrdiff_t(pentagonCount));
+    std::size_t nextPentagon = 0;
+    const auto pentagonsBefore = [&](std::uint64_t limit) {
+        for (; nextPentagon < pentagonCount && pentagons[nextPentagon].first < limit; ++nextPentagon)
+            deltas->append(pentagons[nextPentagon].first,
+                           std::span<const CellId>(&pentagons[nextPentagon].second, 1));
+    };
+
     for (int part = 0; part < d->automaton.partCount(); ++part) {
         std::span<const CellId> cells = d->automaton.changedCells(d->memory, part);
-        // Part 0's list starts with the pentagons; their ids are below every other cell's.
-        if (part == 0) {
-            std::size_t count = 0;
-            while (count < cells.size() && cells[count] < 12)
-                ++count;
-            pentagons = cells.first(count);
-            cells = cells.subspan(count);
-        }
+        if (part == 0)
+            cells = cells.subspan(pentagonCount);
         if (cells.empty())
             continue;
         ChunkId chunk = ChunkId(std::upper_bound(chunkBegin.begin(), chunkBegin.end(), cells[0])
                                 - chunkBegin.begin() - 1);
-        // One run of cells per chunk, each copied at once (one allocation per chunk).
+        // One run of cells per chunk, after the chunk's pentagon if it changed.
         for (auto run = cells.begin(); run != cells.end();) {
             while (*run >= chunkBegin[chunk + 1])
                 ++chunk;
             auto end = run;
             while (end != cells.end() && *end < chunkBegin[chunk + 1])
                 ++end;
-            deltas->push_back(ChunkDelta{chunk, std::vector<CellId>(run, end)});
+            pentagonsBefore(std::uint64_t(chunk) + 1);
+            deltas->append(chunk, std::span<const CellId>(run, end));
             run = end;
         }
     }
-    // The pentagons come first in their chunks.
-    for (auto p = pentagons.rbegin(); p != pentagons.rend(); ++p) {
-        const ChunkId chunk = sphere.chunkOf(*p);
-        auto at = std::lower_bound(deltas->begin(), deltas->end(), chunk,
-                                   [](const ChunkDelta &delta, ChunkId c) { return delta.chunk < c; });
-        if (at == deltas->end() || at->chunk != chunk)
-            at = deltas->insert(at, ChunkDelta{chunk, {}});
-        at->cells.insert(at->cells.begin(), *p);
-    }
+    pentagonsBefore(std::numeric_limits<std::uint64_t>::max());
 }
 
 std::uint64_t World::simulate(std::uint64_t ticks)

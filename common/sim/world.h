@@ -6,21 +6,104 @@
 #include "worldgen.h"
 #include "worldstate.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <memory_resource>
+#include <span>
 #include <vector>
 
 namespace hex::sim {
 
-/// The cells of one chunk that changed in a step, ascending: what the network sends.
+/// The cells of one chunk that changed in a step, ascending: what the network sends. A
+/// view: the cells belong to the ChunkDeltas (or the vector) it was taken from.
 struct ChunkDelta
 {
     ChunkId chunk = 0;
-    std::vector<CellId> cells;
-    bool operator==(const ChunkDelta &) const = default;
+    std::span<const CellId> cells;
+    bool operator==(const ChunkDelta &other) const
+    {
+        return chunk == other.chunk && std::ranges::equal(cells, other.cells);
+    }
+};
+
+/// Every chunk's changed cells of one step, ascending by chunk, in one array: a step
+/// changes cells in thousands of chunks, and a vector per chunk cost an allocation each
+/// on the tick thread. Read it as a sequence of ChunkDelta views.
+class ChunkDeltas
+{
+public:
+    class Iterator
+    {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = ChunkDelta;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = ChunkDelta;
+
+        Iterator() = default;
+        Iterator(const ChunkDeltas *deltas, std::size_t index)
+            : m_deltas(deltas)
+            , m_index(index)
+        {}
+        ChunkDelta operator*() const { return (*m_deltas)[m_index]; }
+        Iterator &operator++()
+        {
+            ++m_index;
+            return *this;
+        }
+        Iterator operator++(int)
+        {
+            Iterator before = *this;
+            ++m_index;
+            return before;
+        }
+        bool operator==(const Iterator &other) const { return m_index == other.m_index; }
+
+    private:
+        const ChunkDeltas *m_deltas = nullptr;
+        std::size_t m_index = 0;
+    };
+
+    /// Chunks with changes.
+    std::size_t size() const { return m_chunks.size(); }
+    bool empty() const { return m_chunks.empty(); }
+    /// Changed cells in all of them.
+    std::size_t cellCount() const { return m_cells.size(); }
+    ChunkDelta operator[](std::size_t i) const
+    {
+        const std::size_t begin = i == 0 ? 0 : m_ends[i - 1];
+        return {m_chunks[i], std::span<const CellId>(m_cells).subspan(begin, m_ends[i] - begin)};
+    }
+    Iterator begin() const { return {this, 0}; }
+    Iterator end() const { return {this, size()}; }
+
+    void reserve(std::size_t chunks, std::size_t cells)
+    {
+        m_chunks.reserve(chunks);
+        m_ends.reserve(chunks);
+        m_cells.reserve(cells);
+    }
+    /// Adds `cells` to `chunk`: a new chunk after the last, or the last one again.
+    void append(ChunkId chunk, std::span<const CellId> cells)
+    {
+        if (m_chunks.empty() || m_chunks.back() != chunk) {
+            m_chunks.push_back(chunk);
+            m_ends.push_back(std::uint32_t(m_cells.size()));
+        }
+        m_cells.insert(m_cells.end(), cells.begin(), cells.end());
+        m_ends.back() = std::uint32_t(m_cells.size());
+    }
+    bool operator==(const ChunkDeltas &) const = default;
+
+private:
+    std::vector<CellId> m_cells;
+    std::vector<ChunkId> m_chunks;
+    std::vector<std::uint32_t> m_ends; ///< m_cells' end of each chunk's run
 };
 
 /// What one step produced.
@@ -34,7 +117,7 @@ struct StepResult
     /// Players added by addPlayer() since the previous step, ascending. They joined
     /// before this step's actions applied.
     std::vector<PlayerId> joined;
-    std::vector<ChunkDelta> deltas;    ///< ascending chunk id; only chunks with changes
+    ChunkDeltas deltas;                ///< ascending chunk id; only chunks with changes
     std::uint64_t stateHash = 0;       ///< stateHash() after the step
 };
 
@@ -128,7 +211,7 @@ private:
     void stepAutomaton();
     /// The collect phase: clears the step's marks; with `deltas`, lists the marked cells
     /// by chunk (ascending).
-    void collectChanges(std::vector<ChunkDelta> *deltas);
+    void collectChanges(ChunkDeltas *deltas);
 
     struct Private;
     WorldState m_state;

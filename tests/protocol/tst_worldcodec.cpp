@@ -51,7 +51,8 @@ protocol::ChunkDelta validDelta(sim::WorldState &state, std::vector<geometry::Ce
 {
     // Change three cells of chunk 1 and describe them.
     const auto chunkCells = state.sphere->chunkCells(1);
-    sim::ChunkDelta delta{1, {chunkCells[0], chunkCells[2], chunkCells[5]}};
+    *cells = {chunkCells[0], chunkCells[2], chunkCells[5]};
+    const sim::ChunkDelta delta{1, *cells};
     for (const geometry::CellId c : delta.cells) {
         state.flora[c] = 200;
         state.structure[c] = 0xBEEF;
@@ -59,7 +60,6 @@ protocol::ChunkDelta validDelta(sim::WorldState &state, std::vector<geometry::Ce
     }
     protocol::ChunkDelta out;
     protocol::encodeChunkDelta(state, delta, &out);
-    *cells = delta.cells;
     return out;
 }
 

@@ -222,7 +222,7 @@ struct TickRecord
     std::uint64_t tick = 0;
     std::uint64_t hash = 0;
     std::vector<ActionResult> actions;
-    std::vector<ChunkDelta> deltas;
+    ChunkDeltas deltas;
 };
 
 TickRecord recordOf(const StepResult &result)
