@@ -2789,5 +2789,9 @@ Saved worlds: hexsphere-server world list | branch SOURCE TARGET | delete NAME |
         <source>--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors</source>
         <translation></translation>
     </message>
+    <message>
+        <source>job %1 hands out part %2 of a world of %3 parts</source>
+        <translation></translation>
+    </message>
 </context>
 </TS>

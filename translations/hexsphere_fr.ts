@@ -2792,5 +2792,9 @@ Mondes sauvegardés : hexsphere-server world list | branch SOURCE TARGET | delet
         <source>--wakeup eventfd needs --eventfd-in and --eventfd-out descriptors</source>
         <translation>--wakeup eventfd nécessite les descripteurs --eventfd-in et --eventfd-out</translation>
     </message>
+    <message>
+        <source>job %1 hands out part %2 of a world of %3 parts</source>
+        <translation>la tâche %1 distribue la partie %2 d’un monde de %3 parties</translation>
+    </message>
 </context>
 </TS>

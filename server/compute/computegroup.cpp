@@ -13,9 +13,11 @@
 #include <QThread>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory_resource>
 #include <new>
+#include <numeric>
 #include <sys/statvfs.h>
 
 Q_DECLARE_LOGGING_CATEGORY(lcCompute)
@@ -83,6 +85,9 @@ struct ComputeGroup::Private
     std::size_t exchangeRegion = 0;
     std::vector<Slot> workerSlots;
     ComputeStats stats;
+    /// Per phase and part: how long the part takes, in nanoseconds, a running mean over
+    /// the last few ticks (0: not measured yet). Orders the parts of the next job.
+    std::array<std::array<double, kMaxParts>, sim::kAutomatonPhaseCount> partCost{};
     std::uint64_t sequence = 0;
     std::uint64_t stamp = 0;
     /// In start(): failures are reported by start() itself.
@@ -679,6 +684,25 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
     return state;
 }
 
+std::vector<double> ComputeGroup::partTimes(sim::AutomatonPhase phase) const
+{
+    const auto &cost = d->partCost[std::size_t(phase)];
+    return {cost.begin(), cost.begin() + partCount()};
+}
+
+std::vector<int> ComputeGroup::partOrder(sim::AutomatonPhase phase) const
+{
+    std::vector<int> order(static_cast<std::size_t>(partCount()));
+    std::iota(order.begin(), order.end(), 0);
+    if (d->options.longestFirst) {
+        const auto &cost = d->partCost[std::size_t(phase)];
+        std::stable_sort(order.begin(), order.end(), [&cost](int a, int b) {
+            return cost[std::size_t(a)] > cost[std::size_t(b)];
+        });
+    }
+    return order;
+}
+
 void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,
                             sim::Automaton &automaton)
 {
@@ -705,9 +729,19 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     job.offsets[int(StepArray::Dirty)] = offsetOf(memory.dirty);
     job.offsets[int(StepArray::Exchange)] = offsetOf(memory.exchange);
     const int parts = partCount();
+    const std::vector<int> order = partOrder(phase);
+    for (int k = 0; k < parts; ++k)
+        job.order[k] = std::uint32_t(order[std::size_t(k)]);
     job.nextPart.store(0, std::memory_order_relaxed);
-    for (int part = 0; part < parts; ++part)
+    for (int part = 0; part < parts; ++part) {
         job.partState[part].store(0, std::memory_order_relaxed);
+        job.partNanos[part].store(0, std::memory_order_relaxed);
+    }
+    const auto runHere = [&](int part) {
+        const Clock::time_point begin = Clock::now();
+        automaton.runPart(phase, part, memory);
+        job.partNanos[part].store(partNanosOf(Clock::now() - begin), std::memory_order_relaxed);
+    };
     // Each wake-up is an atomic read-modify-write the worker's wait acquires: the job's
     // fields above are visible to it.
 
@@ -716,11 +750,12 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     // what is left.
     if (handedOut.size() < d->workerSlots.size()) {
         for (;;) {
-            const std::uint32_t part = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
-            if (part >= std::uint32_t(parts))
+            const std::uint32_t taken = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
+            if (taken >= std::uint32_t(parts))
                 break;
+            const std::uint32_t part = job.order[taken];
             job.partState[part].store(kPartServer, std::memory_order_relaxed);
-            automaton.runPart(phase, int(part), memory);
+            runHere(int(part));
             job.partState[part].store(kPartServer | kPartDone, std::memory_order_release);
         }
     }
@@ -747,12 +782,19 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
         const std::uint32_t state = job.partState[part].load(std::memory_order_acquire);
         const std::uint32_t runner = state & ~kPartDone;
         if (!(state & kPartDone)) {
-            automaton.runPart(phase, part, memory);
+            runHere(part);
             ++d->stats.takenOver;
         } else if (runner == kPartServer) {
             ++d->stats.takenOver;
         } else if (runner >= 1 && runner <= d->stats.partsRun.size()) {
             ++d->stats.partsRun[runner - 1];
+        }
+        // A quarter of each new time: a part slowed once by other load does not jump the
+        // queue for long.
+        const std::uint32_t nanos = job.partNanos[part].load(std::memory_order_relaxed);
+        if (nanos != 0) {
+            double &mean = d->partCost[std::size_t(phase)][std::size_t(part)];
+            mean = mean == 0 ? nanos : mean + (nanos - mean) / 4;
         }
     }
 }

@@ -45,6 +45,10 @@ struct ComputeOptions
     /// Copy the planet's geometry (HexSphere's tables) into the segment once, for the
     /// workers to read there (when /dev/shm has room); false: each worker builds its own.
     bool shareSphere = true;
+    /// Hand out each phase's parts longest first, by what each took the last few ticks,
+    /// so that the parts left at the end are short and the workers finish together;
+    /// false: in part order (bench_ipc's comparison).
+    bool longestFirst = true;
 };
 
 /// What a ComputeGroup has been through, for /api/v1/status, logs and tests.
@@ -124,6 +128,12 @@ public:
     ComputeStats stats() const;
     /// The process id of the worker of `slot`, or 0 when none runs.
     qint64 workerPid(int slot) const;
+    /// How long each part of `phase` has taken the last few ticks, in nanoseconds, by
+    /// part (a running mean; 0 until measured).
+    std::vector<double> partTimes(sim::AutomatonPhase phase) const;
+    /// The order the next job of `phase` hands its parts out in: longest first (see
+    /// ComputeOptions::longestFirst), or in part order.
+    std::vector<int> partOrder(sim::AutomatonPhase phase) const;
 
     // sim::StepRunner
     int partCount() const override;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,7 +21,7 @@ namespace hex::server::compute {
 /// "HEXCMPT1" read as a little-endian 64-bit word: the first eight bytes of every segment.
 inline constexpr std::uint64_t kSegmentMagic = 0x3154504D43584548ULL;
 /// Bumped whenever ControlBlock or WorkerSlot change shape; server and worker must agree.
-inline constexpr std::uint32_t kLayoutVersion = 7;
+inline constexpr std::uint32_t kLayoutVersion = 8;
 /// The most workers one segment has slots for.
 inline constexpr int kMaxWorkerSlots = 16;
 /// The most automaton parts a world is split into (several per worker: see StepJob).
@@ -111,6 +112,12 @@ SphereTablesPlace copySphereTables(const geometry::HexSphereTables &tables, std:
 tl::expected<geometry::HexSphereTables, QString>
 sphereTablesAt(const SphereTablesPlace &place, const std::byte *base, std::size_t size);
 
+/// StepJob::partNanos' value for a part that took `elapsed`.
+inline std::uint32_t partNanosOf(std::chrono::nanoseconds elapsed)
+{
+    return std::uint32_t(std::clamp<std::int64_t>(elapsed.count(), 1, 0xFFFF'FFFF));
+}
+
 /// StepJob::partState of a part the server runs itself, and the flag added to a part's
 /// state once its phase is finished (who ran it stays in the low bits).
 inline constexpr std::uint32_t kPartServer = 0xFFFF;
@@ -148,12 +155,20 @@ struct StepJob
     std::uint32_t phase;    ///< hex::sim::AutomatonPhase
     std::uint32_t reserved;
     std::uint64_t offsets[static_cast<int>(StepArray::Count)];
-    /// The next part to take; >= parts: none left. Reset to 0 for every job.
+    /// The order in which the job's parts are taken: the k-th part taken is order[k], for
+    /// k < parts. The server puts the parts that took longest last time first, so that the
+    /// last ones taken are short and the workers finish together.
+    std::uint32_t order[kMaxParts];
+    /// The next part to take, as an index into `order`; >= parts: none left. Reset to 0
+    /// for every job.
     alignas(64) std::atomic<std::uint32_t> nextPart;
     /// Per part, for this job: 0 not taken, 1 + slot while a worker runs it, kPartServer
     /// while the server does; kPartDone is added when it is finished. Reset to 0 for every
     /// job.
     std::atomic<std::uint32_t> partState[kMaxParts];
+    /// Per part, for this job: how long its runner took, in nanoseconds (saturated), once
+    /// it is finished; what the server orders the next job of the phase by.
+    std::atomic<std::uint32_t> partNanos[kMaxParts];
 };
 
 /// StepJob::phase of a bulk job: work the BulkRing until no job is left, then answer.

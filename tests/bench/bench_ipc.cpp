@@ -4,7 +4,7 @@
 //
 //   build/bin/bench_ipc [--rounds N] [--worker PATH] [--ticks N] [--batches N]
 //                       [--wakeup futex|eventfd|signal] [--size N]... [--parts-per-worker N]
-//                       [--own-sphere]
+//                       [--own-sphere] [--parts-in-order]
 //
 // Latency, per method: start hexsphere-worker --ping on a fresh segment, warm up, then time
 // --rounds round trips (wake the worker, wait for its wake-up back). The baseline: a forked
@@ -699,8 +699,12 @@ int main(int argc, char *argv[])
         QStringLiteral("own-sphere"),
         QStringLiteral("The throughput runs' workers build their own copy of the planet's "
                        "geometry instead of reading the one in the segment."));
+    const QCommandLineOption inOrderOption(
+        QStringLiteral("parts-in-order"),
+        QStringLiteral("The throughput runs hand out each phase's parts in part order instead "
+                       "of longest first."));
     parser.addOptions({roundsOption, workerOption, ticksOption, batchesOption, wakeupOption,
-                       sizeOption, partsOption, ownSphereOption});
+                       sizeOption, partsOption, ownSphereOption, inOrderOption});
     parser.process(app);
     bool ok = false;
     const int rounds = parser.value(roundsOption).toInt(&ok);
@@ -805,6 +809,7 @@ int main(int argc, char *argv[])
     options.program = worker;
     options.partsPerWorker = partsPerWorker;
     options.shareSphere = !parser.isSet(ownSphereOption);
+    options.longestFirst = !parser.isSet(inOrderOption);
     std::vector<SizeResult> results;
     for (const int n : sizes)
         results.push_back(measureSize(n, content, options, plan));
@@ -869,8 +874,9 @@ int main(int argc, char *argv[])
                 "measured ticks / ticks; copy@start: bytesCopied right after "
                 "ComputeGroup::start; by srv: parts' phases the server ran itself during the "
                 "measured ticks; parts %%: the share of the measured ticks' parts each worker "
-                "took, %d per worker, taken by whichever worker is free)\n",
-                options.partsPerWorker);
+                "took, %d per worker, taken by whichever worker is free, %s)\n",
+                options.partsPerWorker,
+                options.longestFirst ? "longest first by their recent times" : "in part order");
 
     const auto findSize = [&](int n) -> const SizeResult * {
         for (const SizeResult &size : results) {

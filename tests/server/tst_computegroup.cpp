@@ -31,6 +31,7 @@
 #include <memory>
 #include <memory_resource>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -452,6 +453,7 @@ private slots:
     void killedWorkersAreReplaced();
     void stoppedWorkerMissesDeadline();
     void slowedWorkerTakesFewerParts();
+    void partsHandedOutLongestFirst();
     void simulateThroughWorkers();
     void generatesWorld_data();
     void generatesWorld();
@@ -509,14 +511,17 @@ void tst_ComputeGroup::identicalToInProcess_data()
     QTest::addColumn<int>("threads");
     QTest::addColumn<int>("workers");
     QTest::addColumn<bool>("shareSphere");
+    QTest::addColumn<bool>("longestFirst");
     for (const int n : {64, 128}) {
         const QByteArray size = "n=" + QByteArray::number(n);
-        QTest::newRow(size + ", two threads in-process") << n << 2 << 0 << true;
-        QTest::newRow(size + ", one worker process") << n << 1 << 1 << true;
-        QTest::newRow(size + ", two worker processes") << n << 1 << 2 << true;
+        QTest::newRow(size + ", two threads in-process") << n << 2 << 0 << true << true;
+        QTest::newRow(size + ", one worker process") << n << 1 << 1 << true << true;
+        QTest::newRow(size + ", two worker processes") << n << 1 << 2 << true << true;
     }
     QTest::newRow("n=64, two worker processes, each building its own sphere")
-        << 64 << 1 << 2 << false;
+        << 64 << 1 << 2 << false << true;
+    QTest::newRow("n=64, two worker processes, parts handed out in part order")
+        << 64 << 1 << 2 << true << false;
 }
 
 void tst_ComputeGroup::identicalToInProcess()
@@ -525,6 +530,7 @@ void tst_ComputeGroup::identicalToInProcess()
     QFETCH(int, threads);
     QFETCH(int, workers);
     QFETCH(bool, shareSphere);
+    QFETCH(bool, longestFirst);
     // Workers for the first kGrouped ticks, then the group goes away and the World steps on
     // by itself: the arrays must have come back intact.
     constexpr std::uint64_t kGrouped = 200;
@@ -550,6 +556,7 @@ void tst_ComputeGroup::identicalToInProcess()
     if (workers > 0) {
         ComputeOptions options = optionsFor(workers, WakeMethod::Futex);
         options.shareSphere = shareSphere;
+        options.longestFirst = longestFirst;
         auto started = ComputeGroup::start(*world, options);
         QVERIFY2(started, qPrintable(errorOf(started)));
         group = std::move(*started);
@@ -869,7 +876,60 @@ void tst_ComputeGroup::slowedWorkerTakesFewerParts()
     QCOMPARE(world->fullStateHash(), reference->stateHash());
 }
 
-// 3b. Bulk jobs: World::simulate() through the workers, with progress.
+// 3b. The parts that take longest are handed out first, by the times the workers report.
+
+void tst_ComputeGroup::partsHandedOutLongestFirst()
+{
+    constexpr int kSubdivisions = 64;
+    auto reference = newWorld(kSubdivisions, 1);
+    auto world = newWorld(kSubdivisions, 1);
+    const Script script = makeScript(world->state(), world->content(), 30);
+    auto started = ComputeGroup::start(*world, optionsFor(2, WakeMethod::Futex));
+    QVERIFY2(started, qPrintable(errorOf(started)));
+    ComputeGroup &group = **started;
+    const int parts = group.partCount();
+    for (int phase = 0; phase < sim::kAutomatonPhaseCount; ++phase) {
+        // Nothing measured yet: part order.
+        std::vector<int> identity(static_cast<std::size_t>(parts));
+        std::iota(identity.begin(), identity.end(), 0);
+        QCOMPARE(group.partOrder(sim::AutomatonPhase(phase)), identity);
+    }
+    for (int t = 0; t < 30; ++t) {
+        const QString difference
+            = firstDifference({stepWith(*reference, script)}, {stepWith(*world, script)});
+        QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    }
+    QVERIFY2(group.stats().takenOver == 0, qPrintable(describe(group.stats())));
+    for (int phase = 0; phase < sim::kAutomatonPhaseCount; ++phase) {
+        const auto p = sim::AutomatonPhase(phase);
+        const std::vector<double> times = group.partTimes(p);
+        const std::vector<int> order = group.partOrder(p);
+        QCOMPARE(times.size(), std::size_t(parts));
+        QCOMPARE(order.size(), std::size_t(parts));
+        // The workers ran every part and said how long each took.
+        for (int part = 0; part < parts; ++part)
+            QVERIFY2(times[std::size_t(part)] > 0, qPrintable(QStringLiteral("phase %1 part %2")
+                                                                  .arg(phase)
+                                                                  .arg(part)));
+        // Every part once, longest first.
+        std::vector<int> sorted = order;
+        std::sort(sorted.begin(), sorted.end());
+        for (int part = 0; part < parts; ++part)
+            QCOMPARE(sorted[std::size_t(part)], part);
+        for (int k = 1; k < parts; ++k) {
+            QVERIFY2(times[std::size_t(order[std::size_t(k - 1)])]
+                         >= times[std::size_t(order[std::size_t(k)])],
+                     qPrintable(QStringLiteral("phase %1, place %2").arg(phase).arg(k)));
+        }
+    }
+    // The read phase's parts take unlike times (land and sea differ), so the order is
+    // chosen, not a tie.
+    const std::vector<double> read = group.partTimes(sim::AutomatonPhase::Read);
+    QVERIFY(*std::max_element(read.begin(), read.end()) > *std::min_element(read.begin(), read.end()));
+    QCOMPARE(world->fullStateHash(), reference->stateHash());
+}
+
+// 3c. Bulk jobs: World::simulate() through the workers, with progress.
 
 void tst_ComputeGroup::simulateThroughWorkers()
 {

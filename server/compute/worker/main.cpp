@@ -19,6 +19,7 @@
 #include <QTextStream>
 
 #include <cerrno>
+#include <chrono>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -323,12 +324,22 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         // The phase's parts go to whichever worker is free: take the next until none is
         // left (see StepJob).
         for (;;) {
-            const std::uint32_t part = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
-            if (part >= job.parts)
+            const std::uint32_t taken = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
+            if (taken >= job.parts)
                 break;
+            const std::uint32_t part = job.order[taken];
+            if (part >= job.parts) {
+                return fail(ExitBadJob, Text::tr("job %1 hands out part %2 of a world of %3 parts")
+                                            .arg(sequence)
+                                            .arg(part)
+                                            .arg(job.parts));
+            }
             const std::uint32_t mine = std::uint32_t(slotIndex) + 1;
             job.partState[part].store(mine, std::memory_order_relaxed);
+            const auto begin = std::chrono::steady_clock::now();
             automaton.runPart(sim::AutomatonPhase(job.phase), int(part), memory);
+            job.partNanos[part].store(partNanosOf(std::chrono::steady_clock::now() - begin),
+                                      std::memory_order_relaxed);
             job.partState[part].store(mine | kPartDone, std::memory_order_release);
         }
         // Within a tick the next phase follows in microseconds: spin longer for it than
