@@ -465,7 +465,7 @@ coût&#xa0;: %2</translation>
     </message>
     <message>
         <source>FPS: %1  UPS: %2  Tick: %3  Cells: %4</source>
-        <translation>IPS&#xa0;: %1  MàJ/s&#xa0;: %2  Tic&#xa0;: %3  Cellules&#xa0;: %4</translation>
+        <translation>IPS&#xa0;: %1  MàJ/s&#xa0;: %2  Tick&#xa0;: %3  Cellules&#xa0;: %4</translation>
     </message>
     <message>
         <source>&amp;View</source>
@@ -705,7 +705,7 @@ coût&#xa0;: %2</translation>
     </message>
     <message>
         <source>%1 ticks</source>
-        <translation>%1 tics</translation>
+        <translation>%1 ticks</translation>
     </message>
     <message>
         <source>%1
@@ -768,7 +768,7 @@ ne plus rien fabriquer</translation>
     </message>
     <message>
         <source>The server sent a tick before describing the world.</source>
-        <translation>Le serveur a envoyé un tic avant de décrire le monde.</translation>
+        <translation>Le serveur a envoyé un tick avant de décrire le monde.</translation>
     </message>
     <message>
         <source>The server refused this client&apos;s version: %1</source>
@@ -812,11 +812,11 @@ ne plus rien fabriquer</translation>
     </message>
     <message>
         <source>The server sent a snapshot of tick %1 that does not fit the world: %2</source>
-        <translation>Le serveur a envoyé un instantané du tic %1 qui ne correspond pas au monde&#xa0;: %2</translation>
+        <translation>Le serveur a envoyé un instantané du tick %1 qui ne correspond pas au monde&#xa0;: %2</translation>
     </message>
     <message>
         <source>The server sent tick %1 with changes that do not fit the world: %2</source>
-        <translation>Le serveur a envoyé le tic %1 avec des changements qui ne correspondent pas au monde&#xa0;: %2</translation>
+        <translation>Le serveur a envoyé le tick %1 avec des changements qui ne correspondent pas au monde&#xa0;: %2</translation>
     </message>
     <message>
         <source>The server sent an action, which only clients send.</source>
@@ -832,7 +832,7 @@ ne plus rien fabriquer</translation>
     </message>
     <message>
         <source>The server sent tick %1 with results that do not fit: %2</source>
-        <translation>Le serveur a envoyé le tic %1 avec des résultats qui ne correspondent pas&#xa0;: %2</translation>
+        <translation>Le serveur a envoyé le tick %1 avec des résultats qui ne correspondent pas&#xa0;: %2</translation>
     </message>
     <message numerus="yes">
         <source>The connection to %1 was lost and %n attempt(s) to reconnect failed.</source>
@@ -843,7 +843,7 @@ ne plus rien fabriquer</translation>
     </message>
     <message>
         <source>The server sent tick %1 with a chunk that does not fit the world: %2</source>
-        <translation>Le serveur a envoyé le tic %1 avec un bloc qui ne correspond pas au monde&#xa0;: %2</translation>
+        <translation>Le serveur a envoyé le tick %1 avec un bloc qui ne correspond pas au monde&#xa0;: %2</translation>
     </message>
     <message>
         <source>The server sent a message that only clients send.</source>
