@@ -310,7 +310,8 @@ void World::collectChanges(ChunkDeltas *deltas)
     std::sort(pentagons.begin(), pentagons.begin() + std::ptrdiff_t(pentagonCount));
     std::size_t nextPentagon = 0;
     const auto pentagonsBefore = [&](std::uint64_t limit) {
-        for (; nextPentagon < pentagonCount && pentagons[nextPentagon].first < limit; ++nextPentagon)
+        for (; nextPentagon < pentagonCount && pentagons[nextPentagon].first < limit;
+             ++nextPentagon)
             deltas->append(pentagons[nextPentagon].first,
                            std::span<const CellId>(&pentagons[nextPentagon].second, 1));
     };

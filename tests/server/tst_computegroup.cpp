@@ -908,9 +908,8 @@ void tst_ComputeGroup::partsHandedOutLongestFirst()
         QCOMPARE(order.size(), std::size_t(parts));
         // The workers ran every part and said how long each took.
         for (int part = 0; part < parts; ++part)
-            QVERIFY2(times[std::size_t(part)] > 0, qPrintable(QStringLiteral("phase %1 part %2")
-                                                                  .arg(phase)
-                                                                  .arg(part)));
+            QVERIFY2(times[std::size_t(part)] > 0,
+                     qPrintable(QStringLiteral("phase %1 part %2").arg(phase).arg(part)));
         // Every part once, longest first.
         std::vector<int> sorted = order;
         std::sort(sorted.begin(), sorted.end());
@@ -925,7 +924,8 @@ void tst_ComputeGroup::partsHandedOutLongestFirst()
     // The read phase's parts take unlike times (land and sea differ), so the order is
     // chosen, not a tie.
     const std::vector<double> read = group.partTimes(sim::AutomatonPhase::Read);
-    QVERIFY(*std::max_element(read.begin(), read.end()) > *std::min_element(read.begin(), read.end()));
+    QVERIFY(*std::max_element(read.begin(), read.end())
+            > *std::min_element(read.begin(), read.end()));
     QCOMPARE(world->fullStateHash(), reference->stateHash());
 }
 
