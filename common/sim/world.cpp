@@ -2,12 +2,15 @@
 
 #include "automaton.h"
 #include "factory.h"
+#include "parttimes.h"
 #include "steppool.h"
 
 #include <QtGlobal>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -110,28 +113,59 @@ std::uint64_t combineHash(std::uint64_t cells, std::uint64_t machines, std::uint
 
 namespace {
 
-/// The World's own runner: every part on the World's StepPool threads, with the
-/// automaton's heap exchange.
+/// The World's own runner: the parts on the World's StepPool threads, with the
+/// automaton's heap exchange. With more than one thread there are several parts per
+/// thread, and each thread takes the next until none is left, the longest first (as
+/// compute workers do): a thread that loses its core for a while takes fewer, and the
+/// threads finish together.
 class PoolRunner final : public StepRunner
 {
 public:
+    static constexpr int kPartsPerThread = 4;
+
     PoolRunner(StepPool &pool, Automaton &automaton)
         : m_pool(pool)
         , m_automaton(automaton)
     {}
 
-    int partCount() const override { return m_pool.threadCount(); }
+    int partCount() const override
+    {
+        const int threads = m_pool.threadCount();
+        return threads == 1 ? 1 : std::min(threads * kPartsPerThread, kMaxAutomatonParts);
+    }
     std::byte *exchange() override { return m_automaton.heapExchange(); }
     std::uint64_t newStamp() override { return m_automaton.newHeapStamp(); }
     void runPhase(AutomatonPhase phase, const AutomatonMemory &memory,
                   Automaton &automaton) override
     {
-        m_pool.run([&](int part) { automaton.runPart(phase, part, memory); });
+        const int parts = partCount();
+        if (parts == 1) {
+            automaton.runPart(phase, 0, memory);
+            return;
+        }
+        std::array<std::uint32_t, kMaxAutomatonParts> order{};
+        std::array<std::uint64_t, kMaxAutomatonParts> nanos{};
+        m_times.order(phase, parts, order);
+        std::atomic<int> next{0};
+        m_pool.run([&](int) {
+            for (;;) {
+                const int taken = next.fetch_add(1, std::memory_order_relaxed);
+                if (taken >= parts)
+                    return;
+                const std::uint32_t part = order[std::size_t(taken)];
+                const auto begin = std::chrono::steady_clock::now();
+                automaton.runPart(phase, int(part), memory);
+                nanos[part] = PartTimes::nanosSince(begin);
+            }
+        });
+        for (int part = 0; part < parts; ++part)
+            m_times.record(phase, parts, part, nanos[std::size_t(part)]);
     }
 
 private:
     StepPool &m_pool;
     Automaton &m_automaton;
+    PartTimes m_times;
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include "workerprocess.h"
 
+#include "sim/parttimes.h"
 #include "sim/worldgen.h"
 
 #include <QCoreApplication>
@@ -27,6 +28,8 @@ namespace hex::server::compute {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+static_assert(kMaxParts == sim::kMaxAutomatonParts);
 
 /// This file's texts, in one translation context (a free tr() would take lupdate's
 /// guess at the enclosing class).
@@ -85,9 +88,9 @@ struct ComputeGroup::Private
     std::size_t exchangeRegion = 0;
     std::vector<Slot> workerSlots;
     ComputeStats stats;
-    /// Per phase and part: how long the part takes, in nanoseconds, a running mean over
-    /// the last few ticks (0: not measured yet). Orders the parts of the next job.
-    std::array<std::array<double, kMaxParts>, sim::kAutomatonPhaseCount> partCost{};
+    /// How long each part of each phase has taken lately: orders the parts of the next
+    /// job.
+    sim::PartTimes partTimes;
     std::uint64_t sequence = 0;
     std::uint64_t stamp = 0;
     /// In start(): failures are reported by start() itself.
@@ -686,21 +689,23 @@ tl::expected<sim::WorldState, QString> ComputeGroup::generateWorld(
 
 std::vector<double> ComputeGroup::partTimes(sim::AutomatonPhase phase) const
 {
-    const auto &cost = d->partCost[std::size_t(phase)];
-    return {cost.begin(), cost.begin() + partCount()};
+    return d->partTimes.times(phase, partCount());
 }
 
 std::vector<int> ComputeGroup::partOrder(sim::AutomatonPhase phase) const
 {
-    std::vector<int> order(static_cast<std::size_t>(partCount()));
-    std::iota(order.begin(), order.end(), 0);
-    if (d->options.longestFirst) {
-        const auto &cost = d->partCost[std::size_t(phase)];
-        std::stable_sort(order.begin(), order.end(), [&cost](int a, int b) {
-            return cost[std::size_t(a)] > cost[std::size_t(b)];
-        });
-    }
-    return order;
+    std::array<std::uint32_t, kMaxParts> order{};
+    fillPartOrder(phase, order);
+    return {order.begin(), order.begin() + partCount()};
+}
+
+void ComputeGroup::fillPartOrder(sim::AutomatonPhase phase, std::span<std::uint32_t> order) const
+{
+    const int parts = partCount();
+    if (d->options.longestFirst)
+        d->partTimes.order(phase, parts, order);
+    else
+        std::iota(order.begin(), order.begin() + parts, std::uint32_t(0));
 }
 
 void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemory &memory,
@@ -729,9 +734,7 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     job.offsets[int(StepArray::Dirty)] = offsetOf(memory.dirty);
     job.offsets[int(StepArray::Exchange)] = offsetOf(memory.exchange);
     const int parts = partCount();
-    const std::vector<int> order = partOrder(phase);
-    for (int k = 0; k < parts; ++k)
-        job.order[k] = std::uint32_t(order[std::size_t(k)]);
+    fillPartOrder(phase, job.order);
     job.nextPart.store(0, std::memory_order_relaxed);
     for (int part = 0; part < parts; ++part) {
         job.partState[part].store(0, std::memory_order_relaxed);
@@ -789,13 +792,8 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
         } else if (runner >= 1 && runner <= d->stats.partsRun.size()) {
             ++d->stats.partsRun[runner - 1];
         }
-        // A quarter of each new time: a part slowed once by other load does not jump the
-        // queue for long.
-        const std::uint32_t nanos = job.partNanos[part].load(std::memory_order_relaxed);
-        if (nanos != 0) {
-            double &mean = d->partCost[std::size_t(phase)][std::size_t(part)];
-            mean = mean == 0 ? nanos : mean + (nanos - mean) / 4;
-        }
+        d->partTimes.record(phase, parts, part,
+                            job.partNanos[part].load(std::memory_order_relaxed));
     }
 }
 

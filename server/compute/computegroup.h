@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace hex::server::compute {
@@ -146,6 +147,8 @@ public:
     static QString defaultProgram();
 
 private:
+    /// partOrder() into the first partCount() entries of `order`.
+    void fillPartOrder(sim::AutomatonPhase phase, std::span<std::uint32_t> order) const;
     struct Slot;
     struct Private;
     /// Runs the jobs of the BulkRing (count, ranges and kind set) on the running workers

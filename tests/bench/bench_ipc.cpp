@@ -18,7 +18,7 @@
 // only the workers run in parallel; the world is cut into --parts-per-worker parts per worker,
 // the server's 4 by default, which the workers take as they become free: the table's
 // "parts %" says which share each took). All four live at once and step World::step(), the
-// server's whole tick: the same warm-up each, then --batches timed batches, taking turns batch
+// server's whole tick: the same warm-up each, then --batches timed batches (15), taking turns batch
 // by batch (in a rotating order) so that the noisy machine's background load falls on all
 // alike; ticks/s is the median batch. The first configuration's warm-up calibrates the tick
 // counts (about 0.35 s a batch on it) unless --ticks sets the measured ticks.
@@ -223,7 +223,9 @@ constexpr double kBatchSeconds = 0.35;
 struct Plan
 {
     int warmUpTicks = 0; ///< 0: the first configuration calibrates
-    int batches = 9;
+    /// 15: with 9, a few seconds of the host's noise could move the median batch, and 2
+    /// workers / 1 at n=512 spread over 1.61–2.04 between runs of one build.
+    int batches = 15;
     int batchTicks = 0; ///< 0: the first configuration calibrates
 };
 
@@ -680,8 +682,9 @@ int main(int argc, char *argv[])
                        "1 thread)."),
         QStringLiteral("n"));
     const QCommandLineOption batchesOption(QStringLiteral("batches"),
-                                           QStringLiteral("Timed batches per configuration."),
-                                           QStringLiteral("n"), QStringLiteral("9"));
+                                           QStringLiteral("Timed batches per configuration "
+                                                          "(default: 15)."),
+                                           QStringLiteral("n"), QStringLiteral("15"));
     const QCommandLineOption wakeupOption(
         QStringLiteral("wakeup"),
         QStringLiteral("Wake-up method of the throughput runs (default: the best here)."),

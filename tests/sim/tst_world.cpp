@@ -1,4 +1,5 @@
 #include "geometry/hexsphere.h"
+#include "sim/parttimes.h"
 #include "sim/terrain.h"
 #include "sim/world.h"
 
@@ -8,6 +9,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -246,6 +248,7 @@ private slots:
     void rulesComeFromAutomatonJson();
     void changedRulesChangeTheWorld();
     void generatedWorldIsComplete();
+    void partTimesHandOutLongestFirst();
 
 private:
     std::uint64_t m_referenceHash = 0;
@@ -588,6 +591,33 @@ void tst_World::generatedWorldIsComplete()
     for (std::size_t r = 1; r < deposits.size(); ++r)
         QVERIFY2(deposits[r] > 0, qPrintable(content.resources[r].key));
     QVERIFY(wet > 0);
+}
+
+void tst_World::partTimesHandOutLongestFirst()
+{
+    PartTimes times;
+    std::array<std::uint32_t, kMaxAutomatonParts> order{};
+    const auto orderOf = [&](AutomatonPhase phase, int parts) {
+        times.order(phase, parts, order);
+        return std::vector<std::uint32_t>(order.begin(), order.begin() + parts);
+    };
+    using Order = std::vector<std::uint32_t>;
+    // Nothing measured: part order.
+    QCOMPARE(orderOf(AutomatonPhase::Read, 4), (Order{0, 1, 2, 3}));
+    times.record(AutomatonPhase::Read, 4, 0, 100);
+    times.record(AutomatonPhase::Read, 4, 1, 400);
+    times.record(AutomatonPhase::Read, 4, 2, 0); // not run: ignored
+    times.record(AutomatonPhase::Read, 4, 3, 200);
+    QCOMPARE(orderOf(AutomatonPhase::Read, 4), (Order{1, 3, 0, 2}));
+    // Each phase keeps its own times.
+    QCOMPARE(orderOf(AutomatonPhase::Write, 4), (Order{0, 1, 2, 3}));
+    // A quarter of each new time: one slow run of part 0 moves it up, not to the front.
+    times.record(AutomatonPhase::Read, 4, 0, 500); // 100 + 400 / 4 = 200: ties part 3
+    QCOMPARE(times.times(AutomatonPhase::Read, 4), (std::vector<double>{200, 400, 0, 200}));
+    QCOMPARE(orderOf(AutomatonPhase::Read, 4), (Order{1, 0, 3, 2}));
+    // Another part count: the old times say nothing about the new parts.
+    QCOMPARE(orderOf(AutomatonPhase::Read, 8), (Order{0, 1, 2, 3, 4, 5, 6, 7}));
+    QCOMPARE(times.times(AutomatonPhase::Read, 8), std::vector<double>(8, 0.0));
 }
 
 QTEST_GUILESS_MAIN(tst_World)
