@@ -33,7 +33,7 @@ void installClientTranslators(QCoreApplication &app, Language language)
 {
     if (!hex::i18n::installTranslators(app, language))
         std::fprintf(stderr, "hexsphere: translation '%s' is missing\n",
-                     qPrintable(ClientOptions::languageCode(language)));
+                     qPrintable(hex::i18n::languageCode(language)));
 }
 
 void setUpParser(QCommandLineParser &parser)
@@ -124,7 +124,7 @@ int runWithoutDisplay(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     setUpApplication();
-    installClientTranslators(app, ClientOptions::languageFromArguments(app.arguments()));
+    installClientTranslators(app, hex::i18n::languageFromArguments(app.arguments()));
     if (asksForHelpOrVersion(argc, argv)) {
         QCommandLineParser parser;
         setUpParser(parser);
@@ -163,7 +163,7 @@ int main(int argc, char *argv[])
     Settings settings;
     // --lang wins over the language chosen in the Settings.
     installClientTranslators(
-        app, ClientOptions::languageInArguments(app.arguments()).value_or(settings.language()));
+        app, hex::i18n::languageInArguments(app.arguments()).value_or(settings.language()));
     applyGraphicsSettings(settings);
 
     QCommandLineParser parser;

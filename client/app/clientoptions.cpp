@@ -99,12 +99,12 @@ std::optional<ClientOptions> ClientOptions::fromParser(const QCommandLineParser 
     }
 
     if (parser.isSet(kLang)) {
-        if (const auto language = languageFromCode(parser.value(kLang)))
+        if (const auto language = i18n::languageFromCode(parser.value(kLang)))
             options.language = *language;
         else
             problems << tr("--lang must be en or fr, not \"%1\".").arg(parser.value(kLang));
     } else {
-        options.language = languageFromArguments({});
+        options.language = i18n::languageFromArguments({});
     }
 
     if (parser.isSet(kQuitAfter)) {

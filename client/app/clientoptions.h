@@ -54,25 +54,8 @@ public:
     /// problem in `errors` (one sentence each).
     static std::optional<ClientOptions> fromParser(const QCommandLineParser &parser,
                                                    QStringList *errors);
-    /// The language to load before the parser exists (i18n::languageFromArguments()).
-    static Language languageFromArguments(const QStringList &arguments)
-    {
-        return i18n::languageFromArguments(arguments);
-    }
-    /// The language `--lang` asks for in `arguments` (i18n::languageInArguments()).
-    static std::optional<Language> languageInArguments(const QStringList &arguments)
-    {
-        return i18n::languageInArguments(arguments);
-    }
     /// The player's name when none is chosen: the user's login name, else "Player".
     static QString defaultPlayerName();
-    /// The file-name code of `language`: "en" or "fr".
-    static QString languageCode(Language language) { return i18n::languageCode(language); }
-    /// The language for `code` ("en", "fr", case-insensitive), or nullopt.
-    static std::optional<Language> languageFromCode(const QString &code)
-    {
-        return i18n::languageFromCode(code);
-    }
 };
 
 } // namespace hex::client

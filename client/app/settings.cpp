@@ -46,14 +46,14 @@ void Settings::setPlayerName(const QString &name)
 
 Language Settings::language() const
 {
-    if (const auto language = ClientOptions::languageFromCode(m_store->value(kLanguage).toString()))
+    if (const auto language = i18n::languageFromCode(m_store->value(kLanguage).toString()))
         return *language;
-    return ClientOptions::languageFromArguments({});
+    return i18n::languageFromArguments({});
 }
 
 void Settings::setLanguage(Language language)
 {
-    m_store->setValue(kLanguage, ClientOptions::languageCode(language));
+    m_store->setValue(kLanguage, i18n::languageCode(language));
 }
 
 int Settings::msaaSamples() const
