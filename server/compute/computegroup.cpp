@@ -740,10 +740,8 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
         job.partState[part].store(0, std::memory_order_relaxed);
         job.partNanos[part].store(0, std::memory_order_relaxed);
     }
-    const auto runHere = [&](int part) {
-        const Clock::time_point begin = Clock::now();
-        automaton.runPart(phase, part, memory);
-        job.partNanos[part].store(partNanosOf(Clock::now() - begin), std::memory_order_relaxed);
+    const auto runHere = [&](std::uint32_t part) {
+        automaton.runPart(phase, int(part), memory);
     };
     // Each wake-up is an atomic read-modify-write the worker's wait acquires: the job's
     // fields above are visible to it.
@@ -752,15 +750,7 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
     // While a slot has no worker, this thread takes parts in its place; the workers take
     // what is left.
     if (handedOut.size() < d->workerSlots.size()) {
-        for (;;) {
-            const std::uint32_t taken = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
-            if (taken >= std::uint32_t(parts))
-                break;
-            const std::uint32_t part = job.order[taken];
-            job.partState[part].store(kPartServer, std::memory_order_relaxed);
-            runHere(int(part));
-            job.partState[part].store(kPartServer | kPartDone, std::memory_order_release);
-        }
+        (void)takeParts(job, kPartServer, runHere); // the order is this thread's own
     }
     const auto deadline = Clock::now() + d->options.deadline;
     // The short phases end within a few hundred microseconds: spinning that long costs
@@ -785,7 +775,9 @@ void ComputeGroup::runPhase(sim::AutomatonPhase phase, const sim::AutomatonMemor
         const std::uint32_t state = job.partState[part].load(std::memory_order_acquire);
         const std::uint32_t runner = state & ~kPartDone;
         if (!(state & kPartDone)) {
-            runHere(part);
+            const auto begin = Clock::now();
+            runHere(std::uint32_t(part));
+            job.partNanos[part].store(partNanosSince(begin), std::memory_order_relaxed);
             ++d->stats.takenOver;
         } else if (runner == kPartServer) {
             ++d->stats.takenOver;

@@ -1,6 +1,7 @@
 // server/compute/segment.h
 #pragma once
 #include "geometry/hexsphere.h"
+#include "sim/parttimes.h"
 
 #include <QString>
 #include <QStringList>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <memory_resource>
 #include <new>
+#include <optional>
 
 namespace hex::server::compute {
 
@@ -112,10 +114,11 @@ SphereTablesPlace copySphereTables(const geometry::HexSphereTables &tables, std:
 tl::expected<geometry::HexSphereTables, QString>
 sphereTablesAt(const SphereTablesPlace &place, const std::byte *base, std::size_t size);
 
-/// StepJob::partNanos' value for a part that took `elapsed`.
-inline std::uint32_t partNanosOf(std::chrono::nanoseconds elapsed)
+/// StepJob::partNanos' value for a part run since `begin`: sim::PartTimes::nanosSince(),
+/// saturated to 32 bits.
+inline std::uint32_t partNanosSince(std::chrono::steady_clock::time_point begin)
 {
-    return std::uint32_t(std::clamp<std::int64_t>(elapsed.count(), 1, 0xFFFF'FFFF));
+    return std::uint32_t(std::min<std::uint64_t>(sim::PartTimes::nanosSince(begin), 0xFFFF'FFFF));
 }
 
 /// StepJob::partState of a part the server runs itself, and the flag added to a part's
@@ -170,6 +173,28 @@ struct StepJob
     /// it is finished; what the server orders the next job of the phase by.
     std::atomic<std::uint32_t> partNanos[kMaxParts];
 };
+
+/// Takes `job`'s parts in its order until none is left, as `runner` (1 + slot, or
+/// kPartServer): marks each one taken, calls run(part), records its time and marks it
+/// done. The protocol of StepJob's part fields, for the server and the workers alike.
+/// Returns a part the order names that does not exist, after taking no more, or nullopt.
+template<typename Run>
+std::optional<std::uint32_t> takeParts(StepJob &job, std::uint32_t runner, Run &&run)
+{
+    for (;;) {
+        const std::uint32_t taken = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
+        if (taken >= job.parts)
+            return std::nullopt;
+        const std::uint32_t part = job.order[taken];
+        if (part >= job.parts)
+            return part;
+        job.partState[part].store(runner, std::memory_order_relaxed);
+        const auto begin = std::chrono::steady_clock::now();
+        run(part);
+        job.partNanos[part].store(partNanosSince(begin), std::memory_order_relaxed);
+        job.partState[part].store(runner | kPartDone, std::memory_order_release);
+    }
+}
 
 /// StepJob::phase of a bulk job: work the BulkRing until no job is left, then answer.
 inline constexpr std::uint32_t kBulkPhase = 100;

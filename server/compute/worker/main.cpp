@@ -323,24 +323,14 @@ int runStep(const QString &segmentName, int slotIndex, WakeMethod method,
         memory.exchange = at[int(StepArray::Exchange)];
         // The phase's parts go to whichever worker is free: take the next until none is
         // left (see StepJob).
-        for (;;) {
-            const std::uint32_t taken = job.nextPart.fetch_add(1, std::memory_order_acq_rel);
-            if (taken >= job.parts)
-                break;
-            const std::uint32_t part = job.order[taken];
-            if (part >= job.parts) {
-                return fail(ExitBadJob, Text::tr("job %1 hands out part %2 of a world of %3 parts")
-                                            .arg(sequence)
-                                            .arg(part)
-                                            .arg(job.parts));
-            }
-            const std::uint32_t mine = std::uint32_t(slotIndex) + 1;
-            job.partState[part].store(mine, std::memory_order_relaxed);
-            const auto begin = std::chrono::steady_clock::now();
+        const auto badPart = takeParts(job, std::uint32_t(slotIndex) + 1, [&](std::uint32_t part) {
             automaton.runPart(sim::AutomatonPhase(job.phase), int(part), memory);
-            job.partNanos[part].store(partNanosOf(std::chrono::steady_clock::now() - begin),
-                                      std::memory_order_relaxed);
-            job.partState[part].store(mine | kPartDone, std::memory_order_release);
+        });
+        if (badPart) {
+            return fail(ExitBadJob, Text::tr("job %1 hands out part %2 of a world of %3 parts")
+                                        .arg(sequence)
+                                        .arg(*badPart)
+                                        .arg(job.parts));
         }
         // Within a tick the next phase follows in microseconds: spin longer for it than
         // for the next tick, which is a whole tick away.
