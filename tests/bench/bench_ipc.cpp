@@ -681,10 +681,10 @@ int main(int argc, char *argv[])
         QStringLiteral("Measured ticks per configuration (default: about 0.35 s a batch on "
                        "1 thread)."),
         QStringLiteral("n"));
-    const QCommandLineOption batchesOption(QStringLiteral("batches"),
-                                           QStringLiteral("Timed batches per configuration "
-                                                          "(default: 15)."),
-                                           QStringLiteral("n"), QStringLiteral("15"));
+    const QCommandLineOption batchesOption(
+        QStringLiteral("batches"),
+        QStringLiteral("Timed batches per configuration (default: %1).").arg(Plan{}.batches),
+        QStringLiteral("n"), QString::number(Plan{}.batches));
     const QCommandLineOption wakeupOption(
         QStringLiteral("wakeup"),
         QStringLiteral("Wake-up method of the throughput runs (default: the best here)."),
