@@ -1,5 +1,6 @@
 // Content names (items, resources, structures, recipes) are shown translated: every
 // name of the shipped content is a source text, and French has each of them.
+#include "tsfile.h"
 #include "ui/contentnames.h"
 
 #include "sim/content.h"
@@ -7,7 +8,6 @@
 #include <QFile>
 #include <QSet>
 #include <QTest>
-#include <QXmlStreamReader>
 
 using namespace hex;
 
@@ -35,27 +35,15 @@ QStringList shippedNames()
 /// translations are left out.
 QHash<QString, QString> contentTranslations(const QString &path)
 {
+    QString error;
+    const QList<ts::Message> messages = ts::readMessages(path, &error);
+    if (!error.isEmpty())
+        qFatal("cannot read %s: %s", qPrintable(path), qPrintable(error));
     QHash<QString, QString> found;
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        qFatal("cannot read %s", qPrintable(path));
-    QXmlStreamReader xml(&file);
-    QString context;
-    QString source;
-    while (!xml.atEnd()) {
-        xml.readNext();
-        if (!xml.isStartElement())
-            continue;
-        if (xml.name() == u"name") {
-            context = xml.readElementText();
-        } else if (xml.name() == u"source") {
-            source = xml.readElementText();
-        } else if (xml.name() == u"translation" && context == u"hex::content") {
-            const bool unfinished = xml.attributes().value(QStringLiteral("type")) == QStringLiteral("unfinished");
-            const QString text = xml.readElementText();
-            if (!unfinished && !text.isEmpty())
-                found.insert(source, text);
-        }
+    for (const ts::Message &m : messages) {
+        if (m.context == u"hex::content" && !m.unfinished && !m.translations.isEmpty()
+            && !m.translations.first().isEmpty())
+            found.insert(m.source, m.translations.first());
     }
     return found;
 }

@@ -6,73 +6,19 @@
 // into a shape lupdate would change), and no French text may be unfinished or empty. Every
 // French text must keep its source's placeholders (%1, %2, ...).
 
+#include "tsfile.h"
+
 #include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
-#include <QXmlStreamReader>
 
 namespace {
 
-/// One message of a .ts file.
-struct Message
-{
-    QString context;
-    QString source;
-    QStringList translations; ///< one, or the numerus forms
-    bool unfinished = false;
-    bool numerus = false;
-};
-
-QList<Message> readMessages(const QString &path, QString *error)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = file.errorString();
-        return {};
-    }
-    QList<Message> messages;
-    QXmlStreamReader xml(&file);
-    QString context;
-    Message message;
-    while (!xml.atEnd()) {
-        xml.readNext();
-        if (xml.isEndElement() && xml.name() == QLatin1String("message")) {
-            messages << message;
-            continue;
-        }
-        if (!xml.isStartElement())
-            continue;
-        const auto name = xml.name();
-        if (name == QLatin1String("name")) {
-            context = xml.readElementText();
-        } else if (name == QLatin1String("message")) {
-            message
-                = Message{context,
-                          {},
-                          {},
-                          false,
-                          xml.attributes().value(QLatin1String("numerus")) == QLatin1String("yes")};
-        } else if (name == QLatin1String("source")) {
-            message.source = xml.readElementText();
-        } else if (name == QLatin1String("translation")) {
-            const auto type = xml.attributes().value(QLatin1String("type"));
-            // -no-obsolete keeps no vanished or obsolete text: one left is wrong too.
-            message.unfinished = type == QLatin1String("unfinished")
-                                 || type == QLatin1String("vanished")
-                                 || type == QLatin1String("obsolete");
-            if (!message.numerus)
-                message.translations << xml.readElementText();
-        } else if (name == QLatin1String("numerusform")) {
-            message.translations << xml.readElementText();
-        }
-    }
-    if (xml.hasError())
-        *error = xml.errorString();
-    return messages;
-}
+using hex::ts::Message;
+using hex::ts::readMessages;
 
 /// The placeholders of `text` (%1..%99, %L1, %n), sorted.
 QStringList placeholders(const QString &text, bool withNumerus)
